@@ -1,0 +1,293 @@
+"""The indexing pipeline of one game: the Celery canvas and the steps that bridge stages and the database.
+
+Steps run in order, each as its own named task taking the IndexJob's primary key:
+
+``probe`` → ``analyse`` → ``clips`` → ``index`` → ``thumbnails``
+
+Every step is idempotent: ``analyse`` writes its result to an artifact keyed by (game, pipeline
+version, model version) and is skipped when the artifact exists; ``clips`` returns early when the
+game already has clips of the same versions (rows are written in one transaction under a row lock);
+``index`` reconciles the FAISS snapshot with the database; ``thumbnails`` fills only missing ones.
+A retried or re-run job therefore never duplicates clips.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from celery import chain
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from highlights.models import ActionLabel, Clip, ClipPrediction, Game, IndexJob, Shot, Sport
+from indexer import runtime
+from indexer.errors import CorruptVideoError, PermanentError, RetryableError
+from indexer.stages.analysis import Analysis, AnalysisParams, analyse_video
+from indexer.stages.audio import AudioDecodeError
+from indexer.stages.clips import build_clips
+from indexer.stages.probe import probe_video
+from indexer.stages.thumbnails import extract_thumbnail
+from ml.weights import sha256_file
+from search.clips import clip_index
+
+logger = logging.getLogger(__name__)
+
+PIPELINE_VERSION = "1"
+STEPS = ("probe", "analyse", "clips", "index", "thumbnails")
+_PROGRESS_AT_START = {"probe": 0, "analyse": 5, "clips": 80, "index": 88, "thumbnails": 92}
+_INDEX_LOCK_KEY = 0x484C_4958  # PostgreSQL advisory lock serialising FAISS snapshot writers
+RETRYABLE_ERRORS = (RetryableError, OperationalError, InterfaceError)
+
+
+def canvas(job_id: int) -> chain:
+    """The Celery chain that indexes one job's video."""
+    from indexer import tasks
+
+    return chain(
+        tasks.probe.si(job_id),
+        tasks.analyse.si(job_id),
+        tasks.save_clips.si(job_id),
+        tasks.update_index.si(job_id),
+        tasks.make_thumbnails.si(job_id),
+    )
+
+
+def run_step(job_id: int, step: str) -> None:
+    """Run one step of a job, recording stage, progress, timings and failures on its IndexJob row.
+
+    Retryable errors propagate to Celery's retry policy (the job stays ``running``; if retries run
+    out the task's ``on_failure`` marks it failed). Any other error marks the job failed with a
+    readable one-line message and is re-raised as :class:`PermanentError`, so the chain stops.
+    """
+    job = IndexJob.objects.select_related("game").get(pk=job_id)
+    if job.status in (IndexJob.Status.SUCCEEDED, IndexJob.Status.FAILED):
+        return
+    IndexJob.objects.filter(pk=job_id).update(
+        status=IndexJob.Status.RUNNING,
+        stage=step,
+        progress=_PROGRESS_AT_START[step],
+        started_at=job.started_at or timezone.now(),
+        attempts=job.attempts + (1 if step == STEPS[0] else 0),
+    )
+    started = time.perf_counter()
+    try:
+        _STEP_FUNCTIONS[step](job)
+    except RETRYABLE_ERRORS:
+        raise
+    except Exception as exc:
+        message = str(exc) if isinstance(exc, PermanentError | AudioDecodeError) else f"{type(exc).__name__}: {exc}"
+        fail(job_id, message)
+        raise PermanentError(message) from exc
+    timings = {**IndexJob.objects.get(pk=job_id).timings, step: round(time.perf_counter() - started, 3)}
+    done = step == STEPS[-1]
+    IndexJob.objects.filter(pk=job_id).update(
+        timings=timings,
+        **(
+            {"status": IndexJob.Status.SUCCEEDED, "progress": 100, "finished_at": timezone.now()}
+            if done
+            else {}
+        ),
+    )
+    if done and job.game_id:
+        Game.objects.filter(pk=job.game_id).update(status=Game.Status.INDEXED)
+
+
+def fail(job_id: int, message: str) -> None:
+    """Mark a job (and its game, if known) failed with a one-line message; a failed job keeps its first error."""
+    line = message.strip().splitlines()[0] if message.strip() else "failed"
+    IndexJob.objects.filter(pk=job_id).exclude(status=IndexJob.Status.FAILED).update(
+        status=IndexJob.Status.FAILED, error=line, finished_at=timezone.now()
+    )
+    Game.objects.filter(jobs__pk=job_id).exclude(status=Game.Status.INDEXED).update(status=Game.Status.FAILED)
+
+
+# --- steps -------------------------------------------------------------------------------------
+
+
+def _probe(job: IndexJob) -> None:
+    path = Path(job.source_path)
+    info = probe_video(path)
+    digest = sha256_file(path)
+    with transaction.atomic():
+        game, _ = Game.objects.select_for_update().get_or_create(
+            sha256=digest, defaults={"source_path": str(path)}
+        )
+        for field_name, value in job.game_fields.items():
+            if value:
+                setattr(game, field_name, value)
+        game.source_path = str(path)
+        game.duration_s = info.duration_s
+        game.fps = info.fps
+        game.width, game.height = info.width, info.height
+        game.has_audio = info.has_audio
+        if game.status != Game.Status.INDEXED:
+            game.status = Game.Status.INDEXING
+        game.save()
+        IndexJob.objects.filter(pk=job.pk).update(game=game)
+
+
+def analysis_path(game: Game, model_version: str) -> Path:
+    """Where the ``analyse`` step keeps its result for (game, pipeline version, model version)."""
+    safe = model_version.replace("@", "-")
+    return Path(settings.HL_WORK_DIR) / f"game_{game.pk}" / f"analysis-p{PIPELINE_VERSION}-{safe}.npz"
+
+
+def _analyse(job: IndexJob) -> None:
+    game = _game(job)
+    weights = runtime.model_weights()
+    out = analysis_path(game, weights.version)
+    if out.exists():
+        return
+    recognizer = runtime.action_recognizer()
+    params = AnalysisParams(
+        sample_fps=settings.HL_SAMPLE_FPS,
+        window_frames=settings.HL_WINDOW_FRAMES,
+        overlap=settings.HL_WINDOW_OVERLAP,
+        short_side=runtime.decode_short_side(),
+        batch_windows=settings.HL_BATCH_WINDOWS,
+    )
+    probe = probe_video(Path(game.source_path))
+    analysis = analyse_video(Path(game.source_path), probe, recognizer, params, _progress_reporter(job.pk, 5, 80))
+    analysis.save(out)
+    IndexJob.objects.filter(pk=job.pk).update(
+        model_versions={**job.model_versions, "action": weights.version}, timings={**job.timings, **analysis.timings}
+    )
+
+
+def _save_clips(job: IndexJob) -> None:
+    game = _game(job)
+    weights = runtime.model_weights()
+    analysis = Analysis.load(analysis_path(game, weights.version))
+    specs = build_clips(
+        analysis.spans_s,
+        analysis.probs,
+        analysis.excitement,
+        analysis.motion,
+        analysis.shots,
+        weights.categories,
+        min_clip_s=settings.HL_MIN_CLIP_S,
+    )
+    versions = {"pipeline_version": PIPELINE_VERSION, "model_version": weights.version}
+    with transaction.atomic():
+        game = Game.objects.select_for_update().get(pk=game.pk)
+        if Clip.objects.filter(game=game, **versions).exists():
+            return
+        Clip.objects.filter(game=game).delete()  # an older pipeline or model version is replaced whole
+        Shot.objects.filter(game=game).delete()
+        shots = Shot.objects.bulk_create(
+            Shot(game=game, index=i, start_ms=s.start_ms, end_ms=s.end_ms) for i, s in enumerate(analysis.shots)
+        )
+        video_labels = analysis.video_labels(weights.categories)
+        if game.sport == Sport.OTHER:
+            game.sport = _infer_sport(video_labels) or Sport.OTHER
+        actions = _action_lookup(game.sport)
+        clips = Clip.objects.bulk_create(
+            Clip(
+                game=game,
+                shot=_shot_at(shots, spec.start_ms),
+                start_ms=spec.start_ms,
+                end_ms=spec.end_ms,
+                label=spec.label,
+                action=actions.get(spec.label),
+                confidence=spec.confidence,
+                highlight_score=spec.highlight_score,
+                excitement=spec.excitement,
+                motion=spec.motion,
+                embedding=_mean_embedding(analysis.features, spec.window_indices).tobytes(),
+                **versions,
+            )
+            for spec in specs
+        )
+        ClipPrediction.objects.bulk_create(
+            ClipPrediction(clip=clip, rank=rank, label=label, probability=p)
+            for clip, spec in zip(clips, specs, strict=True)
+            for rank, (label, p) in enumerate(spec.top_k)
+        )
+        game.top_labels = [[label, round(p, 6)] for label, p in video_labels]
+        game.save(update_fields=["top_labels", "sport", "updated_at"])
+
+
+def _update_index(job: IndexJob) -> None:
+    game = _game(job)
+    index = clip_index()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_INDEX_LOCK_KEY])
+        clips = Clip.objects.filter(model_version=runtime.model_weights().version)
+        keep = set(clips.values_list("pk", flat=True))
+        wanted = {
+            pk: np.frombuffer(bytes(emb), dtype=np.float32)
+            for pk, emb in clips.filter(game=game).values_list("pk", "embedding")
+        }
+        index.sync(wanted, keep)
+
+
+def _make_thumbnails(job: IndexJob) -> None:
+    game = _game(job)
+    media = Path(settings.MEDIA_ROOT)
+    for clip in Clip.objects.filter(game=game, thumbnail=""):
+        name = f"thumbs/game_{game.pk}/clip_{clip.pk}.jpg"
+        extract_thumbnail(Path(game.source_path), (clip.start_ms + clip.end_ms) / 2000.0, media / name)
+        Clip.objects.filter(pk=clip.pk).update(thumbnail=name)
+
+
+_STEP_FUNCTIONS: dict[str, Callable[[IndexJob], None]] = {
+    "probe": _probe,
+    "analyse": _analyse,
+    "clips": _save_clips,
+    "index": _update_index,
+    "thumbnails": _make_thumbnails,
+}
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _game(job: IndexJob) -> Game:
+    job.refresh_from_db(fields=["game"])
+    if job.game is None:
+        raise CorruptVideoError(f"{job.source_path}: the probe step did not record a game")
+    return job.game
+
+
+def _progress_reporter(job_id: int, low: int, high: int) -> Callable[[float], None]:
+    last = {"value": -1}
+
+    def report(fraction: float) -> None:
+        value = low + int((high - low) * min(max(fraction, 0.0), 1.0))
+        if value != last["value"]:
+            last["value"] = value
+            IndexJob.objects.filter(pk=job_id).update(progress=value)
+
+    return report
+
+
+def _action_lookup(sport: str) -> dict[str, ActionLabel]:
+    """Model class name → ActionLabel, preferring the game's sport over other sports."""
+    lookup: dict[str, ActionLabel] = {}
+    for action in sorted(ActionLabel.objects.all(), key=lambda a: a.sport != sport):
+        for name in action.model_classes:
+            lookup.setdefault(name, action)
+    return lookup
+
+
+def _infer_sport(video_labels: list[tuple[str, float]]) -> str | None:
+    """The sport of the best-ranked video label that the taxonomy maps to a sport, if any."""
+    lookup = _action_lookup("")
+    return next((lookup[label].sport for label, _ in video_labels if label in lookup), None)
+
+
+def _shot_at(shots: list[Shot], start_ms: int) -> Shot | None:
+    return next((s for s in shots if s.start_ms <= start_ms < s.end_ms), shots[-1] if shots else None)
+
+
+def _mean_embedding(features: np.ndarray, indices: tuple[int, ...]) -> np.ndarray:
+    vector = features[list(indices)].mean(axis=0).astype(np.float32)
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector

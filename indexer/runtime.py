@@ -1,0 +1,68 @@
+"""Per-process model cache: each worker loads the action model once, lazily, behind a lock."""
+
+from __future__ import annotations
+
+import threading
+
+import torch
+from django.conf import settings
+
+from indexer.errors import PermanentError
+from ml.recognizer import ActionRecognizer, resize_short_side
+from ml.weights import VideoModelWeights, WeightsError
+
+_lock = threading.Lock()
+_recognizers: dict[str, ActionRecognizer] = {}
+
+
+def model_weights(name: str | None = None) -> VideoModelWeights:
+    """Metadata of the configured action model (``HL_ACTION_MODEL``: ``"i3d"`` or ``"slowfast"``).
+
+    Raises:
+        PermanentError: the name is unknown.
+    """
+    name = name or settings.HL_ACTION_MODEL
+    if name == "i3d":
+        from ml.i3d import I3DWeights
+
+        return I3DWeights.DEFAULT.value
+    if name == "slowfast":
+        from ml.slowfast import SlowFastWeights
+
+        return SlowFastWeights.DEFAULT.value
+    raise PermanentError(f"unknown HL_ACTION_MODEL {name!r}: use 'i3d' or 'slowfast'")
+
+
+def decode_short_side() -> int:
+    """Short side, in pixels, the pipeline decodes at for the configured model and crop."""
+    return resize_short_side(settings.HL_INPUT_SIZE, model_weights())
+
+
+def action_recognizer() -> ActionRecognizer:
+    """The configured action model, loaded on the first call in this process.
+
+    Raises:
+        PermanentError: the weights are missing or corrupt (run ``python manage.py fetch_weights``).
+    """
+    name = settings.HL_ACTION_MODEL
+    with _lock:
+        if name not in _recognizers:
+            weights = model_weights(name)
+            if settings.HL_TORCH_THREADS:
+                torch.set_num_threads(settings.HL_TORCH_THREADS)
+            try:
+                model = _build(name, weights)
+            except WeightsError as exc:
+                raise PermanentError(str(exc)) from exc
+            _recognizers[name] = ActionRecognizer(model, weights, crop_size=settings.HL_INPUT_SIZE)
+        return _recognizers[name]
+
+
+def _build(name: str, weights: VideoModelWeights) -> torch.nn.Module:
+    if name == "slowfast":
+        from ml.slowfast import slowfast_r50
+
+        return slowfast_r50(weights=weights, weights_dir=settings.HL_WEIGHTS_DIR)
+    from ml.i3d import i3d_rgb
+
+    return i3d_rgb(weights=weights, weights_dir=settings.HL_WEIGHTS_DIR)

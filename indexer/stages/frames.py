@@ -1,0 +1,127 @@
+"""Decode frames with decord at a frame stride, resized while decoding, and group them into windows.
+
+Frame-stride sampling with overlapping fixed-length windows follows the usual practice of
+clip-based action recognition (Carreira & Zisserman 2017; Feichtenhofer et al. 2019): a video is
+sampled at ``sample_fps`` and cut into windows of ``T`` frames whose predictions are later
+averaged where they overlap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from indexer.errors import CorruptVideoError
+
+
+@dataclass(frozen=True)
+class FrameBatch:
+    """Consecutive sampled frames.
+
+    Attributes:
+        frames: ``(N, H, W, 3)`` uint8 RGB, resized so that the short side is the requested size.
+        times_s: ``(N,)`` float64 presentation times in seconds.
+    """
+
+    frames: np.ndarray
+    times_s: np.ndarray
+
+
+def decode_size(width: int, height: int, short_side: int) -> tuple[int, int]:
+    """Output ``(width, height)`` in even pixels with the short side scaled to ``short_side``."""
+    scale = short_side / min(width, height)
+    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
+
+
+def sample_indices(frame_count: int, fps: float, sample_fps: float) -> np.ndarray:
+    """Source frame indices sampled at ``sample_fps`` (all frames when the video is slower), ``(N,)`` int64."""
+    step = max(fps / sample_fps, 1.0)
+    return np.unique(np.floor(np.arange(0.0, frame_count, step)).astype(np.int64))
+
+
+class FrameSampler:
+    """Frames of one video sampled at ``sample_fps``, resized while decoding, yielded in batches.
+
+    Iterating decodes; ``count`` and ``times_s`` are known before any frame is decoded, so windows
+    can be planned up front.
+
+    Args:
+        path: video file.
+        width, height: the video's frame size in pixels (from the probe).
+        sample_fps: frames per second to keep.
+        short_side: decoded short side in pixels (decord resizes while decoding, its cheapest path).
+        batch_size: frames per yielded batch (bounds memory for long games).
+        num_threads: decoder threads.
+
+    Raises:
+        CorruptVideoError: decord cannot open the file, or (while iterating) decoding fails part-way.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        width: int,
+        height: int,
+        sample_fps: float,
+        short_side: int,
+        batch_size: int = 32,
+        num_threads: int = 2,
+    ) -> None:
+        import decord
+
+        self.path = path
+        self.batch_size = batch_size
+        self.size = decode_size(width, height, short_side)
+        try:
+            self._reader = decord.VideoReader(
+                str(path), width=self.size[0], height=self.size[1], num_threads=num_threads
+            )
+        except (decord.DECORDError, RuntimeError) as exc:
+            raise CorruptVideoError(f"{path}: cannot decode video ({_first_line(exc)})") from exc
+        self.fps = float(self._reader.get_avg_fps()) or 25.0
+        self.indices = sample_indices(len(self._reader), self.fps, sample_fps)
+        self.times_s = self.indices / self.fps
+        self.frame_period_s = max(1.0 / sample_fps, 1.0 / self.fps)
+
+    @property
+    def count(self) -> int:
+        """Number of sampled frames."""
+        return len(self.indices)
+
+    def __iter__(self) -> Iterator[FrameBatch]:
+        import decord
+
+        for start in range(0, self.count, self.batch_size):
+            chunk = self.indices[start : start + self.batch_size]
+            try:
+                frames = self._reader.get_batch(chunk.tolist()).asnumpy()
+            except (decord.DECORDError, RuntimeError) as exc:
+                raise CorruptVideoError(
+                    f"{self.path}: decoding failed near {chunk[0] / self.fps:.1f} s ({_first_line(exc)})"
+                ) from exc
+            yield FrameBatch(frames=frames, times_s=self.times_s[start : start + len(chunk)])
+
+
+def window_starts(n_frames: int, window: int, overlap: float) -> list[int]:
+    """Start indices (in sampled frames) of windows of ``window`` frames overlapping by ``overlap``.
+
+    A tail shorter than a hop is covered by one last window ending at the last frame; a video
+    shorter than one window yields a single window at 0 (its frames are padded by the caller).
+    """
+    if n_frames <= 0:
+        return []
+    hop = max(1, round(window * (1.0 - overlap)))
+    last = max(0, n_frames - window)
+    starts = list(range(0, last + 1, hop))
+    if starts[-1] != last:
+        starts.append(last)
+    return starts
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

@@ -1,0 +1,84 @@
+"""Action recognition on batches of decoded frames, for any video model that returns (logits, embedding).
+
+The pipeline hands uint8 frames straight from the decoder; this module does the model's
+preprocessing (centre crop, scaling to [0, 1], per-channel normalisation, layout change to
+``(B, C, T, H, W)``) and returns class probabilities and L2-normalised embeddings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ml.weights import VideoModelWeights
+
+
+def resize_short_side(crop_size: int, weights: VideoModelWeights) -> int:
+    """Short side, in pixels, to decode frames at so that a ``crop_size`` centre crop keeps the
+    model's reference resize/crop ratio (256/224 for I3D)."""
+    return round(crop_size * weights.resize_short / weights.crop_size)
+
+
+class ActionRecognizer:
+    """Runs a video classifier on clips of frames.
+
+    Args:
+        model: a module mapping ``(B, 3, T, H, W)`` float32 to ``(logits (B, K), embedding (B, D))``,
+            already in ``eval()`` mode.
+        weights: the checkpoint's metadata (normalisation, categories, embedding size).
+        crop_size: side of the square centre crop fed to the model, in pixels.
+    """
+
+    def __init__(self, model: nn.Module, weights: VideoModelWeights, *, crop_size: int) -> None:
+        self.model = model
+        self.weights = weights
+        self.crop_size = crop_size
+        self._mean = torch.tensor(weights.mean, dtype=torch.float32).view(1, 3, 1, 1, 1)
+        self._std = torch.tensor(weights.std, dtype=torch.float32).view(1, 3, 1, 1, 1)
+
+    @property
+    def version(self) -> str:
+        return self.weights.version
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return self.weights.categories
+
+    def preprocess(self, clips: np.ndarray) -> torch.Tensor:
+        """``(B, T, H, W, 3)`` uint8 RGB → centre-cropped, normalised ``(B, 3, T, crop, crop)`` float32.
+
+        Raises:
+            ValueError: the frames are smaller than the crop or not uint8 RGB.
+        """
+        if clips.ndim != 5 or clips.shape[-1] != 3 or clips.dtype != np.uint8:
+            raise ValueError(f"expected (B, T, H, W, 3) uint8 clips, got {clips.shape} {clips.dtype}")
+        _, _, height, width, _ = clips.shape
+        if min(height, width) < self.crop_size:
+            raise ValueError(f"frames {width}x{height} are smaller than the {self.crop_size}px crop")
+        top = (height - self.crop_size) // 2
+        left = (width - self.crop_size) // 2
+        crop = clips[:, :, top : top + self.crop_size, left : left + self.crop_size]
+        x = torch.from_numpy(np.ascontiguousarray(crop)).permute(0, 4, 1, 2, 3).float().div_(255.0)
+        return (x - self._mean) / self._std
+
+    @torch.inference_mode()
+    def __call__(self, clips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Classify a batch of clips.
+
+        Args:
+            clips: ``(B, T, H, W, 3)`` uint8 RGB frames sampled at the pipeline's rate.
+
+        Returns:
+            ``(probs, embeddings)``: ``(B, K)`` float32 softmax probabilities and ``(B, D)`` float32
+            L2-normalised embeddings.
+        """
+        logits, embedding = self.model(self.preprocess(clips))
+        probs = torch.softmax(logits.float(), dim=1)
+        embedding = nn.functional.normalize(embedding.float(), dim=1)
+        return probs.numpy(), embedding.numpy()
+
+
+Recognize = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
