@@ -22,7 +22,6 @@ import numpy as np
 from celery import chain
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from highlights.models import ActionLabel, Clip, ClipPrediction, Game, IndexJob, Shot, Sport
@@ -88,11 +87,7 @@ def run_step(job_id: int, step: str) -> None:
     done = step == STEPS[-1]
     IndexJob.objects.filter(pk=job_id).update(
         timings=timings,
-        **(
-            {"status": IndexJob.Status.SUCCEEDED, "progress": 100, "finished_at": timezone.now()}
-            if done
-            else {}
-        ),
+        **({"status": IndexJob.Status.SUCCEEDED, "progress": 100, "finished_at": timezone.now()} if done else {}),
     )
     if done and job.game_id:
         Game.objects.filter(pk=job.game_id).update(status=Game.Status.INDEXED)
@@ -115,9 +110,7 @@ def _probe(job: IndexJob) -> None:
     info = probe_video(path)
     digest = sha256_file(path)
     with transaction.atomic():
-        game, _ = Game.objects.select_for_update().get_or_create(
-            sha256=digest, defaults={"source_path": str(path)}
-        )
+        game, _ = Game.objects.select_for_update().get_or_create(sha256=digest, defaults={"source_path": str(path)})
         for field_name, value in job.game_fields.items():
             if value:
                 setattr(game, field_name, value)

@@ -31,7 +31,6 @@ _STEP_OPTIONS = {
     "max_retries": 5,
     "acks_late": True,
     "reject_on_worker_lost": True,
-    "queue": "ingest",
 }
 
 

@@ -137,11 +137,11 @@ def analyse_video(
         short_side=params.short_side,
         num_threads=params.decode_threads,
     )
-    T = params.window_frames
-    starts = window_starts(sampler.count, T, params.overlap)
+    window = params.window_frames
+    starts = window_starts(sampler.count, window, params.overlap)
     times = sampler.times_s
     spans = np.array(
-        [[times[s], times[min(s + T, sampler.count) - 1] + sampler.frame_period_s] for s in starts], dtype=np.float64
+        [[times[s], times[min(s + window, sampler.count) - 1] + sampler.frame_period_s] for s in starts], dtype=np.float64
     ).reshape(-1, 2)
 
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -163,9 +163,9 @@ def analyse_video(
             buffer = batch.frames if buffer.size == 0 else np.concatenate([buffer, batch.frames])
             decoded += len(batch.frames)
             is_last = decoded >= sampler.count
-            while next_window < len(starts) and (starts[next_window] + T <= decoded or is_last):
+            while next_window < len(starts) and (starts[next_window] + window <= decoded or is_last):
                 offset = starts[next_window] - buffer_start
-                pending.append(_pad(buffer[offset : offset + T], T))
+                pending.append(_pad(buffer[offset : offset + window], window))
                 next_window += 1
                 if len(pending) == params.batch_windows:
                     _classify(recognize, pending, probs, features)

@@ -36,10 +36,21 @@ def decode_size(width: int, height: int, short_side: int) -> tuple[int, int]:
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
-def sample_indices(frame_count: int, fps: float, sample_fps: float) -> np.ndarray:
-    """Source frame indices sampled at ``sample_fps`` (all frames when the video is slower), ``(N,)`` int64."""
-    step = max(fps / sample_fps, 1.0)
-    return np.unique(np.floor(np.arange(0.0, frame_count, step)).astype(np.int64))
+def sample_indices(stamps_s: np.ndarray, sample_fps: float) -> np.ndarray:
+    """Frame indices sampled every ``1 / sample_fps`` seconds of presentation time, ``(N,)`` int64.
+
+    Args:
+        stamps_s: ``(F,)`` presentation start time of every decoded frame, in seconds. Frames with a
+            negative time (cut away by the container's edit list, never shown by players) are skipped.
+        sample_fps: wanted frames per second; every frame is kept when the video is slower.
+    """
+    shown = np.flatnonzero(stamps_s >= -1e-3)
+    if len(shown) == 0:
+        return shown.astype(np.int64)
+    times = stamps_s[shown]
+    targets = np.arange(times[0], times[-1] + 1e-6, 1.0 / sample_fps)
+    picks = np.minimum(np.searchsorted(times, targets - 1e-6), len(times) - 1)
+    return shown[np.unique(picks)].astype(np.int64)
 
 
 class FrameSampler:
@@ -83,8 +94,9 @@ class FrameSampler:
         except (decord.DECORDError, RuntimeError) as exc:
             raise CorruptVideoError(f"{path}: cannot decode video ({_first_line(exc)})") from exc
         self.fps = float(self._reader.get_avg_fps()) or 25.0
-        self.indices = sample_indices(len(self._reader), self.fps, sample_fps)
-        self.times_s = self.indices / self.fps
+        stamps = self._reader.get_frame_timestamp(np.arange(len(self._reader)))[:, 0] if len(self._reader) else []
+        self.indices = sample_indices(np.asarray(stamps, dtype=np.float64), sample_fps)
+        self.times_s = np.asarray(stamps, dtype=np.float64)[self.indices]
         self.frame_period_s = max(1.0 / sample_fps, 1.0 / self.fps)
 
     @property
@@ -101,7 +113,7 @@ class FrameSampler:
                 frames = self._reader.get_batch(chunk.tolist()).asnumpy()
             except (decord.DECORDError, RuntimeError) as exc:
                 raise CorruptVideoError(
-                    f"{self.path}: decoding failed near {chunk[0] / self.fps:.1f} s ({_first_line(exc)})"
+                    f"{self.path}: decoding failed near {self.times_s[start]:.1f} s ({_first_line(exc)})"
                 ) from exc
             yield FrameBatch(frames=frames, times_s=self.times_s[start : start + len(chunk)])
 

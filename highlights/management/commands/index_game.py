@@ -33,7 +33,11 @@ class Command(BaseCommand):
         started = time.perf_counter()
         try:
             job = request_indexing(
-                path, sport=options["sport"], title=options["title"], home_team=options["home"], away_team=options["away"]
+                path,
+                sport=options["sport"],
+                title=options["title"],
+                home_team=options["home"],
+                away_team=options["away"],
             )
         except IndexingError:
             job = IndexJob.objects.order_by("-pk").filter(source_path=str(path.resolve())).first()
@@ -76,7 +80,9 @@ class Command(BaseCommand):
 
     def _print_table(self, game: Game, result: dict[str, Any]) -> None:
         out = self.stdout
-        out.write(f"game {game.pk}: {game} ({game.sport}), {result['duration_s']:.1f} s indexed in {result['wall_s']:.1f} s")
+        out.write(
+            f"game {game.pk}: {game} ({game.sport}), {result['duration_s']:.1f} s indexed in {result['wall_s']:.1f} s"
+        )
         out.write("video labels: " + ", ".join(f"{label} {p:.2f}" for label, p in result["labels"]))
         out.write(f"{'clip':>6}  {'start':>7}  {'end':>7}  {'label':<32} {'conf':>5}  {'score':>5}")
         for c in result["clips"]:
