@@ -40,9 +40,9 @@ import torch.nn.functional as F  # noqa: N812  (the PyTorch convention)
 from torch import Tensor, nn
 
 from ml.weights import (
+    CheckpointMismatchError,
     VideoModelWeights,
     WeightFile,
-    WeightsError,
     kinetics400_categories,
     load_numpy_pickle,
     locate,
@@ -62,10 +62,6 @@ __all__ = [
 BN_EPS = 1e-3
 #: PyTorch momentum equivalent to Sonnet's moving-average decay of 0.999.
 BN_MOMENTUM = 1e-3
-
-
-class CheckpointMismatchError(WeightsError):
-    """The checkpoint's tensors do not correspond one-to-one to the model's parameters."""
 
 
 class I3DWeights(enum.Enum):

