@@ -1,0 +1,159 @@
+"""Indexing speed on a long 720p input built from the shared clips; prints one JSON line.
+
+Figures, measured side by side in one run:
+  * ``index_rtf``: video seconds indexed per wall second by the whole pipeline (probe, decode,
+    action model, audio, motion, shots, clips, FAISS, thumbnails), model already loaded;
+  * ``decode_rtf``: the same file decoded alone at the pipeline's sampling settings;
+  * ``ratio``: index_rtf / decode_rtf (1.0 would mean the model and the rest cost nothing);
+  * ``peak_rss_mb``: peak resident memory of this process.
+
+Usage (a few minutes on 2 cores)::
+
+    ./dev demo >/dev/null   # once, for the virtualenv and weights
+    .venv/bin/python benchmarks/index_speed.py [--minutes 5] [--height 720]
+
+The input is cached under ``var/bench/``. Runs in local mode against its own database
+(``highlights_bench`` on the embedded server unless DATABASE_URL is set).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SHARED = Path(os.environ.get("HL_SHARED_DIR", ROOT.parent / "shared"))
+SOURCES = [
+    "soccer_laliga_wide_21s.mp4",
+    "basketball_nba_broadcast_5s.mp4",
+    "tennis_atp_hardcourt_5s.mp4",
+    "baseball_mlb_pitch_7s.mp4",
+    "basketball_practice_shots_51s.mp4",
+    "tennis_atp_clay_6s.mp4",
+]
+
+
+def build_long_video(minutes: float, height: int) -> Path:
+    """Concatenate the shared clips (re-encoded to one size, 30 fps, AAC) until ``minutes`` long."""
+    out = ROOT / "var" / "bench" / f"long_{minutes:g}min_{height}p.mp4"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    width = round(height * 16 / 9 / 2) * 2
+    with tempfile.TemporaryDirectory() as tmp:
+        parts = []
+        for name in SOURCES:
+            part = Path(tmp) / name
+            vf = f"scale={width}:{height}:force_original_aspect_ratio=decrease,pad={width}:{height}:-1:-1,fps=30"
+            subprocess.run(
+                ["ffmpeg", "-v", "error", "-y", "-i", str(SHARED / "data" / "video" / name), "-vf", vf,
+                 "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-c:a", "aac", "-ar", "44100", "-ac", "2",
+                 str(part)],
+                check=True,
+            )  # fmt: skip
+            parts.append(part)
+        total = sum(float(_duration(p)) for p in parts)
+        repeats = int(minutes * 60 // total) + 1
+        listing = Path(tmp) / "list.txt"
+        listing.write_text("".join(f"file '{p}'\n" for _ in range(repeats) for p in parts))
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-t", str(minutes * 60),
+             "-c", "copy", "-movflags", "+faststart", str(out)],
+            check=True,
+        )  # fmt: skip
+    return out
+
+
+def _duration(path: Path) -> str:
+    return subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--height", type=int, default=720)
+    args = parser.parse_args()
+    video = build_long_video(args.minutes, args.height)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "highlights.settings")
+    os.environ.setdefault("HL_EMBEDDED_DB_NAME", "highlights_bench")
+    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+    bench_var = Path(tempfile.mkdtemp(prefix="hl-bench-"))
+    for name in ("HL_INDEX_DIR", "HL_WORK_DIR", "HL_MEDIA_DIR"):
+        os.environ[name] = str(bench_var / name.lower())
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from highlights.models import Game, IndexJob
+    from highlights.services import request_indexing
+    from indexer import runtime
+    from indexer.stages.frames import FrameSampler
+    from indexer.stages.probe import probe_video
+
+    call_command("migrate", verbosity=0)
+    Game.objects.filter(source_path=str(video)).delete()  # re-index from scratch
+    probe = probe_video(video)
+    runtime.action_recognizer()  # load once, as a warm worker would
+
+    started = time.perf_counter()
+    frames = sum(
+        len(batch.frames)
+        for batch in FrameSampler(
+            video,
+            width=probe.width,
+            height=probe.height,
+            sample_fps=settings.HL_SAMPLE_FPS,
+            short_side=runtime.decode_short_side(),
+        )
+    )
+    decode_s = time.perf_counter() - started
+
+    started = time.perf_counter()
+    job = request_indexing(video)
+    index_s = time.perf_counter() - started
+    job.refresh_from_db()
+    if job.status != IndexJob.Status.SUCCEEDED:
+        raise SystemExit(f"indexing failed: {job.error}")
+
+    print(
+        json.dumps(
+            {
+                "benchmark": "index_speed",
+                "video_s": round(probe.duration_s, 1),
+                "height": probe.height,
+                "model": runtime.model_weights().version,
+                "sample_fps": settings.HL_SAMPLE_FPS,
+                "window_frames": settings.HL_WINDOW_FRAMES,
+                "overlap": settings.HL_WINDOW_OVERLAP,
+                "input_size": settings.HL_INPUT_SIZE,
+                "sampled_frames": frames,
+                "clips": Game.objects.get(pk=job.game_id).clips.count(),
+                "decode_rtf": round(probe.duration_s / decode_s, 2),
+                "index_rtf": round(probe.duration_s / index_s, 2),
+                "ratio": round(decode_s / index_s, 3),
+                "stage_s": job.timings,
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "cpu": platform.processor() or platform.machine(),
+                "threads": os.cpu_count(),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
