@@ -32,12 +32,15 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
     "highlights",
     "indexer",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -94,6 +97,28 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_URL = "media/"
 MEDIA_ROOT = env_path("HL_MEDIA_DIR", VAR_DIR / "media")
+WHITENOISE_USE_FINDERS = True  # serve app static files without collectstatic (tests, ./dev)
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "search"
+LOGOUT_REDIRECT_URL = "search"
+
+# --- Web app and API ------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",  # CSRF enforced for writes
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": env.int("HL_PAGE_SIZE", default=24),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Highlights API",
+    "DESCRIPTION": "Search labelled clips of archived games, curate them, and build highlight reels.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
 
 LOGGING = {
     "version": 1,
@@ -114,20 +139,47 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TRACK_STARTED = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_ROUTES = {"indexer.*": {"queue": "ingest"}}
+CELERY_TASK_ROUTES = {"indexer.*": {"queue": "ingest"}, "highlights.render_reel": {"queue": "render"}}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # workers keep reconnecting through a broker restart
+# Redis: an unacknowledged message is handed to another worker after visibility_timeout seconds, so it
+# must outlast the longest task (indexer.analyse: 6 h). Priorities are separate lists per step, 0 first;
+# messages without a priority (a started job's next steps) sort first, so started jobs finish first.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("HL_VISIBILITY_TIMEOUT_S", default=7 * 3600),
+    "priority_steps": list(range(10)),
+    "sep": ":",
+    "queue_order_strategy": "priority",
+}
+# A worker that lost the broker mid-publish (the next step of a chain) retries for about a minute.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 30, "interval_start": 0, "interval_step": 1, "interval_max": 3}
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("HL_MAX_TASKS_PER_CHILD", default=50)  # bounds decode leaks
 
 # --- Indexing pipeline (HL_ prefix) -------------------------------------------------------------
 HL_WEIGHTS_DIR = env_path("HL_WEIGHTS_DIR", VAR_DIR / "weights")
 HL_INDEX_DIR = env_path("HL_INDEX_DIR", VAR_DIR / "index")
 HL_WORK_DIR = env_path("HL_WORK_DIR", VAR_DIR / "work")
 HL_ACTION_MODEL = env.str("HL_ACTION_MODEL", default="i3d")  # "i3d" or "slowfast"
-HL_SAMPLE_FPS = env.float("HL_SAMPLE_FPS", default=8.0)  # frames per second fed to the action model
+HL_SAMPLE_FPS = env.float("HL_SAMPLE_FPS", default=5.0)  # frames per second fed to the action model
 HL_WINDOW_FRAMES = env.int("HL_WINDOW_FRAMES", default=16)  # T frames per action window
-HL_WINDOW_OVERLAP = env.float("HL_WINDOW_OVERLAP", default=0.5)  # fraction of a window shared with the next
-HL_INPUT_SIZE = env.int("HL_INPUT_SIZE", default=160)  # square crop fed to the model, pixels
+HL_WINDOW_OVERLAP = env.float("HL_WINDOW_OVERLAP", default=0.25)  # fraction of a window shared with the next
+HL_INPUT_SIZE = env.int("HL_INPUT_SIZE", default=224)  # square crop fed to the model, pixels
 HL_BATCH_WINDOWS = env.int("HL_BATCH_WINDOWS", default=4)  # windows per forward pass
 HL_TORCH_THREADS = env.int("HL_TORCH_THREADS", default=0)  # 0 = torch's default
 HL_MIN_CLIP_S = env.float("HL_MIN_CLIP_S", default=1.0)
 HL_FAISS_CLIP_FACTORY = env.str("HL_FAISS_CLIP_FACTORY", default="IDMap2,Flat")
+HL_INDEX_KEEP_SNAPSHOTS = env.int("HL_INDEX_KEEP_SNAPSHOTS", default=3)  # older versions kept for readers
+
+# --- Backfills ---------------------------------------------------------------------------------
+# Folders that backfills may read; a path outside them is refused. Defaults to var/archive.
+HL_ARCHIVE_ROOTS = [Path(p) for p in env.list("HL_ARCHIVE_ROOTS", default=[str(VAR_DIR / "archive")])]
+
+# --- Reel rendering (HL_REEL_ prefix) -------------------------------------------------------------
+HL_REEL_WIDTH = env.int("HL_REEL_WIDTH", default=1280)  # output frame, pixels (clips are scaled and padded)
+HL_REEL_HEIGHT = env.int("HL_REEL_HEIGHT", default=720)
+HL_REEL_FPS = env.int("HL_REEL_FPS", default=30)  # output frame rate (clips are resampled)
+HL_REEL_PRESET = env.str("HL_REEL_PRESET", default="veryfast")  # libx264 preset
+HL_REEL_CRF = env.int("HL_REEL_CRF", default=23)  # libx264 constant rate factor
+HL_REEL_THREADS = env.int("HL_REEL_THREADS", default=0)  # ffmpeg threads (0: ffmpeg's default)
+HL_CONDENSED_MIN_SCORE = env.float("HL_CONDENSED_MIN_SCORE", default=0.0)  # condensed games keep clips above it

