@@ -34,13 +34,10 @@ def _sdist(folder: Path, name: str = "hl-fake-weights", version: str = "0.0.1") 
 def _wheel(folder: Path, name: str = "hl_fake_wheel", version: str = "1.0.1") -> None:
     with zipfile.ZipFile(folder / f"{name}-{version}-py3-none-any.whl", "w") as zf:
         zf.writestr(f"{name}/weights/model.pth", PAYLOAD)
-        zf.writestr(
-            f"{name}-{version}.dist-info/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-        )
-        zf.writestr(
-            f"{name}-{version}.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-        )
-        zf.writestr(f"{name}-{version}.dist-info/RECORD", "")
+        info = f"{name}-{version}.dist-info"
+        zf.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+        zf.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        zf.writestr(f"{info}/RECORD", "")
 
 
 def _local_index(tmp_path: Path) -> list[str]:
