@@ -33,7 +33,8 @@ class ActionRecognizer:
     """
 
     def __init__(self, model: nn.Module, weights: VideoModelWeights, *, crop_size: int) -> None:
-        self.model = model
+        # Channels-last 3-D layout lets oneDNN pick faster Conv3d kernels on CPU (same results to 1e-5).
+        self.model = model.to(memory_format=torch.channels_last_3d)
         self.weights = weights
         self.crop_size = crop_size
         self._mean = torch.tensor(weights.mean, dtype=torch.float32).view(1, 3, 1, 1, 1)
@@ -62,7 +63,7 @@ class ActionRecognizer:
         left = (width - self.crop_size) // 2
         crop = clips[:, :, top : top + self.crop_size, left : left + self.crop_size]
         x = torch.from_numpy(np.ascontiguousarray(crop)).permute(0, 4, 1, 2, 3).float().div_(255.0)
-        return (x - self._mean) / self._std
+        return ((x - self._mean) / self._std).contiguous(memory_format=torch.channels_last_3d)
 
     @torch.inference_mode()
     def __call__(self, clips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -9,17 +9,20 @@ game's length.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from indexer.errors import CorruptVideoError
 from indexer.stages.audio import audio_excitement
-from indexer.stages.frames import FrameSampler, window_starts
+from indexer.stages.frames import FrameBatch, FrameSampler, window_starts
 from indexer.stages.motion import frame_motion, window_motion
 from indexer.stages.probe import VideoProbe
 from indexer.stages.shots import ShotDetector, ShotSpan
@@ -114,8 +117,12 @@ def analyse_video(
     recognize: Recognize,
     params: AnalysisParams,
     on_progress: Callable[[float], None] | None = None,
+    keyframe_dir: Path | None = None,
 ) -> Analysis:
     """Decode ``path`` once and compute every per-window signal.
+
+    Decoding runs in a background thread one batch ahead of the model (decord releases the GIL),
+    so the decoder's serial parts overlap the network's parallel ones.
 
     Args:
         path: video file.
@@ -123,6 +130,8 @@ def analyse_video(
         recognize: maps ``(B, T, H, W, 3)`` uint8 clips to ``(probs (B, K), embeddings (B, D))``.
         params: sampling and batching knobs.
         on_progress: called with the fraction of frames decoded, in [0, 1].
+        keyframe_dir: if given, the middle frame of window ``i`` is written there as ``window_{i:06d}.jpg``
+            (decoded size), for clip thumbnails without decoding the video again.
 
     Raises:
         CorruptVideoError: the video cannot be decoded (from the frame sampler).
@@ -141,7 +150,8 @@ def analyse_video(
     starts = window_starts(sampler.count, window, params.overlap)
     times = sampler.times_s
     spans = np.array(
-        [[times[s], times[min(s + window, sampler.count) - 1] + sampler.frame_period_s] for s in starts], dtype=np.float64
+        [[times[s], times[min(s + window, sampler.count) - 1] + sampler.frame_period_s] for s in starts],
+        dtype=np.float64,
     ).reshape(-1, 2)
 
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -156,7 +166,7 @@ def analyse_video(
         next_window = 0
         pending: list[np.ndarray] = []
         decoded = 0
-        for batch in sampler:
+        for batch in _prefetch(sampler):
             shots.push(batch.frames, batch.times_s)
             diffs.append(frame_motion(batch.frames, previous))
             previous = batch.frames[-1]
@@ -165,7 +175,10 @@ def analyse_video(
             is_last = decoded >= sampler.count
             while next_window < len(starts) and (starts[next_window] + window <= decoded or is_last):
                 offset = starts[next_window] - buffer_start
-                pending.append(_pad(buffer[offset : offset + window], window))
+                clip = _pad(buffer[offset : offset + window], window)
+                if keyframe_dir is not None:
+                    _write_keyframe(keyframe_dir / f"window_{next_window:06d}.jpg", clip[window // 2])
+                pending.append(clip)
                 next_window += 1
                 if len(pending) == params.batch_windows:
                     _classify(recognize, pending, probs, features)
@@ -192,6 +205,45 @@ def analyse_video(
         has_audio=audio.has_audio,
         timings={"decode_model": decode_model_s, "audio": audio_s},
     )
+
+
+def _prefetch(batches: Iterable[FrameBatch], depth: int = 2) -> Iterator[FrameBatch]:
+    """Iterate ``batches`` from a background thread, up to ``depth`` ahead; re-raise its errors here."""
+    slots: queue.Queue[FrameBatch | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        slots.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(None)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            slots.put(exc)
+
+    worker = threading.Thread(target=produce, name="frame-prefetch", daemon=True)
+    worker.start()
+    try:
+        while (item := slots.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+def _write_keyframe(path: Path, frame: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok, jpeg = cv2.imencode(".jpg", np.ascontiguousarray(frame[:, :, ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 85])
+    if ok:
+        path.write_bytes(jpeg.tobytes())
 
 
 def _pad(frames: np.ndarray, length: int) -> np.ndarray:
