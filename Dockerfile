@@ -1,12 +1,17 @@
-# One image for the web app and the workers.
+# One image for the web app, the workers and the management commands (docker-compose.yml).
 FROM python:3.11-slim-bookworm
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ffmpeg libgl1 libglib2.0-0 \
  && rm -rf /var/lib/apt/lists/*
+RUN useradd --create-home --uid 1000 app
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
- && pip install --no-cache-dir -r requirements.txt gunicorn==23.0.0
+ && pip install --no-cache-dir -r requirements.txt
 COPY . .
-ENV HL_VAR_DIR=/data
-CMD ["gunicorn", "highlights.wsgi", "--bind", "0.0.0.0:8000"]
+# Data (index snapshots, work files, thumbnails, weights) lives on named volumes under /data.
+ENV HL_VAR_DIR=/data PYTHONUNBUFFERED=1
+RUN mkdir -p /data && chown app:app /data
+USER app
+EXPOSE 8000
+CMD ["gunicorn", "highlights.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]

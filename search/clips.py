@@ -12,12 +12,12 @@ from search.index import VectorIndex
 
 
 @functools.cache
-def _index(path: Path, dim: int, factory: str) -> VectorIndex:
-    return VectorIndex(path, dim, factory)
+def _index(path: Path, dim: int, factory: str, keep: int) -> VectorIndex:
+    return VectorIndex(path, dim, factory, keep)
 
 
 def clip_index() -> VectorIndex:
     """The FAISS index of clip embeddings for ``HL_ACTION_MODEL`` (one file per model family)."""
     weights = model_weights()
     path = Path(settings.HL_INDEX_DIR) / f"clips-{weights.name}.faiss"
-    return _index(path, weights.embedding_dim, settings.HL_FAISS_CLIP_FACTORY)
+    return _index(path, weights.embedding_dim, settings.HL_FAISS_CLIP_FACTORY, settings.HL_INDEX_KEEP_SNAPSHOTS)

@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from ml.weights import ChecksumError, WeightFile, WeightsError, fetch, kinetics400_categories, locate, sha256_file
+from ml.weights import (
+    ChecksumError,
+    WeightFile,
+    WeightsError,
+    fetch,
+    fetch_all,
+    kinetics400_categories,
+    locate,
+    sha256_file,
+)
 
 PAYLOAD = b"pretend these are weights\n" * 1000
 DIGEST = hashlib.sha256(PAYLOAD).hexdigest()
@@ -93,3 +102,17 @@ def test_kinetics_categories_match_the_shared_label_map(weights_dir: Path) -> No
     assert sha256_file(shared) == "e9f2806fe9109b851a80a74841244f6f8c9d10917fa0229cd82bab67f2f8e28f"
     assert list(names) == shared.read_text().split("\n")[: len(names)]
     assert names[247 - 1] == "playing tennis"
+
+
+def test_fetch_all_downloads_each_package_once_for_several_files(tmp_path: Path) -> None:
+    member = "hl_fake_weights/weights/model.ckpt"
+    files = [
+        WeightFile("a/one.bin", DIGEST, "hl-fake-weights==0.0.1", member),
+        WeightFile("b/two.bin", DIGEST, "hl-fake-weights==0.0.1", member),
+    ]
+    args = _local_index(tmp_path)
+    results = fetch_all(files, tmp_path / "w", pip_args=[*args, "--log", str(tmp_path / "pip.log")])
+    assert [fetched for _, fetched in results] == [True, True]
+    assert all(path.read_bytes() == PAYLOAD for path, _ in results)
+    assert (tmp_path / "pip.log").read_text().count("Saved ") == 1
+    assert [fetched for _, fetched in fetch_all(files, tmp_path / "w", pip_args=["--no-index"])] == [False, False]

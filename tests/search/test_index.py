@@ -47,10 +47,28 @@ def test_a_second_process_view_reloads_the_new_snapshot_and_no_temp_file_remains
     assert VectorIndex.ids(reader.load()).tolist() == [1]
     writer.sync({2: _unit(rng, 1, 8)[0]}, {1, 2})
     assert sorted(VectorIndex.ids(reader.load()).tolist()) == [1, 2]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["clips.faiss"]
+    assert (reader.version(), writer.version()) == (2, 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "clips.faiss",
+        "clips.v00000001.faiss",
+        "clips.v00000002.faiss",
+        "clips.version",
+    ]
 
 
 def test_a_snapshot_of_another_dimension_is_refused(tmp_path: Path) -> None:
     VectorIndex(tmp_path / "clips.faiss", 8).sync({1: np.ones(8, np.float32)}, {1})
     with pytest.raises(ValueError, match="8-d"):
         VectorIndex(tmp_path / "clips.faiss", 16).load()
+
+
+def test_versions_increase_old_snapshots_are_pruned_and_rebuild_replaces_everything(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    index = VectorIndex(tmp_path / "clips.faiss", 8, keep=1)
+    for i in range(4):
+        index.sync({i: _unit(rng, 1, 8)[0]}, set(range(i + 1)))
+    assert index.version() == 4
+    assert sorted(p.name for p in tmp_path.glob("clips.v*.faiss")) == ["clips.v00000003.faiss", "clips.v00000004.faiss"]
+    assert (tmp_path / "clips.faiss").read_bytes() == (tmp_path / "clips.v00000004.faiss").read_bytes()
+    assert index.rebuild({7: _unit(rng, 1, 8)[0]}) == 5
+    assert VectorIndex.ids(VectorIndex(tmp_path / "clips.faiss", 8).load()).tolist() == [7]

@@ -1,0 +1,192 @@
+"""Backfill throughput and worker memory on one ingest worker; prints one JSON line.
+
+Builds ``--files`` distinct files (the shared short clips re-muxed with a different container
+comment, so every file is new content), starts a private Redis and one worker with the compose
+file's command line, runs ``manage.py backfill`` over them and samples the worker's resident
+memory (main process + pool children, from /proc) while it works. Figures:
+
+  * ``files_per_min`` and ``video_s_per_wall_s`` (real-time factor) from the first job started to
+    the last one finished;
+  * ``rss_mb_at_file_20`` and ``rss_mb_at_last_file``: the highest RSS sampled while files 16-20
+    and the last 5 files finished; ``rss_growth_pct`` compares them (target: under 5 %).
+
+Usage (about 10 minutes on 2 cores)::
+
+    .venv/bin/python benchmarks/backfill.py [--files 200] [--max-tasks-per-child 50]
+
+Files are cached under ``var/bench/backfill/``; the database is ``highlights_bench_backfill`` on
+the embedded server (dropped and recreated each run) unless DATABASE_URL is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("HL_SHARED_DIR", ROOT.parent / "shared"))
+SOURCES = [
+    "basketball_nba_broadcast_5s.mp4",
+    "tennis_atp_hardcourt_5s.mp4",
+    "tennis_atp_clay_6s.mp4",
+    "baseball_mlb_pitch_7s.mp4",
+    "walking_plaza_5s.mp4",
+]
+DB_NAME = "highlights_bench_backfill"
+
+
+def build_files(count: int) -> Path:
+    """``count`` distinct files in ``var/bench/backfill`` made from the shared clips by stream copy."""
+    folder = ROOT / "var" / "bench" / "backfill"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        out = folder / f"file_{i:04d}.mp4"
+        if not out.exists():
+            source = SHARED / "data" / "video" / SOURCES[i % len(SOURCES)]
+            subprocess.run(
+                ["ffmpeg", "-v", "error", "-y", "-i", str(source), "-c", "copy", "-metadata", f"comment=bench {i}",
+                 str(out)],
+                check=True,
+            )  # fmt: skip
+    return folder
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children, MiB (Linux /proc)."""
+    total_kb = 0
+    pids = [pid]
+    try:
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return 0.0
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+        except FileNotFoundError:
+            continue
+    return total_kb / 1024.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=200)
+    parser.add_argument("--max-tasks-per-child", type=int, default=50, help="0: never recycle pool children")
+    parser.add_argument("--timeout", type=float, default=3600.0)
+    args = parser.parse_args()
+
+    folder = build_files(args.files)
+    video_s = sum(
+        float(subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+                              str(SHARED / "data" / "video" / SOURCES[i % len(SOURCES)])],
+                             capture_output=True, text=True, check=True).stdout)
+        for i in range(args.files)
+    )  # fmt: skip
+    tmp = Path(tempfile.mkdtemp(prefix="hl-bench-backfill-"))
+    port = free_port()
+    env = {
+        **os.environ,
+        "CELERY_BROKER_URL": f"redis://127.0.0.1:{port}/0",
+        "HL_EMBEDDED_DB_NAME": DB_NAME,
+        "HL_INDEX_DIR": str(tmp / "index"),
+        "HL_WORK_DIR": str(tmp / "work"),
+        "HL_MEDIA_DIR": str(tmp / "media"),
+        "HL_ARCHIVE_ROOTS": str(folder),
+        "HL_WEIGHTS_DIR": os.environ.get("HL_WEIGHTS_DIR", str(SHARED / "weights")),
+        "HL_MAX_TASKS_PER_CHILD": str(args.max_tasks_per_child),
+    }
+    manage(env, "embedded_postgres", "status")  # starts the server
+    subprocess.run(
+        [sys.executable, "-c", f"import psycopg, sys; from highlights.embedded_postgres.base import ensure_server; "
+         f"from django.conf import settings; import django; django.setup(); "
+         f"s = ensure_server(__import__('pathlib').Path(settings.DATABASES['default']['PGDATA'])); "
+         f"c = psycopg.connect(host=str(s.get_postmaster_info().socket_dir), user='postgres', dbname='postgres', "
+         f"autocommit=True); c.execute('DROP DATABASE IF EXISTS {DB_NAME}')"],
+        cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "highlights.settings"}, check=True,
+    )  # fmt: skip
+    manage(env, "migrate", "--noinput", "-v", "0")
+    redis = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp)],
+        stdout=subprocess.DEVNULL,
+    )
+    worker = None
+    try:
+        time.sleep(0.5)
+        worker_cmd = [str(Path(sys.executable).with_name("celery")), "-A", "highlights", "worker", "-Q", "ingest",
+                      "-c", "1", "--prefetch-multiplier", "1", "-n", "bench@%h", "-l", "WARNING"]  # fmt: skip
+        worker = subprocess.Popen(worker_cmd, cwd=ROOT, env=env, stdout=(tmp / "worker.log").open("wb"), stderr=-2)
+        report = json.loads(manage(env, "backfill", str(folder), "--json", "--priority", "low"))
+        assert len(report["enqueued"]) == args.files, report
+        samples: list[tuple[int, float]] = []  # (files finished, tree RSS MiB)
+        deadline = time.monotonic() + args.timeout
+        while time.monotonic() < deadline:
+            status = json.loads(manage(env, "backfill_status", "--json"))
+            finished = status["done"] + status["failed"]
+            samples.append((finished, tree_rss_mb(worker.pid)))
+            if finished >= args.files:
+                break
+            time.sleep(1.0)
+        timing = json.loads(
+            subprocess.run(
+                [sys.executable, "-c", "import django, json; django.setup(); from django.db.models import Min, Max; "
+                 "from highlights.models import IndexJob; "
+                 "print(json.dumps({k: v.timestamp() for k, v in IndexJob.objects.aggregate("
+                 "a=Min('started_at'), b=Max('finished_at')).items()}))"],
+                cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "highlights.settings"}, check=True,
+                capture_output=True, text=True,
+            ).stdout
+        )  # fmt: skip
+    finally:
+        if worker:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=60)
+        redis.terminate()
+        redis.wait(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
+    wall_s = timing["b"] - timing["a"]
+    early = max((rss for n, rss in samples if 16 <= n <= 20), default=0.0)
+    late = max((rss for n, rss in samples if n >= args.files - 5), default=0.0)
+    print(
+        json.dumps(
+            {
+                "files": args.files,
+                "done": status["done"],
+                "failed": status["failed"],
+                "video_s": round(video_s, 1),
+                "wall_s": round(wall_s, 1),
+                "files_per_min": round(args.files / wall_s * 60.0, 2),
+                "video_s_per_wall_s": round(video_s / wall_s, 3),
+                "rss_mb_at_file_20": round(early, 1),
+                "rss_mb_at_last_file": round(late, 1),
+                "rss_growth_pct": round((late - early) / early * 100.0, 2) if early else None,
+                "max_tasks_per_child": args.max_tasks_per_child,
+                "cpus": os.cpu_count(),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

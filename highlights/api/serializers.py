@@ -1,0 +1,162 @@
+"""DRF serializers: the API's JSON shapes. Times in game time, integer milliseconds (``*_ms``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from highlights.models import ActionLabel, Clip, Game, IndexJob, Player, Reel, ReelItem, ReviewStatus
+from highlights.services import ItemSpec
+
+
+class GameSerializer(serializers.ModelSerializer):
+    video_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Game
+        fields = [
+            "id", "sport", "title", "home_team", "away_team", "date", "duration_s", "fps", "width", "height",
+            "has_audio", "status", "top_labels", "video_url",
+        ]  # fmt: skip
+
+    def get_video_url(self, game: Game) -> str:
+        return reverse("game-video", args=[game.pk])
+
+
+class ActionLabelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ActionLabel
+        fields = ["id", "sport", "name", "model_classes"]
+
+
+class ClipSerializer(serializers.ModelSerializer):
+    action = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    sport = serializers.CharField(source="game.sport", read_only=True)
+    game_title = serializers.CharField(source="game.__str__", read_only=True)
+    thumbnail_url = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Clip
+        fields = [
+            "id", "game", "game_title", "sport", "start_ms", "end_ms", "label", "action", "confidence",
+            "highlight_score", "excitement", "motion", "review_status", "thumbnail_url", "url",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_thumbnail_url(self, clip: Clip) -> str | None:
+        return reverse("clip-thumbnail", args=[clip.pk]) if clip.thumbnail else None
+
+    def get_url(self, clip: Clip) -> str:
+        return reverse("clip", args=[clip.pk])
+
+
+class ClipReviewSerializer(serializers.Serializer):
+    """An editor's change to a clip: a new action label and/or a review verdict."""
+
+    action = serializers.PrimaryKeyRelatedField(queryset=ActionLabel.objects.all(), required=False)
+    review_status = serializers.ChoiceField(choices=ReviewStatus.choices, required=False)
+
+
+class PlayerSerializer(serializers.ModelSerializer):
+    clips = serializers.IntegerField(read_only=True, source="clip_count")
+
+    class Meta:
+        model = Player
+        fields = ["id", "name", "team", "number", "clips"]
+
+
+class ReelItemSerializer(serializers.ModelSerializer):
+    clip = serializers.PrimaryKeyRelatedField(queryset=Clip.objects.all())
+    trim_in_ms = serializers.IntegerField(min_value=0, required=False)
+    trim_out_ms = serializers.IntegerField(min_value=1, required=False)
+    label = serializers.CharField(source="clip.label", read_only=True)
+    game = serializers.IntegerField(source="clip.game_id", read_only=True)
+
+    class Meta:
+        model = ReelItem
+        fields = ["clip", "trim_in_ms", "trim_out_ms", "label", "game"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "trim_in_ms" in attrs and "trim_out_ms" in attrs and attrs["trim_out_ms"] <= attrs["trim_in_ms"]:
+            raise serializers.ValidationError("trim_out_ms must be after trim_in_ms")
+        return attrs
+
+
+def item_specs(items: list[dict[str, Any]]) -> list[ItemSpec]:
+    """Validated item dicts → service arguments."""
+    return [ItemSpec(i["clip"].pk, i.get("trim_in_ms"), i.get("trim_out_ms")) for i in items]
+
+
+class ReelSerializer(serializers.ModelSerializer):
+    items = ReelItemSerializer(many=True, required=False)
+    owner = serializers.CharField(source="owner.get_username", read_only=True)
+    video_url = serializers.SerializerMethodField()
+    share_url = serializers.SerializerMethodField()
+    duration_ms = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Reel
+        fields = [
+            "id", "title", "owner", "kind", "query", "published", "version", "status", "progress", "error",
+            "rendered_version", "duration_ms", "render_s", "video_url", "share_url", "items", "created_at",
+            "updated_at",
+        ]  # fmt: skip
+        read_only_fields = [
+            "kind", "query", "version", "status", "progress", "error", "rendered_version", "render_s",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+
+    def get_video_url(self, reel: Reel) -> str | None:
+        return reverse("reel-video", args=[reel.pk]) if reel.is_rendered else None
+
+    def get_share_url(self, reel: Reel) -> str:
+        return reverse("reel-shared", args=[reel.share_token])
+
+    def get_duration_ms(self, reel: Reel) -> int:
+        """The sum of the items' trims (the rendered video's length)."""
+        return sum(i.duration_ms for i in reel.items.all())
+
+
+class ReelStatusSerializer(serializers.ModelSerializer):
+    """What a progress bar polls."""
+
+    video_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Reel
+        fields = ["id", "version", "status", "progress", "error", "rendered_version", "video_url"]
+        read_only_fields = fields
+
+    def get_video_url(self, reel: Reel) -> str | None:
+        return reverse("reel-video", args=[reel.pk]) if reel.is_rendered else None
+
+
+class CondensedReelSerializer(serializers.Serializer):
+    game = serializers.PrimaryKeyRelatedField(queryset=Game.objects.all())
+
+
+class QueryReelSerializer(serializers.Serializer):
+    q = serializers.CharField(max_length=500)
+
+
+class IndexJobSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = IndexJob
+        fields = [
+            "id", "game", "source_path", "status", "stage", "progress", "attempts", "error", "timings",
+            "created_at", "started_at", "finished_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class IndexRequestSerializer(serializers.Serializer):
+    """An editor's request to index a video file already on the server."""
+
+    path = serializers.CharField(max_length=1024)
+    sport = serializers.CharField(max_length=32, required=False, default="")
+    title = serializers.CharField(max_length=255, required=False, default="")
+    home_team = serializers.CharField(max_length=128, required=False, default="")
+    away_team = serializers.CharField(max_length=128, required=False, default="")

@@ -1,0 +1,242 @@
+"""DRF views: thin wrappers over ``highlights.selectors`` (reads) and ``highlights.services`` (writes).
+
+Permissions follow ``highlights.roles``: anyone may read the archive; signed-in users manage their
+own reels; editors review clips and index videos. Session-authenticated writes need a CSRF token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from highlights import roles, selectors, services
+from highlights.api import serializers as s
+from highlights.models import Clip, Game, IndexJob, Player, Reel
+from search.query import QueryError, parse_query
+
+
+class IsEditorOrReadOnly(permissions.BasePermission):
+    """Reads for everyone; writes for editors and admins."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return request.method in permissions.SAFE_METHODS or roles.is_editor(request.user)
+
+
+class ReelPermission(permissions.BasePermission):
+    """Signed-in users only; a reel is read by whoever may view it and changed only by its owner (or an admin)."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user and request.user.is_authenticated)
+
+    def has_object_permission(self, request: Request, view: APIView, obj: Reel) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return roles.can_view_reel(request.user, obj)
+        return roles.can_edit_reel(request.user, obj)
+
+
+_FILTER_PARAMS = [
+    OpenApiParameter("q", str, description="natural query (grammar in search/query.py)"),
+    OpenApiParameter("sport", str),
+    OpenApiParameter("team", str),
+    OpenApiParameter("player", str),
+    OpenApiParameter("action", str, description="action name of the taxonomy, or label text"),
+    OpenApiParameter("game", int),
+    OpenApiParameter("date_from", OpenApiTypes.DATE),
+    OpenApiParameter("date_to", OpenApiTypes.DATE),
+    OpenApiParameter("min_score", float, description="minimum highlight score, 0..1"),
+]
+
+
+def clips_for(request: Request) -> QuerySet[Clip]:
+    """The clips a request's ``q`` and filter parameters select (query errors → HTTP 400)."""
+    params = request.query_params
+    try:
+        query = parse_query(params.get("q", "")).merged(
+            sport=params.get("sport"),
+            team=params.get("team"),
+            player=params.get("player"),
+            action=params.get("action"),
+            game_id=int(params["game"]) if params.get("game", "").isdigit() else None,
+            date_from=params.get("date_from"),
+            date_to=params.get("date_to"),
+            min_score=float(params["min_score"]) if params.get("min_score") else None,
+        )
+    except (QueryError, ValueError) as exc:
+        raise ValidationError({"q": str(exc)}) from exc
+    clips = selectors.clip_queryset(query, include_rejected=roles.is_editor(request.user))
+    return clips[: query.limit] if query.limit else clips
+
+
+class GameViewSet(viewsets.ReadOnlyModelViewSet):
+    """Indexed games."""
+
+    serializer_class = s.GameSerializer
+    queryset = Game.objects.all()
+
+
+@extend_schema(parameters=_FILTER_PARAMS)
+class ClipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Clips, filtered; editors relabel, verify or reject them (PATCH)."""
+
+    serializer_class = s.ClipSerializer
+    permission_classes = [IsEditorOrReadOnly]
+
+    def get_queryset(self) -> QuerySet[Clip]:
+        if self.action == "list":
+            return clips_for(self.request)
+        return Clip.objects.select_related("game", "action")
+
+    @extend_schema(request=s.ClipReviewSerializer, responses=s.ClipSerializer)
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        clip = self.get_object()
+        review = s.ClipReviewSerializer(data=request.data)
+        review.is_valid(raise_exception=True)
+        try:
+            services.review_clip(
+                clip,
+                request.user,
+                status=review.validated_data.get("review_status"),
+                action=review.validated_data.get("action"),
+            )
+        except ValueError as exc:
+            raise ValidationError({"action": str(exc)}) from exc
+        return Response(s.ClipSerializer(clip).data)
+
+    @extend_schema(responses=s.ClipSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def similar(self, request: Request, pk: str | None = None) -> Response:
+        """The clips nearest to this one by embedding (FAISS)."""
+        hits = selectors.similar_clips(self.get_object(), k=12)
+        found = Clip.objects.select_related("game", "action").in_bulk([h.clip_id for h in hits])
+        return Response(s.ClipSerializer([found[h.clip_id] for h in hits], many=True).data)
+
+
+@extend_schema(parameters=_FILTER_PARAMS, responses=s.ClipSerializer(many=True))
+class SearchView(generics.ListAPIView):
+    """Natural-language clip search: ``/api/search/?q=dunks by %2323 2026`` (plus optional filters)."""
+
+    serializer_class = s.ClipSerializer
+    permission_classes = [permissions.AllowAny]
+
+    def get_queryset(self) -> QuerySet[Clip]:
+        return clips_for(self.request)
+
+
+class PlayerViewSet(viewsets.ReadOnlyModelViewSet):
+    """Named players with the number of clips they appear in."""
+
+    serializer_class = s.PlayerSerializer
+
+    def get_queryset(self) -> QuerySet[Player]:
+        return Player.objects.exclude(name="").annotate(clip_count=Count("face_tracks__clip", distinct=True))
+
+
+class ReelViewSet(viewsets.ModelViewSet):
+    """Highlight reels: the user's own and published ones (editors and admins see all)."""
+
+    serializer_class = s.ReelSerializer
+    permission_classes = [ReelPermission]
+
+    def get_queryset(self) -> QuerySet[Reel]:
+        reels = Reel.objects.select_related("owner").prefetch_related("items__clip")
+        if roles.is_editor(self.request.user):
+            return reels
+        return reels.filter(Q(owner=self.request.user) | Q(published=True))
+
+    def _check_publish(self, data: dict[str, Any], reel: Reel | None = None) -> bool | None:
+        published = data.get("published")
+        changes = published is not None and published != (reel.published if reel else False)
+        if changes and not roles.is_editor(self.request.user):
+            self.permission_denied(self.request, "only editors publish reels")
+        return published
+
+    def perform_create(self, serializer: s.ReelSerializer) -> None:
+        data = serializer.validated_data
+        self._check_publish(data)
+        try:
+            reel = services.create_reel(self.request.user, data.get("title", ""), s.item_specs(data.get("items", [])))
+        except services.ReelError as exc:
+            raise ValidationError({"items": str(exc)}) from exc
+        serializer.instance = reel
+
+    def perform_update(self, serializer: s.ReelSerializer) -> None:
+        data = serializer.validated_data
+        reel = serializer.instance
+        published = self._check_publish(data, reel)
+        items = s.item_specs(data["items"]) if "items" in data else None
+        try:
+            serializer.instance = services.update_reel(reel, title=data.get("title"), items=items, published=published)
+        except services.ReelError as exc:
+            raise ValidationError({"items": str(exc)}) from exc
+
+    @extend_schema(request=None, responses={202: s.ReelStatusSerializer})
+    @action(detail=True, methods=["post"])
+    def render(self, request: Request, pk: str | None = None) -> Response:
+        """Render the reel's current version (on the ``render`` queue); poll ``status`` for progress."""
+        reel = self.get_object()
+        try:
+            reel = services.request_render(reel)
+        except services.ReelError as exc:
+            raise ValidationError({"items": str(exc)}) from exc
+        reel.refresh_from_db()
+        return Response(s.ReelStatusSerializer(reel).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses=s.ReelStatusSerializer)
+    @action(detail=True, methods=["get"], url_path="status")
+    def render_status(self, request: Request, pk: str | None = None) -> Response:
+        """Render status and progress (0-100)."""
+        return Response(s.ReelStatusSerializer(self.get_object()).data)
+
+    @extend_schema(request=s.CondensedReelSerializer, responses={201: s.ReelSerializer})
+    @action(detail=False, methods=["post"])
+    def condensed(self, request: Request) -> Response:
+        """A condensed game: every action segment in order, dead time cut."""
+        form = s.CondensedReelSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            reel = services.create_condensed_reel(request.user, form.validated_data["game"])
+        except services.ReelError as exc:
+            raise ValidationError({"game": str(exc)}) from exc
+        return Response(s.ReelSerializer(reel).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.QueryReelSerializer, responses={201: s.ReelSerializer})
+    @action(detail=False, methods=["post"], url_path="from-search")
+    def from_search(self, request: Request) -> Response:
+        """A reel of a search's results ("top 5 dunks", "Ortiz home runs last 10")."""
+        form = s.QueryReelSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            reel = services.create_query_reel(request.user, form.validated_data["q"])
+        except (services.ReelError, QueryError) as exc:
+            raise ValidationError({"q": str(exc)}) from exc
+        return Response(s.ReelSerializer(reel).data, status=status.HTTP_201_CREATED)
+
+
+class JobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Indexing jobs; editors request new ones for files in ``HL_ARCHIVE_ROOTS``."""
+
+    serializer_class = s.IndexJobSerializer
+    permission_classes = [IsEditorOrReadOnly]
+    queryset = IndexJob.objects.select_related("game")
+
+    @extend_schema(request=s.IndexRequestSerializer, responses={201: s.IndexJobSerializer})
+    def create(self, request: Request) -> Response:
+        form = s.IndexRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = dict(form.validated_data)
+        try:
+            path = services.ingest_path(data.pop("path"))
+        except services.IngestError as exc:
+            raise ValidationError({"path": str(exc)}) from exc
+        job = services.request_indexing(path, **data)
+        job.refresh_from_db()
+        return Response(s.IndexJobSerializer(job).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,29 @@
+"""Celery tasks of the product app: thin, named wrappers taking a primary key.
+
+``highlights.render_reel`` runs on its own ``render`` queue (``settings.CELERY_TASK_ROUTES``), so
+long encodes never hold up indexing or light work.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from highlights import learning, services
+
+
+@shared_task(name="highlights.render_reel", soft_time_limit=3600, time_limit=3660, acks_late=True)
+def render_reel(reel_id: int) -> None:
+    """Render the current version of a reel to MP4 (does nothing when that version is rendered)."""
+    services.render_reel(reel_id)
+
+
+@shared_task(name="highlights.apply_highlight_head", soft_time_limit=1800, time_limit=1860, acks_late=True)
+def apply_highlight_head(model_id: int) -> None:
+    """Re-score every stored clip embedding with a registered head and store its labels (idempotent)."""
+    learning.apply_head(model_id)
+
+
+@shared_task(name="highlights.label_game_with_crnn", soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60, acks_late=True)
+def label_game_with_crnn(model_id: int, game_id: int) -> None:
+    """Decode a game's clips and label them with a registered CRNN (idempotent); runs on the ``ingest`` queue."""
+    learning.label_game_with_crnn(model_id, game_id)

@@ -1,0 +1,323 @@
+"""HTML pages: thin views over ``highlights.selectors`` (reads) and ``highlights.services`` (writes).
+
+Permissions follow ``highlights.roles``, as in the API; every POST needs Django's CSRF token.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from highlights import charts, roles, selectors, services
+from highlights.http import ranged_file_response
+from highlights.models import ActionLabel, Clip, Game, IndexJob, Player, Reel, ReviewStatus, Sport
+from search.query import QueryError, parse_query
+
+CURRENT_REEL = "current_reel"  # session key: the reel "Add to reel" buttons add to
+
+
+def _filters(request: HttpRequest) -> dict[str, Any]:
+    g = request.GET
+    return {
+        "sport": g.get("sport") or None,
+        "team": g.get("team") or None,
+        "player": g.get("player") or None,
+        "action": g.get("action") or None,
+        "date_from": g.get("date_from") or None,
+        "date_to": g.get("date_to") or None,
+        "min_score": float(g["min_score"]) if g.get("min_score") else None,
+    }
+
+
+def _current_reel(request: HttpRequest) -> Reel | None:
+    if not request.user.is_authenticated or not request.session.get(CURRENT_REEL):
+        return None
+    return Reel.objects.filter(pk=request.session[CURRENT_REEL], owner=request.user).first()
+
+
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    """One query box plus filters; results as a thumbnail grid, 24 a page (the grid alone for htmx)."""
+    text = request.GET.get("q", "")
+    error = ""
+    try:
+        query = parse_query(text).merged(**_filters(request))
+        clips = selectors.clip_queryset(query, include_rejected=roles.is_editor(request.user)).prefetch_related(
+            "face_tracks__player"
+        )
+        if query.limit:
+            clips = clips[: query.limit]
+    except (QueryError, ValueError) as exc:
+        query, clips, error = None, Clip.objects.none(), str(exc)
+    page = Paginator(clips, settings.REST_FRAMEWORK["PAGE_SIZE"]).get_page(request.GET.get("page"))
+    context = {
+        "q": text,
+        "query": query,
+        "error": error,
+        "page": page,
+        "filters": request.GET,
+        "sports": Sport.choices,
+        "actions": ActionLabel.objects.values_list("name", flat=True).distinct().order_by("name"),
+        "current_reel": _current_reel(request),
+        "querystring": request.GET.copy(),
+    }
+    template = "highlights/_results.html" if request.headers.get("HX-Request") else "highlights/search.html"
+    return render(request, template, context)
+
+
+@require_GET
+def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The clip in the player (range requests), its labels with confidences, players and similar clips."""
+    clip = get_object_or_404(Clip.objects.select_related("game", "action"), pk=pk)
+    if clip.review_status == ReviewStatus.REJECTED and not roles.is_editor(request.user):
+        raise Http404("clip rejected")
+    similar = selectors.similar_clips(clip, k=8)
+    similar_clips = Clip.objects.select_related("game", "action").in_bulk([h.clip_id for h in similar])
+    players = Player.objects.filter(face_tracks__clip=clip).exclude(name="").distinct()
+    return render(
+        request,
+        "highlights/clip.html",
+        {
+            "clip": clip,
+            "predictions": clip.predictions.all(),
+            "players": players,
+            "similar": [similar_clips[h.clip_id] for h in similar if h.clip_id in similar_clips],
+            "actions": ActionLabel.objects.filter(sport=clip.game.sport),
+            "is_editor": roles.is_editor(request.user),
+            "reels": Reel.objects.filter(owner=request.user) if request.user.is_authenticated else [],
+            "current_reel": _current_reel(request),
+        },
+    )
+
+
+@require_POST
+def clip_review(request: HttpRequest, pk: int) -> HttpResponse:
+    """Editors relabel, verify or reject a clip."""
+    if not roles.is_editor(request.user):
+        raise PermissionDenied("only editors review clips")
+    clip = get_object_or_404(Clip.objects.select_related("game"), pk=pk)
+    action = ActionLabel.objects.filter(pk=request.POST["action"]).first() if request.POST.get("action") else None
+    try:
+        services.review_clip(clip, request.user, status=request.POST.get("review_status") or None, action=action)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    return redirect("clip", pk=pk)
+
+
+@require_GET
+def clip_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
+    clip = get_object_or_404(Clip, pk=pk)
+    if not clip.thumbnail:
+        raise Http404("no thumbnail")
+    return ranged_file_response(request, Path(settings.MEDIA_ROOT) / clip.thumbnail.name)
+
+
+@require_GET
+def game_video(request: HttpRequest, pk: int) -> HttpResponse:
+    """The original video file, with range requests so the player seeks at once."""
+    game = get_object_or_404(Game, pk=pk)
+    path = Path(game.source_path)
+    if not path.is_file():
+        raise Http404("video file missing")
+    return ranged_file_response(request, path)
+
+
+@require_GET
+def game_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The game's video with its excitement curve and clip markers; clicking seeks."""
+    game = get_object_or_404(Game, pk=pk)
+    clips = list(
+        game.clips.select_related("game", "action")
+        .prefetch_related("face_tracks__player")
+        .exclude(review_status=ReviewStatus.REJECTED)
+    )
+    duration_ms = int((game.duration_s or max((c.end_ms for c in clips), default=1) / 1000) * 1000)
+    spans = [charts.Span(c.pk, c.start_ms, c.end_ms, c.highlight_score, str(c.action or c.label)) for c in clips]
+    return render(
+        request,
+        "highlights/game.html",
+        {"game": game, "clips": clips, "timeline": charts.timeline(max(duration_ms, 1), spans), "chart": charts},
+    )
+
+
+@require_GET
+def player_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A player's photo, team and clips."""
+    player = get_object_or_404(Player, pk=pk)
+    clips = (
+        Clip.objects.filter(face_tracks__player=player)
+        .exclude(review_status=ReviewStatus.REJECTED)
+        .select_related("game", "action")
+        .distinct()
+        .order_by("-highlight_score")
+    )
+    photo = player.photos.exclude(image="").first()
+    return render(request, "highlights/player.html", {"player": player, "clips": clips, "photo": photo})
+
+
+@require_GET
+def player_photo(request: HttpRequest, pk: int) -> HttpResponse:
+    player = get_object_or_404(Player, pk=pk)
+    photo = player.photos.exclude(image="").first()
+    if photo is None:
+        raise Http404("no photo")
+    return ranged_file_response(request, Path(settings.MEDIA_ROOT) / photo.image.name)
+
+
+# --- reels -------------------------------------------------------------------------------------
+
+
+def _own_reel(request: HttpRequest, pk: int) -> Reel:
+    reel = get_object_or_404(Reel, pk=pk)
+    if not roles.can_edit_reel(request.user, reel):
+        raise PermissionDenied("not your reel")
+    return reel
+
+
+@login_required
+@require_GET
+def reel_list(request: HttpRequest) -> HttpResponse:
+    """The user's reels, then published ones."""
+    mine = Reel.objects.filter(owner=request.user).annotate(n=Count("items"))
+    published = Reel.objects.filter(published=True).exclude(owner=request.user).annotate(n=Count("items"))
+    return render(request, "highlights/reels.html", {"mine": mine, "published": published})
+
+
+@login_required
+@require_POST
+def reel_create(request: HttpRequest) -> HttpResponse:
+    """A new reel, optionally with a first clip; it becomes the reel "Add to reel" buttons fill."""
+    clip_id = request.POST.get("clip")
+    items = [services.ItemSpec(int(clip_id))] if clip_id and clip_id.isdigit() else []
+    try:
+        reel = services.create_reel(request.user, request.POST.get("title", ""), items)
+    except services.ReelError as exc:
+        messages.error(request, str(exc))
+        return redirect("reels")
+    request.session[CURRENT_REEL] = reel.pk
+    return redirect(request.POST.get("next") or reverse("reel", args=[reel.pk]))
+
+
+@login_required
+@require_POST
+def reel_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Append a clip (whole) to a reel; answers a small fragment to htmx, else redirects back."""
+    reel = _own_reel(request, pk)
+    clip = get_object_or_404(Clip, pk=request.POST.get("clip", 0))
+    items = [services.ItemSpec(i.clip_id, i.trim_in_ms, i.trim_out_ms) for i in reel.items.all()]
+    services.update_reel(reel, items=[*items, services.ItemSpec(clip.pk)])
+    request.session[CURRENT_REEL] = reel.pk
+    if request.headers.get("HX-Request"):
+        return HttpResponse(f'<span class="added">Added to “{reel.title}” ✓</span>')
+    messages.success(request, f"Added to “{reel.title}”")
+    return redirect(request.POST.get("next") or reverse("reel", args=[reel.pk]))
+
+
+@login_required
+@require_POST
+def reel_auto(request: HttpRequest) -> HttpResponse:
+    """One-click auto reels: a condensed game (``game``) or a search's results (``q``)."""
+    try:
+        if request.POST.get("game"):
+            reel = services.create_condensed_reel(request.user, get_object_or_404(Game, pk=request.POST["game"]))
+        else:
+            reel = services.create_query_reel(request.user, request.POST.get("q", ""))
+    except (services.ReelError, QueryError) as exc:
+        messages.error(request, str(exc))
+        return redirect(request.POST.get("next") or "search")
+    request.session[CURRENT_REEL] = reel.pk
+    return redirect("reel", pk=reel.pk)
+
+
+@login_required
+@require_GET
+def reel_editor(request: HttpRequest, pk: int) -> HttpResponse:
+    """The reel editor: drag-and-drop order, trim in/out, title, render with live progress, play, download, share."""
+    reel = get_object_or_404(Reel.objects.select_related("owner"), pk=pk)
+    if not roles.can_view_reel(request.user, reel):
+        raise PermissionDenied("not your reel")
+    editable = roles.can_edit_reel(request.user, reel)
+    if editable:
+        request.session[CURRENT_REEL] = reel.pk
+    items = reel.items.select_related("clip__game", "clip__action")
+    return render(
+        request,
+        "highlights/reel.html",
+        {"reel": reel, "items": items, "editable": editable, "can_publish": roles.is_editor(request.user)},
+    )
+
+
+@require_GET
+def reel_video(request: HttpRequest, pk: int) -> HttpResponse:
+    """The rendered MP4 (range requests; ``?download=1`` saves it). Shared by the owner, editors, or when published."""
+    reel = get_object_or_404(Reel, pk=pk)
+    if not roles.can_view_reel(request.user, reel) and request.GET.get("token") != str(reel.share_token):
+        raise PermissionDenied("not your reel")
+    if not reel.is_rendered:
+        raise Http404("not rendered")
+    download = f"{reel.title[:60] or 'reel'}.mp4" if request.GET.get("download") else None
+    return ranged_file_response(request, Path(settings.MEDIA_ROOT) / reel.video.name, download_name=download)
+
+
+@require_GET
+def reel_shared(request: HttpRequest, token: str) -> HttpResponse:
+    """A reel's share link: anyone holding it can watch."""
+    reel = get_object_or_404(Reel, share_token=token)
+    return render(request, "highlights/reel_shared.html", {"reel": reel, "items": reel.items.select_related("clip")})
+
+
+# --- jobs --------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def jobs(request: HttpRequest) -> HttpResponse:
+    """IndexJob progress, stages and errors (the table alone for htmx polling); editors index new videos."""
+    if request.method == "POST":
+        if not roles.is_editor(request.user):
+            raise PermissionDenied("only editors index videos")
+        try:
+            path = _uploaded_or_named(request)
+            services.request_indexing(
+                path,
+                sport=request.POST.get("sport", ""),
+                title=request.POST.get("title", ""),
+                home_team=request.POST.get("home_team", ""),
+                away_team=request.POST.get("away_team", ""),
+            )
+        except services.IngestError as exc:
+            messages.error(request, str(exc))
+        return redirect("jobs")
+    rows = IndexJob.objects.select_related("game").order_by("-created_at")[:100]
+    context = {"jobs": rows, "is_editor": roles.is_editor(request.user), "sports": Sport.choices}
+    counts = IndexJob.objects.aggregate(
+        running=Count("pk", filter=Q(status=IndexJob.Status.RUNNING)),
+        queued=Count("pk", filter=Q(status=IndexJob.Status.QUEUED)),
+        failed=Count("pk", filter=Q(status=IndexJob.Status.FAILED)),
+    )
+    context["counts"] = counts
+    template = "highlights/_jobs_table.html" if request.headers.get("HX-Request") else "highlights/jobs.html"
+    return render(request, template, context)
+
+
+def _uploaded_or_named(request: HttpRequest) -> Path:
+    upload = request.FILES.get("video")
+    if upload is None:
+        return services.ingest_path(request.POST.get("path", ""))
+    folder = Path(settings.HL_ARCHIVE_ROOTS[0]) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / Path(upload.name).name
+    with target.open("wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    return services.ingest_path(target)

@@ -1,0 +1,61 @@
+"""Decode a fixed number of frames evenly spread over one time span of a video (training and evaluation clips).
+
+Unlike :class:`~indexer.stages.frames.FrameSampler`, which walks a whole game at a frame rate, this
+reads only the frames of one span: the ``count`` frames nearest to the centres of ``count`` equal
+slices of ``[start_s, end_s)`` (the segment-based sampling of Temporal Segment Networks, Wang et
+al., ECCV 2016), resized while decoding.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from indexer.errors import CorruptVideoError
+from indexer.stages.frames import decode_size
+
+
+def span_frames(
+    path: Path,
+    *,
+    width: int,
+    height: int,
+    start_s: float,
+    end_s: float,
+    count: int,
+    short_side: int,
+    num_threads: int = 2,
+) -> np.ndarray:
+    """Frames evenly spread over a span.
+
+    Args:
+        path: video file.
+        width, height: the video's frame size in pixels (from the probe or the Game row).
+        start_s, end_s: the span in seconds; clamped to the video.
+        count: frames wanted.
+        short_side: decoded short side in pixels.
+        num_threads: decoder threads.
+
+    Returns:
+        ``(count, H, W, 3)`` uint8 RGB (a frame may repeat when the span holds fewer frames).
+
+    Raises:
+        CorruptVideoError: the file cannot be decoded, or has no frame.
+        ValueError: ``count`` < 1 or ``end_s`` <= ``start_s``.
+    """
+    import decord
+
+    if count < 1 or end_s <= start_s:
+        raise ValueError(f"need count >= 1 and a non-empty span, got {count} frames over [{start_s}, {end_s})")
+    size = decode_size(width, height, short_side)
+    try:
+        reader = decord.VideoReader(str(path), width=size[0], height=size[1], num_threads=num_threads)
+        if len(reader) == 0:
+            raise CorruptVideoError(f"{path}: no frames")
+        stamps = reader.get_frame_timestamp(np.arange(len(reader)))[:, 0]
+        targets = start_s + (np.arange(count) + 0.5) * (end_s - start_s) / count
+        picks = np.clip(np.searchsorted(stamps, targets, side="right") - 1, 0, len(reader) - 1)
+        return reader.get_batch(picks.tolist()).asnumpy()
+    except (decord.DECORDError, RuntimeError) as exc:
+        raise CorruptVideoError(f"{path}: cannot decode [{start_s:.2f}, {end_s:.2f}) s ({exc})") from exc
