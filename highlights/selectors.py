@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
-from highlights.models import Clip, FaceTrack, LearnedLabel, ReviewStatus
+from highlights.models import ActionLabel, Clip, FaceTrack, Game, HighlightModel, LearnedLabel, Player, ReviewStatus
+from indexer.runtime import model_weights
 from search.clips import clip_index
 from search.query import Order, ParsedQuery, parse_query, singular
 
@@ -35,33 +36,74 @@ def _has_player(**player_filters: object) -> Exists:
     )
 
 
-def _has_learned_label(word: str) -> Exists:
-    """Clips that an active learned model labels ``word`` (substring) with at least ``HL_LEARNED_MIN_PROBABILITY``."""
-    return Exists(
-        LearnedLabel.objects.filter(
-            clip=OuterRef("pk"),
-            model__is_active=True,
-            label__icontains=word,
-            probability__gte=settings.HL_LEARNED_MIN_PROBABILITY,
-        )
-    )
-
-
 def _word_matches(word: str) -> Q:
-    """Clips whose label, learned label, action, sport, title, teams or players contain ``word`` (or its singular)."""
-    q = Q()
-    for form in {word, singular(word)}:
-        q |= (
-            _has_player(name__icontains=form)
-            | _has_learned_label(form)
-            | Q(label__icontains=form)
-            | Q(action__name__icontains=form)
-            | Q(game__sport__iexact=form)
-            | Q(game__title__icontains=form)
-            | Q(game__home_team__icontains=form)
-            | Q(game__away_team__icontains=form)
-        )
+    """Clips whose label, learned label, action, sport, title, teams or players contain ``word`` (or its singular).
+
+    The word is resolved first against the label vocabularies and the small tables (actions, games,
+    players), so the clip table is filtered on indexed columns only (``label IN``, ``action_id IN``,
+    ``game_id IN``, ``id IN``) rather than by a substring test on every clip row; a word that
+    matches nothing yields an empty condition at no cost.
+    """
+    forms = {word, singular(word)}
+
+    def contains(name: str) -> bool:
+        return any(form in name.lower() for form in forms)
+
+    named = Q()
+    for form in forms:
+        named |= Q(name__icontains=form)
+    games = Game.objects.filter(
+        _any_contains(("title", "home_team", "away_team"), forms) | Q(sport__in=[form.lower() for form in forms])
+    )
+    labels = [name for name in _label_vocabulary() if contains(name)]
+    learned = [name for name in _learned_vocabulary() if contains(name)]
+    actions = list(ActionLabel.objects.filter(named).values_list("pk", flat=True))
+    game_ids = list(games.values_list("pk", flat=True))
+    player_ids = list(Player.objects.filter(named).values_list("pk", flat=True))
+    q = Q(pk__in=[])
+    if labels:
+        q |= Q(label__in=labels)
+    if actions:
+        q |= Q(action__in=actions)
+    if game_ids:
+        q |= Q(game__in=game_ids)
+    if player_ids:
+        q |= Q(pk__in=FaceTrack.objects.filter(player__in=player_ids).values("clip_id"))
+    if learned:
+        q |= Q(pk__in=_learned_label_clips(learned))
     return q
+
+
+def _any_contains(fields: tuple[str, ...], forms: set[str]) -> Q:
+    q = Q()
+    for field in fields:
+        for form in forms:
+            q |= Q(**{f"{field}__icontains": form})
+    return q
+
+
+def _learned_label_clips(labels: list[str]) -> QuerySet[LearnedLabel]:
+    """Clip ids that an active learned model labels with one of ``labels`` at ``HL_LEARNED_MIN_PROBABILITY``."""
+    return LearnedLabel.objects.filter(
+        label__in=labels, model__is_active=True, probability__gte=settings.HL_LEARNED_MIN_PROBABILITY
+    ).values("clip_id")
+
+
+def _label_vocabulary() -> set[str]:
+    """Every label a clip can carry: the action model's classes and the taxonomy's model classes."""
+    vocabulary = set(model_weights().categories)
+    for classes in ActionLabel.objects.values_list("model_classes", flat=True):
+        vocabulary.update(classes)
+    return vocabulary
+
+
+def _learned_vocabulary() -> set[str]:
+    """The output classes of the active learned highlight models."""
+    return {
+        name
+        for classes in HighlightModel.objects.filter(is_active=True).values_list("classes", flat=True)
+        for name in classes
+    }
 
 
 def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> QuerySet[Clip]:
@@ -88,8 +130,12 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
     if query.jersey is not None:
         clips = clips.filter(_has_player(number=query.jersey))
     if query.action:
+        action = query.action.lower()
+        learned = [name for name in _learned_vocabulary() if action in name.lower()]
         clips = clips.filter(
-            Q(action__name__iexact=query.action) | Q(label__icontains=query.action) | _has_learned_label(query.action)
+            Q(action__name__iexact=action)
+            | Q(label__in=[name for name in _label_vocabulary() if action in name.lower()])
+            | (Q(pk__in=_learned_label_clips(learned)) if learned else Q(pk__in=[]))
         )
     if query.game_id is not None:
         clips = clips.filter(game_id=query.game_id)

@@ -115,7 +115,7 @@ def predict_proba(head: nn.Module, x: np.ndarray, *, batch_size: int = 65536) ->
     """Class probabilities ``(N, K)`` float32 of ``(N, D)`` embeddings, in batches of ``batch_size`` rows."""
     head.eval()
     parts = [
-        torch.softmax(head(torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size], dtype=np.float32))), dim=1)
+        torch.softmax(head(torch.from_numpy(np.array(x[i : i + batch_size], dtype=np.float32))), dim=1)
         for i in range(0, len(x), batch_size)
     ]
     return torch.cat(parts).numpy() if parts else np.zeros((0, 0), dtype=np.float32)

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.test import override_settings
 
 
 @pytest.fixture(scope="session")
@@ -35,23 +34,14 @@ def face_photos(faces_dir: Path) -> dict[str, list[Path]]:
 
 
 @pytest.fixture(scope="module")
-def faces_env(
-    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory, weights_dir: Path
-) -> Iterator[Path]:
-    """Unblocked test database and private var folders for indexes, work files and media."""
-    var = tmp_path_factory.mktemp("var")
-    with (
-        django_db_blocker.unblock(),
-        override_settings(
-            HL_INDEX_DIR=var / "index", HL_WORK_DIR=var / "work", MEDIA_ROOT=var / "media", HL_WEIGHTS_DIR=weights_dir
-        ),
-    ):
-        yield var
-        from highlights.models import Game, IndexJob, Player
+def faces_env(committed_env: Path) -> Iterator[Path]:
+    """The committed test database and private var folders; removes the games, jobs and players made at the end."""
+    yield committed_env
+    from highlights.models import Game, IndexJob, Player
 
-        IndexJob.objects.all().delete()
-        Game.objects.all().delete()
-        Player.objects.all().delete()
+    IndexJob.objects.all().delete()
+    Game.objects.all().delete()
+    Player.objects.all().delete()
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,7 @@
 """Fixtures for learned highlight types: the short shared clips indexed once per module, real weights, real database.
 
-Indexing commits as it goes (as on a worker), so these tests run with the database unblocked for the
-whole module and delete the rows they made at the end. Indexing runs at 112 px (``HL_INPUT_SIZE``) to
-keep the suite fast on two cores; the embeddings stay I3D's 1024-d features.
+Indexing commits as it goes (as on a worker), so these tests use the module-wide committed database
+(``committed_env``) and delete the rows they made at the end. CRNN fine-tunes run 3 epochs (``HL_CRNN_EPOCHS``).
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ import subprocess
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -20,24 +18,10 @@ from django.test import override_settings
 
 
 @pytest.fixture(scope="module")
-def learning_env(
-    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory, weights_dir: Path
-) -> Iterator[Path]:
-    """Unblocked test database and private var folders (index, work files, media, trained models)."""
-    var = tmp_path_factory.mktemp("var")
-    with (
-        django_db_blocker.unblock(),
-        override_settings(
-            VAR_DIR=var,
-            HL_INDEX_DIR=var / "index",
-            HL_WORK_DIR=var / "work",
-            MEDIA_ROOT=var / "media",
-            HL_MODELS_DIR=var / "models",
-            HL_WEIGHTS_DIR=weights_dir,
-            HL_INPUT_SIZE=112,
-            HL_CRNN_EPOCHS=3,
-        ),
-    ):
+def learning_env(committed_env: Path) -> Iterator[Path]:
+    """The committed test database and private var folders (index, work files, media, trained models)."""
+    var = committed_env
+    with override_settings(VAR_DIR=var, HL_MODELS_DIR=var / "models", HL_CRNN_EPOCHS=3):
         yield var
         from highlights.models import ActionLabel, Game, HighlightModel, IndexJob
 
@@ -49,19 +33,24 @@ def learning_env(
 
 @pytest.fixture(scope="module")
 def indexed(learning_env: Path, video_dir: Path) -> dict[str, int]:
-    """Game ids of the indexed shared clips; the 51 s practice video is cut to its first 8 s with ffmpeg."""
-    practice = learning_env / "basketball_practice_8s.mp4"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-i", str(video_dir / "basketball_practice_shots_51s.mp4"), "-t", "8"]
-        + ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(practice)],
-        check=True,
-    )
+    """Game ids of the indexed shared clips; two 8 s pieces (0-8 s, 30-38 s) are cut from the 51 s practice video."""
+    practice = {}
+    for name, start in (("practice", 0), ("practice_late", 30)):
+        practice[name] = learning_env / f"basketball_{name}_8s.mp4"
+        source = video_dir / "basketball_practice_shots_51s.mp4"
+        subprocess.run(
+            [
+                *("ffmpeg", "-v", "error", "-y", "-ss", str(start), "-i", str(source), "-t", "8"),
+                *("-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(practice[name])),
+            ],
+            check=True,
+        )
     videos = {
         "tennis": video_dir / "tennis_atp_hardcourt_5s.mp4",
         "clay": video_dir / "tennis_atp_clay_6s.mp4",
         "baseball": video_dir / "baseball_mlb_pitch_7s.mp4",
         "nba": video_dir / "basketball_nba_broadcast_5s.mp4",
-        "practice": practice,
+        **practice,
     }
     games = {}
     for name, path in videos.items():

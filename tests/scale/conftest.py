@@ -150,17 +150,18 @@ class ScaleEnv:
     archive: Path
 
 
+def _configure_publisher(**conf: Any) -> None:
+    """Point this process's Celery app at another broker, dropping the connection pools made for the old one
+    (an earlier test module may already have published, which caches them)."""
+    app.conf.update(**conf)
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture(scope="module")
-def scale_env(
-    django_db_setup: None,
-    django_db_blocker: Any,
-    redis_server: RedisServer,
-    tmp_path_factory: pytest.TempPathFactory,
-    weights_dir: Path,
-    video_dir: Path,
-) -> Iterator[ScaleEnv]:
-    """Unblocked test database, private var folders, archive roots, and this process publishing to Redis."""
-    var = tmp_path_factory.mktemp("scale-var")
+def scale_env(committed_env: Path, redis_server: RedisServer, weights_dir: Path, video_dir: Path) -> Iterator[ScaleEnv]:
+    """The committed test database, private var folders, archive roots, and this process publishing to Redis."""
+    var = committed_env
     archive = var / "archive"
     archive.mkdir()
     folders = {"HL_INDEX_DIR": var / "index", "HL_WORK_DIR": var / "work", "HL_MEDIA_DIR": var / "media"}
@@ -175,21 +176,12 @@ def scale_env(
         "HL_LOG_LEVEL": "INFO",
     }
     saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")}
-    app.conf.update(broker_url=redis_server.url, task_always_eager=False)
-    with (
-        django_db_blocker.unblock(),
-        override_settings(
-            HL_INDEX_DIR=folders["HL_INDEX_DIR"],
-            HL_WORK_DIR=folders["HL_WORK_DIR"],
-            MEDIA_ROOT=folders["HL_MEDIA_DIR"],
-            HL_WEIGHTS_DIR=weights_dir,
-            HL_ARCHIVE_ROOTS=[archive, video_dir],
-        ),
-    ):
+    _configure_publisher(broker_url=redis_server.url, task_always_eager=False)
+    with override_settings(HL_ARCHIVE_ROOTS=[archive, video_dir]):
         try:
             yield ScaleEnv(env, archive)
         finally:
-            app.conf.update(**saved)
+            _configure_publisher(**saved)
             from highlights.models import Backfill, Game, IndexJob
 
             IndexJob.objects.all().delete()

@@ -17,9 +17,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
-from django.db import connection
 from django.test import Client, override_settings
-from django.test.utils import setup_databases, teardown_databases
 
 from highlights.models import Game, IndexJob, Reel
 from highlights.roles import EDITORS_GROUP
@@ -28,39 +26,14 @@ PASSWORD = "a-long-test-password"
 
 
 @pytest.fixture(scope="module")
-def web_env(
-    django_db_setup: None,
-    django_db_blocker: Any,
-    tmp_path_factory: pytest.TempPathFactory,
-    weights_dir: Path,
-    video_dir: Path,
-) -> Iterator[Path]:
-    """Unblocked test database, private var folders, and ``video_dir`` as an archive root editors may index from.
-
-    pytest-django creates the test database only when some selected test asks for ``db`` (a run of
-    these modules alone may not), so this creates it itself when needed: never the real database.
-    """
-    var = tmp_path_factory.mktemp("var")
-    with django_db_blocker.unblock():
-        ready = connection.settings_dict["NAME"].startswith("test_")
-        own_db = None if ready else setup_databases(verbosity=0, interactive=False, aliases={"default"})
-    with (
-        django_db_blocker.unblock(),
-        override_settings(
-            HL_INDEX_DIR=var / "index",
-            HL_WORK_DIR=var / "work",
-            MEDIA_ROOT=var / "media",
-            HL_WEIGHTS_DIR=weights_dir,
-            HL_ARCHIVE_ROOTS=[video_dir, var / "archive"],
-        ),
-    ):
-        yield var
+def web_env(committed_env: Path, video_dir: Path) -> Iterator[Path]:
+    """The committed test database, private var folders, and ``video_dir`` as an archive root editors may index from."""
+    with override_settings(HL_ARCHIVE_ROOTS=[video_dir, committed_env / "archive"]):
+        yield committed_env
         Reel.objects.all().delete()
         IndexJob.objects.all().delete()
         Game.objects.all().delete()
         User.objects.filter(username__in=["fan", "fan2", "editor", "admin"]).delete()
-        if own_db is not None:
-            teardown_databases(own_db, verbosity=0)
 
 
 @pytest.fixture(scope="module")
