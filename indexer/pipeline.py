@@ -34,7 +34,6 @@ from indexer import runtime
 from indexer.errors import CorruptVideoError, PermanentError, RetryableError
 from indexer.index_writer import index_writer_lock
 from indexer.stages.analysis import Analysis, AnalysisParams, analyse_video
-from indexer.stages.audio import AudioDecodeError
 from indexer.stages.clips import build_clips
 from indexer.stages.faces import FaceFrames, FaceScanParams, FaceTrackSpec, ScanStats, save_crop, scan_span
 from indexer.stages.probe import probe_video
@@ -86,7 +85,7 @@ def run_step(job_id: int, step: str) -> None:
     except RETRYABLE_ERRORS:
         raise
     except Exception as exc:
-        message = str(exc) if isinstance(exc, PermanentError | AudioDecodeError) else f"{type(exc).__name__}: {exc}"
+        message = str(exc) if isinstance(exc, PermanentError) else f"{type(exc).__name__}: {exc}"
         fail(job_id, message)
         raise PermanentError(message) from exc
     timings = {**IndexJob.objects.get(pk=job_id).timings, step: round(time.perf_counter() - started, 3)}

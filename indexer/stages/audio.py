@@ -32,6 +32,7 @@ import ffmpeg
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from indexer.errors import CorruptVideoError
 from indexer.stages.baseline import robust_zscore, window_mean
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ _BLOCK_FRAMES = 256  # analysis hops read from the pipe per block: 1 MiB of floa
 _STDERR_LINES = 20
 
 
-class AudioDecodeError(ValueError):
+class AudioDecodeError(CorruptVideoError):
     """ffmpeg could not decode the file's audio (corrupt, not media, or no audio stream at all)."""
 
 
