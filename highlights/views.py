@@ -12,7 +12,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from highlights import charts, roles, selectors, services
 from highlights.http import ranged_file_response
 from highlights.models import ActionLabel, Clip, Game, IndexJob, Player, Reel, ReviewStatus, Sport
+from highlights.pagination import CappedPaginator
 from search.query import QueryError, parse_query
 
 CURRENT_REEL = "current_reel"  # session key: the reel "Add to reel" buttons add to
@@ -60,7 +60,7 @@ def search(request: HttpRequest) -> HttpResponse:
             clips = clips[: query.limit]
     except (QueryError, ValueError) as exc:
         query, clips, error = None, Clip.objects.none(), str(exc)
-    page = Paginator(clips, settings.REST_FRAMEWORK["PAGE_SIZE"]).get_page(request.GET.get("page"))
+    page = CappedPaginator(clips, settings.REST_FRAMEWORK["PAGE_SIZE"]).get_page(request.GET.get("page"))
     context = {
         "q": text,
         "query": query,

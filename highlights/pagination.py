@@ -1,0 +1,36 @@
+"""Paging that never counts a whole large result set.
+
+Counting every match of a broad query over a large archive costs more than fetching the page
+itself (a full scan where the page is an index scan that stops early), so result counts stop at
+``COUNT_CAP`` + 1: past that, pages show "more than 1000" and paging still works up to the cap.
+"""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
+from rest_framework.pagination import PageNumberPagination
+
+COUNT_CAP = 1000
+
+
+class CappedPaginator(Paginator):
+    """Django's paginator whose ``count`` is ``min(true count, COUNT_CAP + 1)``."""
+
+    @cached_property
+    def count(self) -> int:
+        object_list = self.object_list
+        if hasattr(object_list, "query") and not object_list.query.is_sliced:
+            return object_list[: COUNT_CAP + 1].count()
+        return super().count
+
+    @property
+    def capped(self) -> bool:
+        """Whether there are more results than were counted."""
+        return self.count > COUNT_CAP
+
+
+class CappedPageNumberPagination(PageNumberPagination):
+    """DRF page-number paging on :class:`CappedPaginator` (``count`` is capped at ``COUNT_CAP`` + 1)."""
+
+    django_paginator_class = CappedPaginator
