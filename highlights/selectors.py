@@ -133,7 +133,7 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
         action = query.action.lower()
         learned = [name for name in _learned_vocabulary() if action in name.lower()]
         clips = clips.filter(
-            Q(action__name__iexact=action)
+            Q(action__in=list(ActionLabel.objects.filter(name__iexact=action).values_list("pk", flat=True)))
             | Q(label__in=[name for name in _label_vocabulary() if action in name.lower()])
             | (Q(pk__in=_learned_label_clips(learned)) if learned else Q(pk__in=[]))
         )
