@@ -37,16 +37,16 @@ import torch
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 
-from highlights.models import Clip, Game, HighlightModel, LearnedLabel, ReviewStatus
+from highlights.models import ActionLabel, Clip, Game, HighlightModel, LearnedLabel, ReviewStatus, Sport
 from indexer import runtime
-from indexer.pipeline import analysis_path
+from indexer.artifacts import analysis_path
 from indexer.stages.analysis import Analysis
 from indexer.stages.spans import span_frames
 from ml.crnn import CRNN, TwoStreamCRNN, clip_tensor, fine_tune, flow_backbone
 from ml.heads import EmbeddingHead, cross_val_proba, predict_proba, train_head
-from ml.metrics import Evaluation, evaluate_predictions
+from ml.metrics import ClassReport, Evaluation, evaluate_predictions
 from ml.mobilenet_v2 import MobileNetV2, MobileNetV2Weights, mobilenet_v2
 from ml.weights import WeightsError, sha256_file
 
@@ -72,6 +72,24 @@ def label_set_key(labels: Iterable[str]) -> str:
     if not names or any(not n or "," in n or n == BACKGROUND for n in names):
         raise LearningError(f"labels must be non-empty names without commas, got {names}")
     return ",".join(names)
+
+
+def define_label(sport: str, name: str) -> ActionLabel:
+    """Add an editor's new label to the taxonomy (no model classes: only verified clips and learned models give it).
+
+    Raises:
+        LearningError: an unknown sport, a name that cannot be a label (see :func:`label_set_key`), or a
+            label of that name already in the sport.
+    """
+    if sport not in Sport.values:
+        raise LearningError(f"unknown sport {sport!r}: use {', '.join(Sport.values)}")
+    name = label_set_key([name])
+    if len(name) > ActionLabel._meta.get_field("name").max_length:
+        raise LearningError(f"label {name[:20]!r}... is too long")
+    label, created = ActionLabel.objects.get_or_create(sport=sport, name=name)
+    if not created:
+        raise LearningError(f"{label} already exists")
+    return label
 
 
 @dataclass(frozen=True)
@@ -115,7 +133,7 @@ def verified_examples(labels: Sequence[str], *, model_version: str | None = None
 
 def _window_embeddings(clip: Clip) -> np.ndarray:
     """``(n, D)`` float32 embeddings of the analysis windows centred inside the clip (empty without the artifact)."""
-    path = analysis_path(clip.game, clip.model_version)
+    path = analysis_path(clip.game_id, clip.model_version)
     if not path.exists():
         return np.zeros((0, len(clip.embedding_vector())), dtype=np.float32)
     analysis = Analysis.load(path)
@@ -399,8 +417,27 @@ def apply_head(model_id: int) -> int:
     model = HighlightModel.objects.get(pk=model_id)
     if model.kind != HighlightModel.Kind.HEAD:
         raise LearningError(f"{model} is not a head: apply it to games with request_crnn_labelling()")
+    labelled = _score_clips(model, Clip.objects.all())
+    logger.info("%s labelled %d clip(s)", model, labelled)
+    return labelled
+
+
+def apply_active_heads(game_id: int) -> int:
+    """Label one game's clips with every active head (the pipeline's clips step calls this; idempotent).
+
+    Returns:
+        Clips given a label, summed over the heads.
+    """
+    heads = HighlightModel.objects.filter(is_active=True, kind=HighlightModel.Kind.HEAD)
+    return sum(_score_clips(model, Clip.objects.filter(game_id=game_id)) for model in heads)
+
+
+def _score_clips(model: HighlightModel, clips: QuerySet[Clip]) -> int:
+    """Score ``clips`` of the head's parent model in batches of ``APPLY_BATCH`` embeddings; store the labels."""
+    rows = clips.filter(model_version=model.parent).order_by("pk").values_list("pk", "embedding")
+    if not rows.exists():
+        return 0
     head = load_network(model)
-    rows = Clip.objects.filter(model_version=model.parent).order_by("pk").values_list("pk", "embedding")
     labelled, ids, vectors = 0, [], []
     for pk, embedding in rows.iterator(chunk_size=APPLY_BATCH):
         ids.append(pk)
@@ -410,7 +447,6 @@ def apply_head(model_id: int) -> int:
             ids, vectors = [], []
     if ids:
         labelled += _write_labels(model, ids, predict_proba(head, np.stack(vectors)))
-    logger.info("%s labelled %d clip(s)", model, labelled)
     return labelled
 
 
@@ -450,6 +486,31 @@ def request_crnn_labelling(model: HighlightModel, games: Iterable[Game]) -> list
 
 
 # --- evaluation -------------------------------------------------------------------------------------
+
+
+def stored_evaluation(model: HighlightModel) -> Evaluation:
+    """The registered metrics as an :class:`Evaluation` for ``highlights.plots.confusion_matrix_png``.
+
+    Per-row scores are not stored, so ``y_true`` and ``scores`` are empty (no precision-recall curves).
+
+    Raises:
+        LearningError: the model's metrics hold no confusion matrix.
+    """
+    m = model.metrics
+    if "confusion" not in m or "labels" not in m:
+        raise LearningError(f"{model} has no stored confusion matrix")
+    k = len(m["labels"])
+    return Evaluation(
+        labels=tuple(m["labels"]),
+        classes=tuple(ClassReport(**c) for c in m.get("classes", [])),
+        top1=float(m.get("top1", 0.0)),
+        mean_ap=float(m.get("mAP", 0.0)),
+        macro_f1=float(m.get("macro_f1", 0.0)),
+        confusion=np.array(m["confusion"], dtype=np.int64).reshape(k, k),
+        count=int(m.get("count", 0)),
+        y_true=np.zeros(0, dtype=np.int64),
+        scores=np.zeros((0, k), dtype=np.float32),
+    )
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from django.utils import timezone
 from highlights import selectors
 from highlights.models import ActionLabel, Backfill, Clip, Game, IndexJob, Reel, ReelItem, ReviewStatus
 from highlights.rendering import OutputFormat, RenderError, Segment, render_video
-from indexer.pipeline import PIPELINE_VERSION, canvas
+from indexer.artifacts import PIPELINE_VERSION
+from indexer.pipeline import canvas
 from search.query import parse_query
 
 logger = logging.getLogger(__name__)

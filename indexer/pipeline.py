@@ -28,9 +28,10 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from highlights import people
+from highlights import learning, people
 from highlights.models import ActionLabel, Clip, ClipPrediction, Face, FaceScan, FaceTrack, Game, IndexJob, Shot, Sport
 from indexer import runtime
+from indexer.artifacts import PIPELINE_VERSION, analysis_path, keyframe_dir
 from indexer.errors import CorruptVideoError, PermanentError, RetryableError
 from indexer.index_writer import index_writer_lock
 from indexer.stages.analysis import Analysis, AnalysisParams, analyse_video
@@ -42,7 +43,6 @@ from search.clips import clip_index
 
 logger = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "1"
 STEPS = ("probe", "analyse", "clips", "index", "faces", "thumbnails")
 _PROGRESS_AT_START = {"probe": 0, "analyse": 5, "clips": 80, "index": 88, "faces": 89, "thumbnails": 92}
 RETRYABLE_ERRORS = (RetryableError, OperationalError, InterfaceError)
@@ -130,16 +130,10 @@ def _probe(job: IndexJob) -> None:
         IndexJob.objects.filter(pk=job.pk).update(game=game)
 
 
-def analysis_path(game: Game, model_version: str) -> Path:
-    """Where the ``analyse`` step keeps its result for (game, pipeline version, model version)."""
-    safe = model_version.replace("@", "-")
-    return Path(settings.HL_WORK_DIR) / f"game_{game.pk}" / f"analysis-p{PIPELINE_VERSION}-{safe}.npz"
-
-
 def _analyse(job: IndexJob) -> None:
     game = _game(job)
     weights = runtime.model_weights()
-    out = analysis_path(game, weights.version)
+    out = analysis_path(game.pk, weights.version)
     if out.exists():
         return
     recognizer = runtime.action_recognizer()
@@ -157,7 +151,7 @@ def _analyse(job: IndexJob) -> None:
         recognizer,
         params,
         on_progress=_progress_reporter(job.pk, 5, 80),
-        keyframe_dir=_keyframe_dir(out),
+        keyframe_dir=keyframe_dir(out),
     )
     analysis.save(out)
     IndexJob.objects.filter(pk=job.pk).update(
@@ -166,9 +160,15 @@ def _analyse(job: IndexJob) -> None:
 
 
 def _save_clips(job: IndexJob) -> None:
+    """Store the clips (once per pipeline and model version), then label them with the active learned heads."""
+    _write_clips(job)
+    learning.apply_active_heads(_game(job).pk)
+
+
+def _write_clips(job: IndexJob) -> None:
     game = _game(job)
     weights = runtime.model_weights()
-    analysis = Analysis.load(analysis_path(game, weights.version))
+    analysis = Analysis.load(analysis_path(game.pk, weights.version))
     specs = build_clips(
         analysis.spans_s,
         analysis.probs,
@@ -295,21 +295,16 @@ def _save_face_tracks(game: Game, clip: Clip, tracks: list[FaceTrackSpec], stats
         )
 
 
-def _keyframe_dir(artifact: Path) -> Path:
-    """Middle frames of the analysis windows, written beside the analysis artifact."""
-    return artifact.with_name(artifact.stem + "-keyframes")
-
-
 def _make_thumbnails(job: IndexJob) -> None:
     """Each clip's thumbnail is the keyframe of the analysis window centred nearest the clip's middle."""
     game = _game(job)
-    artifact = analysis_path(game, runtime.model_weights().version)
+    artifact = analysis_path(game.pk, runtime.model_weights().version)
     centres = Analysis.load(artifact).spans_s.mean(axis=1)
     media = Path(settings.MEDIA_ROOT)
     for clip in Clip.objects.filter(game=game, thumbnail=""):
         window = int(np.argmin(np.abs(centres - (clip.start_ms + clip.end_ms) / 2000.0)))
         name = f"thumbs/game_{game.pk}/clip_{clip.pk}.jpg"
-        _copy_atomic(_keyframe_dir(artifact) / f"window_{window:06d}.jpg", media / name)
+        _copy_atomic(keyframe_dir(artifact) / f"window_{window:06d}.jpg", media / name)
         Clip.objects.filter(pk=clip.pk).update(thumbnail=name)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -122,3 +123,19 @@ def test_evaluate_prints_metrics_and_writes_pngs(video_dir: Path, tmp_path: Path
 def test_unknown_labels_are_refused(db: None) -> None:
     with pytest.raises(learning.LearningError, match="no verified clip labelled alley-oop"):
         learning.verified_examples(["alley-oop"])
+
+
+def test_a_newly_indexed_game_is_labelled_by_the_active_head(
+    head: dict[str, Any], learning_env: Path, video_dir: Path
+) -> None:
+    cut = learning_env / "clay_cut.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-nostdin", "-y", "-ss", "0.5", "-i", str(video_dir / "tennis_atp_clay_6s.mp4"),
+         "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(cut)],
+        check=True,
+    )  # fmt: skip
+    game_id = _json("index_game", str(cut))["game_id"]
+    active = HighlightModel.objects.get(label_set="possession,rally,windup", is_active=True)
+    clips = list(Clip.objects.filter(game_id=game_id).values_list("pk", flat=True))
+    assert clips
+    assert _labels(active.pk, clips) == {"rally"}
