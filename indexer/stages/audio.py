@@ -50,8 +50,11 @@ _BLOCK_FRAMES = 256  # analysis hops read from the pipe per block: 1 MiB of floa
 _STDERR_LINES = 20
 
 
-class AudioDecodeError(CorruptVideoError):
-    """ffmpeg could not decode the file's audio (corrupt, not media, or no audio stream at all)."""
+class AudioDecodeError(CorruptVideoError, ValueError):
+    """ffmpeg could not decode the file's audio (corrupt, not media, or no audio stream at all).
+
+    A permanent error (:class:`indexer.errors.CorruptVideoError`): retrying cannot help.
+    """
 
 
 @dataclass(frozen=True)
