@@ -10,7 +10,11 @@ Views and the API both call these functions, so the rules hold in both.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.http import HttpRequest
 
 from highlights.models import Reel
 
@@ -24,6 +28,11 @@ def is_editor(user: User) -> bool:
     if not user.is_authenticated:
         return False
     return bool(user.is_superuser or user.groups.filter(name=EDITORS_GROUP).exists())
+
+
+def context(request: HttpRequest) -> dict[str, Callable[[], bool]]:
+    """Template context processor: ``user_is_editor``, checked only when a template reads it (the editors' nav)."""
+    return {"user_is_editor": partial(is_editor, request.user)}
 
 
 def can_view_reel(user: User, reel: Reel) -> bool:

@@ -25,4 +25,9 @@ urlpatterns = [
     path("reels/<int:pk>/video.mp4", views.reel_video, name="reel-video"),
     path("r/<uuid:token>/", views.reel_shared, name="reel-shared"),
     path("jobs/", views.jobs, name="jobs"),
+    path("labels/", views.labels, name="labels"),
+    path("labels/train/", views.label_train, name="label-train"),
+    path("labels/models/<int:pk>/", views.highlight_model_detail, name="highlight-model"),
+    path("labels/models/<int:pk>/confusion.png", views.highlight_model_confusion, name="highlight-model-confusion"),
+    path("labels/models/<int:pk>/publish/", views.highlight_model_publish, name="highlight-model-publish"),
 ]

@@ -13,14 +13,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from highlights import charts, roles, selectors, services
+from highlights import charts, learning, plots, roles, selectors, services
 from highlights.http import ranged_file_response
-from highlights.models import ActionLabel, Clip, Game, IndexJob, Player, Reel, ReviewStatus, Sport
+from highlights.models import ActionLabel, Clip, Game, HighlightModel, IndexJob, Player, Reel, ReviewStatus, Sport
 from highlights.pagination import CappedPaginator
 from search.query import QueryError, parse_query
 
@@ -321,3 +321,86 @@ def _uploaded_or_named(request: HttpRequest) -> Path:
         for chunk in upload.chunks():
             out.write(chunk)
     return services.ingest_path(target)
+
+
+# --- editors' highlight types ----------------------------------------------------------------------
+
+
+def _require_editor(request: HttpRequest) -> None:
+    if not roles.is_editor(request.user):
+        raise PermissionDenied("only editors define labels and train models")
+
+
+@require_http_methods(["GET", "POST"])
+def labels(request: HttpRequest) -> HttpResponse:
+    """The taxonomy with verified-clip counts, the registered learned models, and forms to define a label and train."""
+    _require_editor(request)
+    if request.method == "POST":
+        try:
+            label = learning.define_label(request.POST.get("sport", ""), request.POST.get("name", ""))
+            messages.success(request, f"Defined {label}: verify or relabel clips with it on their clip pages")
+        except learning.LearningError as exc:
+            messages.error(request, str(exc))
+        return redirect("labels")
+    taxonomy = ActionLabel.objects.annotate(
+        verified=Count("clips", filter=Q(clips__review_status=ReviewStatus.VERIFIED))
+    ).order_by("sport", "name")
+    context = {
+        "taxonomy": taxonomy,
+        "models": HighlightModel.objects.order_by("label_set", "-version"),
+        "sports": Sport.choices,
+        "kinds": HighlightModel.Kind.choices,
+    }
+    return render(request, "highlights/labels.html", context)
+
+
+@require_POST
+def label_train(request: HttpRequest) -> HttpResponse:
+    """Train, register and activate a model for the chosen labels (synchronously), then show it."""
+    _require_editor(request)
+    try:
+        model = learning.train_model(
+            request.POST.getlist("labels"), request.POST.get("kind") or HighlightModel.Kind.HEAD, user=request.user
+        )
+    except learning.LearningError as exc:
+        messages.error(request, str(exc))
+        return redirect("labels")
+    messages.success(request, f"Trained and published {model}")
+    return redirect("highlight-model", pk=model.pk)
+
+
+@require_GET
+def highlight_model_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A registered model: per-class precision/recall/F1, its confusion matrix, training clips; Publish."""
+    _require_editor(request)
+    model = get_object_or_404(HighlightModel, pk=pk)
+    clips = model.training_clips.select_related("game", "action").order_by("action__name", "pk")
+    others = HighlightModel.objects.filter(label_set=model.label_set).exclude(pk=model.pk).order_by("-version")
+    return render(
+        request,
+        "highlights/highlight_model.html",
+        {"model": model, "metrics": model.metrics, "clips": clips, "others": others},
+    )
+
+
+@require_GET
+def highlight_model_confusion(request: HttpRequest, pk: int) -> HttpResponse:
+    """The model's stored confusion matrix as a PNG (drawn once into MEDIA_ROOT)."""
+    _require_editor(request)
+    model = get_object_or_404(HighlightModel, pk=pk)
+    path = Path(settings.MEDIA_ROOT) / "models" / f"{model.pk}-{model.sha256[:16]}-confusion.png"
+    if not path.is_file():
+        try:
+            plots.confusion_matrix_png(learning.stored_evaluation(model), path)
+        except learning.LearningError as exc:
+            raise Http404(str(exc)) from exc
+    return FileResponse(path.open("rb"), content_type="image/png")
+
+
+@require_POST
+def highlight_model_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    """Make this version the active one of its label set (a head is applied to the archive, so its labels search)."""
+    _require_editor(request)
+    model = learning.activate(get_object_or_404(HighlightModel, pk=pk))
+    messages.success(request, f"Published {model}")
+    return redirect("highlight-model", pk=model.pk)

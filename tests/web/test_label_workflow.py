@@ -1,0 +1,97 @@
+"""The editors' workflow for a new highlight type in the web app: define, tag, train, review, publish, search."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.test import Client, override_settings
+
+from highlights.models import ActionLabel, Clip, Game, HighlightModel, LearnedLabel, ReviewStatus
+
+Login = Callable[[str], Client]
+NEW_LABEL = "groundstroke"
+
+
+@pytest.fixture(scope="module")
+def env(games: dict[str, Game], users: dict, web_env: Path) -> Iterator[dict[str, Game]]:
+    """The web fixtures' games, with trained models written under the module's var folder and removed at the end."""
+    with override_settings(HL_MODELS_DIR=web_env / "models"):
+        yield games
+        HighlightModel.objects.all().delete()
+        ActionLabel.objects.filter(name=NEW_LABEL).delete()
+
+
+def test_fans_get_403_on_every_label_page_and_post(env: dict[str, Game], login: Login) -> None:
+    fan = login("fan")
+    assert fan.get("/labels/").status_code == 403
+    assert fan.post("/labels/", {"sport": "tennis", "name": "sneaky"}).status_code == 403
+    assert fan.post("/labels/train/", {"labels": ["rally"]}).status_code == 403
+    assert Client().get("/labels/").status_code == 403
+    assert not ActionLabel.objects.filter(name="sneaky").exists()
+    assert "/labels/" not in fan.get("/").content.decode()
+    assert 'href="/labels/"' in login("editor").get("/").content.decode()
+
+
+def test_posts_need_the_csrf_token(env: dict[str, Game], login: Login) -> None:
+    editor = login("editor")
+    del editor.defaults["HTTP_X_CSRFTOKEN"]
+    assert editor.post("/labels/", {"sport": "tennis", "name": "nocsrf"}).status_code == 403
+    assert not ActionLabel.objects.filter(name="nocsrf").exists()
+
+
+def test_define_tag_train_review_publish_then_search(env: dict[str, Game], login: Login) -> None:
+    editor = login("editor")
+    assert editor.post("/labels/", {"sport": "tennis", "name": NEW_LABEL}).status_code == 302
+    label = ActionLabel.objects.get(sport="tennis", name=NEW_LABEL)
+    assert editor.post("/labels/", {"sport": "tennis", "name": NEW_LABEL}).status_code == 302  # refused, no dup
+    assert ActionLabel.objects.filter(name=NEW_LABEL).count() == 1
+
+    # Tag through the clip page's review form: tennis clips get the new label, baseball clips are negatives.
+    tennis = list(env["tennis"].clips.values_list("pk", flat=True))
+    baseball = list(env["baseball"].clips.values_list("pk", flat=True))
+    pitch = ActionLabel.objects.get(sport="baseball", name="pitch or catch")
+    assert f'<option value="{label.pk}">{NEW_LABEL}</option>' in editor.get(f"/clips/{tennis[0]}/").content.decode()
+    for pk in tennis:
+        assert editor.post(f"/clips/{pk}/review/", {"action": label.pk, "review_status": "verified"}).status_code == 302
+    for pk in baseball:
+        assert editor.post(f"/clips/{pk}/review/", {"action": pitch.pk, "review_status": "verified"}).status_code == 302
+    assert Clip.objects.filter(pk__in=tennis, action=label, review_status=ReviewStatus.VERIFIED).count() == len(tennis)
+    page = editor.get("/labels/").content.decode()
+    assert f'value="{NEW_LABEL}"' in page and f"<td>{NEW_LABEL}</td>" in page
+
+    # Train twice through the page: v1, then v2 (each training activates its version).
+    first = editor.post("/labels/train/", {"labels": [NEW_LABEL], "kind": "head"})
+    v1 = HighlightModel.objects.get(label_set=NEW_LABEL, version=1)
+    assert first["Location"] == f"/labels/models/{v1.pk}/"
+    editor.post("/labels/train/", {"labels": [NEW_LABEL]})
+    v2 = HighlightModel.objects.get(label_set=NEW_LABEL, version=2)
+    assert v2.is_active and not HighlightModel.objects.get(pk=v1.pk).is_active
+    assert set(v1.training_clips.values_list("pk", flat=True)) == set(tennis + baseball)
+
+    html = editor.get(f"/labels/models/{v1.pk}/").content.decode()
+    assert 'id="metrics"' in html and 'id="publish"' in html and f"/clips/{tennis[0]}/" in html
+    for c in v1.metrics["classes"]:
+        assert f"<td>{c['label']}</td><td>{c['precision']:.3f}</td><td>{c['recall']:.3f}</td>" in html
+    png = editor.get(f"/labels/models/{v1.pk}/confusion.png")
+    body = b"".join(png.streaming_content)
+    assert (png.status_code, png["Content-Type"]) == (200, "image/png") and body.startswith(b"\x89PNG\r\n\x1a\n")
+    assert login("fan").get(f"/labels/models/{v1.pk}/confusion.png").status_code == 403
+
+    # Publish v1 again: it becomes the active version, applied to the archive, and the new label searches.
+    LearnedLabel.objects.all().delete()
+    assert login("fan").post(f"/labels/models/{v1.pk}/publish/").status_code == 403
+    assert editor.post(f"/labels/models/{v1.pk}/publish/")["Location"] == f"/labels/models/{v1.pk}/"
+    assert HighlightModel.objects.get(pk=v1.pk).is_active and not HighlightModel.objects.get(pk=v2.pk).is_active
+    assert 'id="publish"' not in editor.get(f"/labels/models/{v1.pk}/").content.decode()
+    hits = Client().get("/api/search/", {"q": NEW_LABEL}).json()
+    found = {h["id"] for h in hits["results"]}
+    assert set(tennis) <= found and not found & set(baseball)
+    assert LearnedLabel.objects.filter(model=v1, clip_id__in=tennis).count() == len(tennis)
+
+
+def test_training_without_verified_clips_says_why(env: dict[str, Game], login: Login) -> None:
+    editor = login("editor")
+    resp = editor.post("/labels/train/", {"labels": ["dunk"]}, follow=True)
+    assert "no verified clip labelled dunk" in resp.content.decode()
