@@ -8,6 +8,7 @@ them and use the Clip primary key as their id.
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import numpy as np
 from django.conf import settings
@@ -54,7 +55,7 @@ class Game(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return self.title or self.source_path
+        return self.title or Path(self.source_path).name
 
 
 class Shot(models.Model):
