@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
+from highlights.locks import advisory_lock
 from highlights.models import Backfill, Game, IndexJob, Sport
 from highlights.services import request_indexing
 from ml.weights import sha256_file
@@ -185,9 +185,7 @@ def _plan_one(
         report.skip("duplicate", path)
         return
     seen.add(digest)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [_ENQUEUE_LOCK_KEY, digest])
+    with advisory_lock(_ENQUEUE_LOCK_KEY, digest):
         reason = _already_handled(digest, retry_failed=retry_failed)
         if reason:
             report.skip(reason, path)

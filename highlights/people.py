@@ -33,9 +33,9 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
 from django.db.models import Q
 
+from highlights.locks import advisory_lock
 from highlights.models import Assignment, FaceTrack, Player, PlayerPhoto
 from indexer import runtime
 from indexer.stages.faces import choose_player, cluster_tracks, overlapping_pairs
@@ -65,9 +65,7 @@ class ClusterResult:
 @contextmanager
 def people_lock() -> Iterator[None]:
     """Open a transaction holding the people writers' advisory lock (released at commit or rollback)."""
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PEOPLE_LOCK_KEY])
+    with advisory_lock(PEOPLE_LOCK_KEY):
         yield
 
 

@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-from django.db import connection, transaction
 from django.db.models import QuerySet
 
+from highlights.locks import advisory_lock
 from highlights.models import Clip
 from indexer import runtime
 from search.clips import clip_index
@@ -43,9 +43,7 @@ class IndexCheck:
 @contextmanager
 def index_writer_lock() -> Iterator[None]:
     """Open a transaction holding the index writers' advisory lock (released at commit or rollback)."""
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [INDEX_LOCK_KEY])
+    with advisory_lock(INDEX_LOCK_KEY):
         yield
 
 
