@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
+
+_INT4 = 2**31 - 1
 
 
 @contextmanager
@@ -23,3 +25,36 @@ def advisory_lock(key: int, name: str | None = None) -> Iterator[None]:
             else:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [key, name])
         yield
+
+
+@contextmanager
+def session_lock(key: int, pk: int) -> Iterator[bool]:
+    """Try to take a session-level advisory lock on one row's id without waiting; yield whether it was taken.
+
+    The lock lives as long as this process's database session: it is released on exit, and by
+    PostgreSQL itself when the process dies, so a held lock means a live process is working on the row.
+    Ids are taken modulo 2**31 - 1 (the lock's second key is a 32-bit integer).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [key, pk % _INT4])
+        taken = bool(cursor.fetchone()[0])
+    try:
+        yield taken
+    finally:
+        if taken:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [key, pk % _INT4])
+            except (InterfaceError, OperationalError):
+                pass  # the session is gone, and its locks with it
+
+
+def session_lock_is_free(key: int, pk: int) -> bool:
+    """Whether no session holds :func:`session_lock` ``(key, pk)``; call inside a transaction.
+
+    Takes the lock at transaction level when it is free, so no process can start on the row before
+    the caller's transaction ends.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [key, pk % _INT4])
+        return bool(cursor.fetchone()[0])

@@ -218,6 +218,10 @@ class IndexJob(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     timings = models.JSONField(default=dict, blank=True, help_text="wall seconds per stage")
+    completed_step = models.CharField(max_length=32, blank=True, help_text="the last pipeline step that finished")
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="last time a worker started, advanced or finished a step of the job"
+    )
     pipeline_version = models.CharField(max_length=16)
     model_versions = models.JSONField(default=dict, blank=True)
     game_fields = models.JSONField(default=dict, blank=True, help_text="sport, title, teams given when requested")

@@ -149,6 +149,7 @@ CELERY_TASK_ROUTES = {
     "indexer.*": {"queue": "ingest"},
     "highlights.label_game_with_crnn": {"queue": "ingest"},  # decodes video
     "highlights.render_reel": {"queue": "render"},
+    "indexer.recover_stalled_jobs": {"queue": "default"},  # an exact name wins over "indexer.*"
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -165,6 +166,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # A worker that lost the broker mid-publish (the next step of a chain) retries for about a minute.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 30, "interval_start": 0, "interval_step": 1, "interval_max": 3}
 CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("HL_MAX_TASKS_PER_CHILD", default=50)  # bounds decode leaks
+# A running job that no live worker holds and nobody advanced for HL_JOB_STALL_S seconds lost its message
+# (its whole worker died, or Redis lost data): beat re-dispatches it (see indexer/recovery.py). The stall
+# time must outlast a retry countdown (at most 300 s) and a next step's wait in the queue.
+HL_JOB_STALL_S = env.float("HL_JOB_STALL_S", default=900.0)
+CELERY_BEAT_SCHEDULE = {
+    "recover-stalled-jobs": {
+        "task": "indexer.recover_stalled_jobs",
+        "schedule": env.float("HL_RECOVERY_INTERVAL_S", default=300.0),
+    },
+}
 
 # --- Indexing pipeline (HL_ prefix) -------------------------------------------------------------
 HL_WEIGHTS_DIR = env_path("HL_WEIGHTS_DIR", VAR_DIR / "weights")

@@ -10,7 +10,9 @@ game already has clips of the same versions (rows are written in one transaction
 ``index`` reconciles the FAISS snapshot with the database; ``faces`` scans only clips without a
 FaceScan row of the face model's version (a clip's tracks and its scan row are written in one
 transaction under the clip's row lock); ``thumbnails`` fills only missing ones.
-A retried or re-run job therefore never duplicates clips.
+A retried or re-run job therefore never duplicates clips. A step runs under its job's session lock
+and records the last completed step, so a duplicate delivery (a recovered job's original message
+turning up, see ``indexer.recovery``) neither runs beside the live one nor repeats finished work.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from highlights import learning, people
+from highlights.locks import session_lock
 from highlights.models import ActionLabel, Clip, ClipPrediction, Face, FaceScan, FaceTrack, Game, IndexJob, Shot, Sport
 from indexer import runtime
 from indexer.artifacts import PIPELINE_VERSION, analysis_path, keyframe_dir
@@ -48,54 +51,84 @@ _PROGRESS_AT_START = {"probe": 0, "analyse": 5, "clips": 80, "index": 88, "faces
 RETRYABLE_ERRORS = (RetryableError, OperationalError, InterfaceError)
 
 
-def canvas(job_id: int) -> chain:
-    """The Celery chain that indexes one job's video."""
+JOB_LOCK_KEY = 0x484C_4A42  # PostgreSQL advisory lock class: one session lock per job while a step of it runs
+
+
+def canvas(job_id: int, first_step: str = STEPS[0]) -> chain:
+    """The Celery chain that indexes one job's video, from ``first_step`` to the last step."""
     from indexer import tasks
 
-    return chain(
-        tasks.probe.si(job_id),
-        tasks.analyse.si(job_id),
-        tasks.save_clips.si(job_id),
-        tasks.update_index.si(job_id),
-        tasks.detect_faces.si(job_id),
-        tasks.make_thumbnails.si(job_id),
-    )
+    signatures = {
+        "probe": tasks.probe,
+        "analyse": tasks.analyse,
+        "clips": tasks.save_clips,
+        "index": tasks.update_index,
+        "faces": tasks.detect_faces,
+        "thumbnails": tasks.make_thumbnails,
+    }
+    return chain(*(signatures[step].si(job_id) for step in STEPS[STEPS.index(first_step) :]))
 
 
-def run_step(job_id: int, step: str) -> None:
-    """Run one step of a job, recording stage, progress, timings and failures on its IndexJob row.
+def run_step(job_id: int, step: str) -> bool:
+    """Run one step of a job, recording stage, progress, heartbeat, timings and failures on its IndexJob row.
+
+    The step runs under the job's session lock (:data:`JOB_LOCK_KEY`), so one process at a time works
+    on a job, and a dead worker's job is recognisable (see ``indexer.recovery``). A delivery that finds
+    the lock taken, the step already completed, or the job finished is a duplicate and does nothing.
 
     Retryable errors propagate to Celery's retry policy (the job stays ``running``; if retries run
     out the task's ``on_failure`` marks it failed). Any other error marks the job failed with a
     readable one-line message and is re-raised as :class:`PermanentError`, so the chain stops.
+
+    Returns:
+        ``True`` when the step ran; ``False`` for a duplicate delivery (the chain must stop there).
     """
-    job = IndexJob.objects.select_related("game").get(pk=job_id)
-    if job.status in (IndexJob.Status.SUCCEEDED, IndexJob.Status.FAILED):
-        return
-    IndexJob.objects.filter(pk=job_id).update(
-        status=IndexJob.Status.RUNNING,
-        stage=step,
-        progress=_PROGRESS_AT_START[step],
-        started_at=job.started_at or timezone.now(),
-        attempts=job.attempts + (1 if step == STEPS[0] else 0),
-    )
-    started = time.perf_counter()
-    try:
-        _STEP_FUNCTIONS[step](job)
-    except RETRYABLE_ERRORS:
-        raise
-    except Exception as exc:
-        message = str(exc) if isinstance(exc, PermanentError) else f"{type(exc).__name__}: {exc}"
-        fail(job_id, message)
-        raise PermanentError(message) from exc
-    timings = {**IndexJob.objects.get(pk=job_id).timings, step: round(time.perf_counter() - started, 3)}
-    done = step == STEPS[-1]
-    IndexJob.objects.filter(pk=job_id).update(
-        timings=timings,
-        **({"status": IndexJob.Status.SUCCEEDED, "progress": 100, "finished_at": timezone.now()} if done else {}),
-    )
-    if done and job.game_id:
-        Game.objects.filter(pk=job.game_id).update(status=Game.Status.INDEXED)
+    with session_lock(JOB_LOCK_KEY, job_id) as taken:
+        if not taken:
+            logger.info("job %s: another process is running a step of it; %s delivery dropped", job_id, step)
+            return False
+        job = IndexJob.objects.select_related("game").get(pk=job_id)
+        if job.status in (IndexJob.Status.SUCCEEDED, IndexJob.Status.FAILED) or _step_done(job, step):
+            logger.info("job %s: %s already done (job %s); duplicate delivery dropped", job_id, step, job.status)
+            return False
+        IndexJob.objects.filter(pk=job_id).update(
+            status=IndexJob.Status.RUNNING,
+            stage=step,
+            progress=_PROGRESS_AT_START[step],
+            started_at=job.started_at or timezone.now(),
+            heartbeat_at=timezone.now(),
+            attempts=job.attempts + (1 if step == STEPS[0] else 0),
+        )
+        started = time.perf_counter()
+        try:
+            _STEP_FUNCTIONS[step](job)
+        except RETRYABLE_ERRORS:
+            raise
+        except Exception as exc:
+            message = str(exc) if isinstance(exc, PermanentError) else f"{type(exc).__name__}: {exc}"
+            fail(job_id, message)
+            raise PermanentError(message) from exc
+        timings = {**IndexJob.objects.get(pk=job_id).timings, step: round(time.perf_counter() - started, 3)}
+        done = step == STEPS[-1]
+        IndexJob.objects.filter(pk=job_id).update(
+            timings=timings,
+            completed_step=step,
+            heartbeat_at=timezone.now(),
+            **({"status": IndexJob.Status.SUCCEEDED, "progress": 100, "finished_at": timezone.now()} if done else {}),
+        )
+        if done and job.game_id:
+            Game.objects.filter(pk=job.game_id).update(status=Game.Status.INDEXED)
+        return True
+
+
+def next_step(job: IndexJob) -> str | None:
+    """The first step of the job not completed yet, or ``None`` when all are."""
+    done = STEPS.index(job.completed_step) + 1 if job.completed_step else 0
+    return STEPS[done] if done < len(STEPS) else None
+
+
+def _step_done(job: IndexJob, step: str) -> bool:
+    return bool(job.completed_step) and STEPS.index(step) <= STEPS.index(job.completed_step)
 
 
 def fail(job_id: int, message: str) -> None:
@@ -335,7 +368,7 @@ def _progress_reporter(job_id: int, low: int, high: int) -> Callable[[float], No
         value = low + int((high - low) * min(max(fraction, 0.0), 1.0))
         if value != last["value"]:
             last["value"] = value
-            IndexJob.objects.filter(pk=job_id).update(progress=value)
+            IndexJob.objects.filter(pk=job_id).update(progress=value, heartbeat_at=timezone.now())
 
     return report
 

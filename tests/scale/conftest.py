@@ -2,7 +2,7 @@
 
 Redis runs from Debian's ``redis-server`` on a free loopback port with an append-only file (so
 queued messages survive a restart, as in docker-compose.yml). Workers are started with the same
-``celery -A highlights worker -Q ingest`` command line as the compose file, pointed at the test
+``celery -A highlights worker -Q ingest`` command line as the compose file (and ``celery beat``), pointed at the test
 database on the same PostgreSQL server and at private index, work and media folders. The test
 process commits its rows (the database is unblocked for the module) and publishes to the same broker.
 """
@@ -93,7 +93,7 @@ def _pings(client: redis.Redis) -> bool:
 
 @dataclass
 class Worker:
-    """One ``celery worker`` process consuming the ``ingest`` queue with one pool child."""
+    """One ``celery worker`` (or ``celery beat``) process and its log."""
 
     name: str
     log: Path
@@ -189,18 +189,25 @@ def scale_env(committed_env: Path, redis_server: RedisServer, weights_dir: Path,
             Game.objects.all().delete()
 
 
+# The ingest worker's options in docker-compose.yml (tests/scale/test_compose.py holds the two together).
+INGEST_WORKER_OPTIONS = ["-c", "1", "--prefetch-multiplier", "1", "--max-tasks-per-child", "50"]
+
+
 @pytest.fixture(scope="module")
-def start_worker(scale_env: ScaleEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Worker]]:
-    """Start named ingest workers (the compose file's command line); all are stopped at the end."""
+def start_worker(scale_env: ScaleEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Worker]]:
+    """Start named workers with the compose file's ingest options; all are stopped at the end.
+
+    ``start(name, queues="ingest", **env)``: ``env`` adds variables to the worker's environment.
+    """
     logs = tmp_path_factory.mktemp("worker-logs")
     workers: list[Worker] = []
 
-    def start(name: str) -> Worker:
+    def start(name: str, queues: str = "ingest", **env: str) -> Worker:
         log = logs / f"{name}.log"
         process = subprocess.Popen(
-            [CELERY, "-A", "highlights", "worker", "-Q", "ingest", "-c", "1", "--prefetch-multiplier", "1",
-             "--max-tasks-per-child", "50", "-n", f"{name}@%h", "-l", "INFO", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=scale_env.env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+            [CELERY, "-A", "highlights", "worker", "-Q", queues, *INGEST_WORKER_OPTIONS, "-n", f"{name}@%h",
+             "-l", "INFO", "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env={**scale_env.env, **env}, stdout=log.open("ab"), stderr=subprocess.STDOUT,
         )  # fmt: skip
         worker = Worker(name, log, process)
         workers.append(worker)
@@ -211,3 +218,26 @@ def start_worker(scale_env: ScaleEnv, tmp_path_factory: pytest.TempPathFactory) 
     yield start
     for worker in workers:
         worker.stop()
+
+
+@pytest.fixture(scope="module")
+def start_beat(scale_env: ScaleEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Worker]]:
+    """Start ``celery beat`` (the compose file's command line) with extra environment; stopped at the end."""
+    folder = tmp_path_factory.mktemp("beat")
+    beats: list[Worker] = []
+
+    def start(**env: str) -> Worker:
+        log = folder / "beat.log"
+        process = subprocess.Popen(
+            [CELERY, "-A", "highlights", "beat", "-l", "INFO", "--schedule", str(folder / "celerybeat-schedule")],
+            cwd=ROOT, env={**scale_env.env, **env}, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        beat = Worker("beat", log, process)
+        beats.append(beat)
+        wait_for(lambda: "beat: Starting" in beat.log_text() or process.poll() is not None, 60, "beat to start")
+        assert process.poll() is None, beat.log_text()[-3000:]
+        return beat
+
+    yield start
+    for beat in beats:
+        beat.stop()

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from tests.scale.conftest import INGEST_WORKER_OPTIONS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -16,7 +18,7 @@ def _compose() -> dict:
 def test_every_service_is_defined_with_healthchecks_and_named_volumes() -> None:
     compose = _compose()
     services = compose["services"]
-    assert set(services) >= {"postgres", "redis", "web", "worker-ingest", "worker-render", "flower", "migrate"}
+    assert set(services) >= {"postgres", "redis", "web", "worker-ingest", "worker-render", "beat", "flower", "migrate"}
     for name in ("postgres", "redis", "web", "worker-ingest", "worker-render"):
         assert services[name]["healthcheck"]["test"], name
     assert {"media", "index", "pgdata", "redisdata"} <= set(compose["volumes"])
@@ -31,12 +33,25 @@ def test_the_ingest_worker_runs_the_command_line_the_scale_tests_start() -> None
     assert options["-c"] == "1"
     assert options["--prefetch-multiplier"] == "1"
     assert options["--max-tasks-per-child"] == "50"
-    conftest = (ROOT / "tests" / "scale" / "conftest.py").read_text()
-    assert '"--max-tasks-per-child", "50"' in conftest
-    assert '"-Q", "ingest", "-c", "1", "--prefetch-multiplier", "1"' in conftest
+    assert command[6 : 6 + len(INGEST_WORKER_OPTIONS)] == INGEST_WORKER_OPTIONS
 
 
 def test_env_example_names_every_variable_the_compose_file_requires() -> None:
     example = (ROOT / ".env.example").read_text()
     for name in ("POSTGRES_PASSWORD", "FLOWER_BASIC_AUTH", "DJANGO_SECRET_KEY", "ARCHIVE_DIR"):
         assert f"\n{name}=" in example
+
+
+def test_beat_sends_the_recovery_task_to_a_queue_a_worker_serves() -> None:
+    from django.conf import settings
+
+    from highlights.celery import app
+
+    services = _compose()["services"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "highlights", "beat"]
+    schedule = settings.CELERY_BEAT_SCHEDULE["recover-stalled-jobs"]
+    app.loader.import_default_modules()  # what a worker or beat does at start: autodiscover the tasks
+    assert schedule["task"] in app.tasks
+    queue = app.amqp.router.route({}, schedule["task"])["queue"].name
+    render = services["worker-render"]["command"]
+    assert queue in render[render.index("-Q") + 1].split(",")

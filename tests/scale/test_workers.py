@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 from collections import Counter
@@ -108,7 +109,9 @@ def test_a_backfill_outside_the_archive_roots_is_refused_and_a_dry_run_enqueues_
 
 
 def _active_analyse_pid(job_id: int) -> int | None:
-    for tasks in (app.control.inspect(timeout=1.0).active() or {}).values():
+    with app.connection_for_write() as conn:  # a fresh connection: pooled ones may predate a Redis restart
+        active = app.control.inspect(timeout=1.0, connection=conn).active() or {}
+    for tasks in active.values():
         for task in tasks:
             if task["name"] == "indexer.analyse" and task["args"] == [job_id]:
                 return int(task["worker_pid"])
@@ -155,3 +158,52 @@ def test_a_redis_restart_during_a_backfill_is_survived(
     assert sorted(jobs.values_list("status", flat=True)) == [IndexJob.Status.SUCCEEDED] * 3
     assert all("Connection to broker lost" in w.log_text() for w in workers), "the restart reached the workers"
     _assert_no_duplicate_clips()
+
+
+def _recover(*args: str) -> list[int]:
+    return _command_json("recover_jobs", "--stalled-after", "0", *args)["recovered"]
+
+
+def test_a_job_whose_whole_worker_died_is_recovered_by_beat_and_completed_without_duplicate_clips(
+    workers: list[Worker],
+    start_worker: Callable[..., Worker],
+    start_beat: Callable[..., Worker],
+    scale_env: ScaleEnv,
+    video_dir: Path,
+) -> None:
+    # Runs last: one of the two ingest workers does not come back. New content, so analyse has work to do.
+    copy = scale_env.archive / "whole_worker_kill.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-i", str(video_dir / "basketball_practice_shots_51s.mp4"), "-c", "copy",
+         "-metadata", "comment=whole worker kill", str(copy)],
+        check=True,
+    )  # fmt: skip
+    job = request_indexing(copy, priority=IndexJob.Priority.HIGH)
+    wait_for(
+        lambda: IndexJob.objects.filter(pk=job.pk, stage="analyse", progress__gte=10).exists(),
+        120,
+        "the job to be part-way through decoding and classifying",
+    )
+    assert _recover() == [], "a job a live worker is running is never re-dispatched"
+    child = wait_for(lambda: _active_analyse_pid(job.pk), 10, "the worker process running the analyse step")
+    victim = next(w for w in workers if child in w.children())
+    os.kill(victim.process.pid, signal.SIGKILL)  # the machine or container dies: main process and child at once
+    os.kill(child, signal.SIGKILL)
+    victim.process.wait(timeout=10)
+
+    # The compose file's beat and a worker for the default queue (worker-render's), with short periods.
+    stall = {"HL_JOB_STALL_S": "10", "HL_RECOVERY_INTERVAL_S": "2"}
+    render = start_worker("render", "render,default", **stall)
+    start_beat(**stall)
+    wait_for(lambda: IndexJob.objects.get(pk=job.pk).status != IndexJob.Status.RUNNING, 300, "the recovered job")
+
+    job.refresh_from_db()
+    assert (job.status, job.progress, job.completed_step, job.error) == (
+        IndexJob.Status.SUCCEEDED, 100, "thumbnails", "",
+    )  # fmt: skip
+    assert job.attempts >= 2, "the recovery counts as an attempt"
+    assert re.search(rf"recover_stalled_jobs\[[-0-9a-f]+\] succeeded in [0-9.]+s: \[{job.pk}\]", render.log_text())
+    assert victim.process.poll() is not None, "the job was finished by the other worker"
+    assert Clip.objects.filter(game=job.game).exists()
+    _assert_no_duplicate_clips()
+    assert _recover() == []
