@@ -16,7 +16,7 @@ Usage (about 10 minutes on 2 cores)::
     .venv/bin/python benchmarks/backfill.py [--files 200] [--max-tasks-per-child 50]
 
 Files are cached under ``var/bench/backfill/``; the database is ``highlights_bench_backfill`` on
-the embedded server (dropped and recreated each run) unless DATABASE_URL is set.
+the embedded server (dropped and recreated each run; DATABASE_URL must be unset).
 """
 
 from __future__ import annotations
@@ -31,7 +31,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from io import StringIO
 from pathlib import Path
+
+import django
+import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("HL_SHARED_DIR", ROOT.parent / "shared"))
@@ -87,12 +91,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def manage(env: dict[str, str], *args: str) -> str:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
-    ).stdout
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=200)
@@ -100,6 +98,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=3600.0)
     parser.add_argument("--samples", type=Path, help="also write every sample as CSV: seconds, files finished, MiB")
     args = parser.parse_args()
+    if os.environ.get("DATABASE_URL"):
+        parser.error("the benchmark drops and recreates its database on the embedded server: unset DATABASE_URL")
 
     folder = build_files(args.files)
     video_s = sum(
@@ -121,16 +121,26 @@ def main() -> None:
         "HL_WEIGHTS_DIR": os.environ.get("HL_WEIGHTS_DIR", str(SHARED / "weights")),
         "HL_MAX_TASKS_PER_CHILD": str(args.max_tasks_per_child),
     }
-    manage(env, "embedded_postgres", "status")  # starts the server
-    subprocess.run(
-        [sys.executable, "-c", f"import psycopg, sys; from highlights.embedded_postgres.base import ensure_server; "
-         f"from django.conf import settings; import django; django.setup(); "
-         f"s = ensure_server(__import__('pathlib').Path(settings.DATABASES['default']['PGDATA'])); "
-         f"c = psycopg.connect(host=str(s.get_postmaster_info().socket_dir), user='postgres', dbname='postgres', "
-         f"autocommit=True); c.execute('DROP DATABASE IF EXISTS {DB_NAME}')"],
-        cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "highlights.settings"}, check=True,
-    )  # fmt: skip
-    manage(env, "migrate", "--noinput", "-v", "0")
+    os.environ.update(env, DJANGO_SETTINGS_MODULE="highlights.settings")
+    sys.path.insert(0, str(ROOT))
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db.models import Max, Min
+
+    from highlights.embedded_postgres.base import ensure_server
+    from highlights.models import IndexJob
+
+    def command_json(*argv: str) -> dict:
+        out = StringIO()
+        call_command(*argv, "--json", stdout=out)
+        return json.loads(out.getvalue())
+
+    server = ensure_server(Path(settings.DATABASES["default"]["PGDATA"]))
+    socket_dir = str(server.get_postmaster_info().socket_dir)
+    with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
+    call_command("migrate", "--noinput", verbosity=0)
     redis = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp)],
         stdout=subprocess.DEVNULL,
@@ -141,28 +151,19 @@ def main() -> None:
         worker_cmd = [str(Path(sys.executable).with_name("celery")), "-A", "highlights", "worker", "-Q", "ingest",
                       "-c", "1", "--prefetch-multiplier", "1", "-n", "bench@%h", "-l", "WARNING"]  # fmt: skip
         worker = subprocess.Popen(worker_cmd, cwd=ROOT, env=env, stdout=(tmp / "worker.log").open("wb"), stderr=-2)
-        report = json.loads(manage(env, "backfill", str(folder), "--json", "--priority", "low"))
+        report = command_json("backfill", str(folder), "--priority", "low")
         assert len(report["enqueued"]) == args.files, report
         samples: list[tuple[float, int, float, float]] = []  # (s, files finished, main MiB, children MiB)
         start = time.monotonic()
         deadline = time.monotonic() + args.timeout
         while time.monotonic() < deadline:
-            status = json.loads(manage(env, "backfill_status", "--json"))
+            status = command_json("backfill_status")
             finished = status["done"] + status["failed"]
             samples.append((round(time.monotonic() - start, 1), finished, *worker_rss_mb(worker.pid)))
             if finished >= args.files:
                 break
             time.sleep(1.0)
-        timing = json.loads(
-            subprocess.run(
-                [sys.executable, "-c", "import django, json; django.setup(); from django.db.models import Min, Max; "
-                 "from highlights.models import IndexJob; "
-                 "print(json.dumps({k: v.timestamp() for k, v in IndexJob.objects.aggregate("
-                 "a=Min('started_at'), b=Max('finished_at')).items()}))"],
-                cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "highlights.settings"}, check=True,
-                capture_output=True, text=True,
-            ).stdout
-        )  # fmt: skip
+        span = IndexJob.objects.aggregate(first=Min("started_at"), last=Max("finished_at"))
     finally:
         if worker:
             worker.send_signal(signal.SIGTERM)
@@ -170,7 +171,7 @@ def main() -> None:
         redis.terminate()
         redis.wait(timeout=10)
         shutil.rmtree(tmp, ignore_errors=True)
-    wall_s = timing["b"] - timing["a"]
+    wall_s = (span["last"] - span["first"]).total_seconds()
     if args.samples:
         args.samples.write_text(
             "seconds,files_finished,main_mb,children_mb\n" + "".join(",".join(map(str, s)) + "\n" for s in samples)
