@@ -65,9 +65,19 @@ class ActionLabelAdmin(admin.ModelAdmin):
 
 @admin.register(IndexJob)
 class IndexJobAdmin(admin.ModelAdmin):
-    list_display = ("id", "game", "status", "stage", "progress", "attempts", "created_at", "finished_at")
+    list_display = (
+        "id",
+        "game",
+        "status",
+        "stage",
+        "progress",
+        "attempts",
+        "created_at",
+        "heartbeat_at",
+        "finished_at",
+    )
     list_filter = ("status", "stage")
-    readonly_fields = ("timings", "model_versions", "error")
+    readonly_fields = ("timings", "model_versions", "error", "completed_step", "heartbeat_at")
 
 
 # --- Players and faces ----------------------------------------------------------------------------

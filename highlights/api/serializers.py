@@ -146,8 +146,8 @@ class IndexJobSerializer(serializers.ModelSerializer):
     class Meta:
         model = IndexJob
         fields = [
-            "id", "game", "source_path", "status", "stage", "progress", "attempts", "error", "timings",
-            "created_at", "started_at", "finished_at",
+            "id", "game", "source_path", "status", "stage", "completed_step", "progress", "attempts", "error",
+            "timings", "created_at", "started_at", "heartbeat_at", "finished_at",
         ]  # fmt: skip
         read_only_fields = fields
 

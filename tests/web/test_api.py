@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -234,7 +235,11 @@ def test_jobs_editors_index_files_from_the_ingest_folders(env: dict[str, Game], 
     created = login("editor").post("/api/jobs/", {**body, "title": "Clay"}, "application/json")
     assert created.status_code == 201
     job = created.json()
-    assert (job["status"], job["progress"], job["error"]) == ("succeeded", 100, "")
+    assert (job["status"], job["progress"], job["error"], job["completed_step"]) == ("succeeded", 100, "", "thumbnails")
+    started, heartbeat, finished = (
+        datetime.fromisoformat(job[k]) for k in ("started_at", "heartbeat_at", "finished_at")
+    )
+    assert started <= heartbeat <= finished
     listed = Client().get("/api/jobs/").json()["results"]
     assert job["id"] in {j["id"] for j in listed}
     assert IndexJob.objects.get(pk=job["id"]).game.title == "Clay"
