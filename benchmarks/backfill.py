@@ -186,6 +186,7 @@ def main() -> None:
         return of([sum(s[part]) for s in samples if first <= s[1] <= last] or [0.0])
 
     early, late = (11, 20), (args.files - 9, args.files)
+    rss_early, rss_late = rss(*early), rss(*late)
     print(
         json.dumps(
             {
@@ -196,9 +197,9 @@ def main() -> None:
                 "wall_s": round(wall_s, 1),
                 "files_per_min": round(args.files / wall_s * 60.0, 2),
                 "video_s_per_wall_s": round(video_s / wall_s, 3),
-                "rss_mb_at_file_20": round(rss(*early), 1),
-                "rss_mb_at_last_file": round(rss(*late), 1),
-                "rss_growth_pct": round((rss(*late) - rss(*early)) / rss(*early) * 100.0, 2) if rss(*early) else None,
+                "rss_mb_at_file_20": round(rss_early, 1),
+                "rss_mb_at_last_file": round(rss_late, 1),
+                "rss_growth_pct": round((rss_late - rss_early) / rss_early * 100.0, 2) if rss_early else None,
                 "rss_peak_mb_at_file_20": round(rss(*early, of=max), 1),
                 "rss_peak_mb_at_last_file": round(rss(*late, of=max), 1),
                 "main_rss_mb_at_file_20": round(rss(*early, slice(2, 3)), 1),

@@ -49,8 +49,6 @@ logger = logging.getLogger(__name__)
 STEPS = ("probe", "analyse", "clips", "index", "faces", "thumbnails")
 _PROGRESS_AT_START = {"probe": 0, "analyse": 5, "clips": 80, "index": 88, "faces": 89, "thumbnails": 92}
 RETRYABLE_ERRORS = (RetryableError, OperationalError, InterfaceError)
-
-
 JOB_LOCK_KEY = 0x484C_4A42  # PostgreSQL advisory lock class: one session lock per job while a step of it runs
 
 
@@ -88,7 +86,7 @@ def run_step(job_id: int, step: str) -> bool:
             logger.info("job %s: another process is running a step of it; %s delivery dropped", job_id, step)
             return False
         job = IndexJob.objects.select_related("game").get(pk=job_id)
-        if job.status in (IndexJob.Status.SUCCEEDED, IndexJob.Status.FAILED) or _step_done(job, step):
+        if job.status in (IndexJob.Status.SUCCEEDED, IndexJob.Status.FAILED) or STEPS.index(step) < _completed(job):
             logger.info("job %s: %s already done (job %s); duplicate delivery dropped", job_id, step, job.status)
             return False
         IndexJob.objects.filter(pk=job_id).update(
@@ -123,12 +121,13 @@ def run_step(job_id: int, step: str) -> bool:
 
 def next_step(job: IndexJob) -> str | None:
     """The first step of the job not completed yet, or ``None`` when all are."""
-    done = STEPS.index(job.completed_step) + 1 if job.completed_step else 0
+    done = _completed(job)
     return STEPS[done] if done < len(STEPS) else None
 
 
-def _step_done(job: IndexJob, step: str) -> bool:
-    return bool(job.completed_step) and STEPS.index(step) <= STEPS.index(job.completed_step)
+def _completed(job: IndexJob) -> int:
+    """How many of the job's steps have completed (they run in order)."""
+    return STEPS.index(job.completed_step) + 1 if job.completed_step else 0
 
 
 def fail(job_id: int, message: str) -> None:

@@ -1,9 +1,9 @@
 """Fixtures for scale-out tests: a real Redis server and real Celery worker processes.
 
 Redis runs from Debian's ``redis-server`` on a free loopback port with an append-only file (so
-queued messages survive a restart, as in docker-compose.yml). Workers are started with the same
-``celery -A highlights worker -Q ingest`` command line as the compose file (and ``celery beat``), pointed at the test
-database on the same PostgreSQL server and at private index, work and media folders. The test
+queued messages survive a restart, as in docker-compose.yml). Workers and beat are started with the
+compose file's ``celery -A highlights worker`` and ``celery -A highlights beat`` command lines, pointed
+at the test database on the same PostgreSQL server and at private index, work and media folders. The test
 process commits its rows (the database is unblocked for the module) and publishes to the same broker.
 """
 
