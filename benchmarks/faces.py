@@ -54,10 +54,11 @@ def main() -> None:
     from django.core.management import call_command
     from django.db.models import Sum
 
+    from highlights import dispatch
     from highlights.models import FaceScan, FaceTrack, Game, IndexJob
-    from highlights.services import request_indexing
+    from highlights.services import create_index_job
     from indexer import runtime
-    from indexer.pipeline import STEPS
+    from indexer.steps import STEP_NAMES
 
     call_command("migrate", verbosity=0)
     runtime.action_recognizer()
@@ -67,11 +68,12 @@ def main() -> None:
     for name in BROADCAST + OTHER:
         path = SHARED / "data" / "video" / name
         Game.objects.filter(source_path=str(path.resolve())).delete()
-        job = request_indexing(path)
+        job = create_index_job(path)
+        dispatch.index_job(job)  # local mode: the pipeline runs here
         job.refresh_from_db()
         if job.status != IndexJob.Status.SUCCEEDED:
             raise SystemExit(f"indexing {name} failed: {job.error}")
-        total = sum(job.timings[step] for step in STEPS)
+        total = sum(job.timings[step] for step in STEP_NAMES)
         faces_s = job.timings["faces"]
         scans = FaceScan.objects.filter(clip__game_id=job.game_id).aggregate(frames=Sum("frames"), faces=Sum("faces"))
         videos[name] = {

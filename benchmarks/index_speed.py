@@ -99,8 +99,9 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
+    from highlights import dispatch
     from highlights.models import Game, IndexJob
-    from highlights.services import request_indexing
+    from highlights.services import create_index_job
     from indexer import runtime
     from indexer.stages.frames import FrameSampler
     from indexer.stages.probe import probe_video
@@ -124,7 +125,8 @@ def main() -> None:
     decode_s = time.perf_counter() - started
 
     started = time.perf_counter()
-    job = request_indexing(video)
+    job = create_index_job(video)
+    dispatch.index_job(job)  # local mode: the pipeline runs here
     index_s = time.perf_counter() - started
     job.refresh_from_db()
     if job.status != IndexJob.Status.SUCCEEDED:

@@ -46,6 +46,7 @@ from django.test import Client  # noqa: E402
 from highlights.models import ActionLabel, Clip, Game  # noqa: E402
 from highlights.rendering import Segment, render_video  # noqa: E402
 from highlights.services import output_format  # noqa: E402
+from indexer import runtime  # noqa: E402
 from search.clips import clip_index  # noqa: E402
 
 QUERIES = ["tennis", "dunks 2026", "red sox hitting", "basketball top 10", "score>=0.8", "rally last 10", "ortiz"]
@@ -91,7 +92,7 @@ def populate(n_clips: int, dim: int) -> list[int]:
             )
         )  # fmt: skip
     Clip.objects.bulk_create(rows, batch_size=5000)
-    index = clip_index()
+    index = clip_index(runtime.model_weights())
     faiss_index = index.empty()
     ids = np.array(Clip.objects.order_by("pk").values_list("pk", flat=True), dtype=np.int64)
     faiss_index.add_with_ids(vectors, ids)
@@ -115,7 +116,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
-    sample = populate(args.clips, clip_index().dim)
+    sample = populate(args.clips, clip_index(runtime.model_weights()).dim)
     client = Client()
     for q in QUERIES:  # warm up caches and connections
         client.get("/api/search/", {"q": q})

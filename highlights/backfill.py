@@ -2,7 +2,8 @@
 
 A backfill walks a folder (optionally filtered by a glob) or reads a manifest with the columns
 ``path, sport, title, date, home, away``; hashes every file (sha256); and enqueues one IndexJob per
-new content through :func:`highlights.services.request_indexing`. It is resumable: re-running it
+new content through :func:`highlights.services.create_index_job`, handing each to the caller's
+``send`` (``highlights.dispatch.index_job``: the backfill itself sends nothing). It is resumable: re-running it
 skips content that is already indexed, queued, running or (unless asked) failed, and content seen
 twice in the same run. Paths outside ``HL_ARCHIVE_ROOTS`` are refused. Enqueueing one content is
 guarded by a PostgreSQL advisory lock on its hash, so two backfills over the same files never
@@ -21,14 +22,13 @@ from django.conf import settings
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from highlights.locks import advisory_lock
+from highlights.locks import LockKey, advisory_lock
 from highlights.models import Backfill, Game, IndexJob, Sport
-from highlights.services import request_indexing
+from highlights.services import create_index_job, in_archive
 from ml.weights import sha256_file
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".ts", ".mts", ".mpg", ".mpeg", ".webm"})
 MANIFEST_COLUMNS = ("path", "sport", "title", "date", "home", "away")
-_ENQUEUE_LOCK_KEY = 0x484C_4246  # with hashtext(sha256): one enqueuer per file content
 _THROUGHPUT_WINDOW_S = 900.0
 
 
@@ -72,12 +72,6 @@ class BackfillStatus:
     queued: int
     files_per_min: float
     eta_s: float | None
-
-
-def in_archive(path: Path) -> bool:
-    """Whether ``path`` (links resolved) lies inside one of ``HL_ARCHIVE_ROOTS``."""
-    resolved = path.resolve()
-    return any(resolved.is_relative_to(Path(root).resolve()) for root in settings.HL_ARCHIVE_ROOTS)
 
 
 def archive_files(source: Path, pattern: str = "") -> list[ArchiveFile]:
@@ -125,6 +119,7 @@ def _read_manifest(manifest: Path) -> Iterator[ArchiveFile]:
 def run_backfill(
     source: Path,
     *,
+    send: Callable[[IndexJob], None],
     pattern: str = "",
     priority: str = IndexJob.Priority.LOW,
     dry_run: bool = False,
@@ -135,6 +130,8 @@ def run_backfill(
 
     Args:
         source: a folder or CSV manifest inside the archive roots (see :func:`archive_files`).
+        send: called with each new job inside its enqueue lock's transaction
+            (``highlights.dispatch.index_job``, which sends it once that commits).
         pattern: glob for a folder.
         priority: an ``IndexJob.Priority`` for the new jobs.
         dry_run: hash and decide, but create nothing.
@@ -154,7 +151,7 @@ def run_backfill(
     report = BackfillReport(backfill_id=backfill.pk if backfill else None)
     seen: set[str] = set()
     for done, item in enumerate(files, start=1):
-        _plan_one(item, report, seen, backfill, priority=priority, dry_run=dry_run, retry_failed=retry_failed)
+        _plan_one(item, report, seen, backfill, send, priority=priority, dry_run=dry_run, retry_failed=retry_failed)
         if progress:
             progress(done, len(files), item.path)
     if backfill:
@@ -168,6 +165,7 @@ def _plan_one(
     report: BackfillReport,
     seen: set[str],
     backfill: Backfill | None,
+    send: Callable[[IndexJob], None],
     *,
     priority: str,
     dry_run: bool,
@@ -185,14 +183,14 @@ def _plan_one(
         report.skip("duplicate", path)
         return
     seen.add(digest)
-    with advisory_lock(_ENQUEUE_LOCK_KEY, digest):
+    with advisory_lock(LockKey.ENQUEUE, digest):
         reason = _already_handled(digest, retry_failed=retry_failed)
         if reason:
             report.skip(reason, path)
             return
         report.enqueued.append(str(path))
         if not dry_run:
-            request_indexing(
+            job = create_index_job(
                 path,
                 sport=item.sport,
                 title=item.title,
@@ -203,6 +201,7 @@ def _plan_one(
                 sha256=digest,
                 backfill=backfill,
             )
+            send(job)
 
 
 def _already_handled(digest: str, *, retry_failed: bool) -> str:

@@ -29,7 +29,6 @@ import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -39,12 +38,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Max, QuerySet
 
-from highlights.models import ActionLabel, Clip, Game, HighlightModel, LearnedLabel, ReviewStatus, Sport
-from indexer import runtime
+from highlights.models import ActionLabel, Clip, HighlightModel, LearnedLabel, ReviewStatus, Sport
+from indexer import artifacts, runtime
 from indexer.artifacts import analysis_path
 from indexer.stages.analysis import Analysis
 from indexer.stages.spans import span_frames
 from ml.crnn import CRNN, TwoStreamCRNN, clip_tensor, fine_tune, flow_backbone
+from ml.files import atomic_write
 from ml.heads import EmbeddingHead, cross_val_proba, predict_proba, train_head
 from ml.metrics import ClassReport, Evaluation, evaluate_predictions
 from ml.mobilenet_v2 import MobileNetV2, MobileNetV2Weights, mobilenet_v2
@@ -133,7 +133,7 @@ def verified_examples(labels: Sequence[str], *, model_version: str | None = None
 
 def _window_embeddings(clip: Clip) -> np.ndarray:
     """``(n, D)`` float32 embeddings of the analysis windows centred inside the clip (empty without the artifact)."""
-    path = analysis_path(clip.game_id, clip.model_version)
+    path = analysis_path(clip.game_id, clip.model_version, artifacts.current_analysis_key())
     if not path.exists():
         return np.zeros((0, len(clip.embedding_vector())), dtype=np.float32)
     analysis = Analysis.load(path)
@@ -298,10 +298,8 @@ def register(
         version = (latest or 0) + 1
         relpath = Path(_slug(key)) / f"v{version}-{kind}.pt"
         dest = Path(settings.HL_MODELS_DIR) / relpath
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(dest.name + ".part")
-        torch.save({"state_dict": network.state_dict()}, tmp)
-        tmp.replace(dest)
+        with atomic_write(dest) as tmp:
+            torch.save({"state_dict": network.state_dict()}, tmp)
         model = HighlightModel.objects.create(
             label_set=key,
             classes=examples.classes,
@@ -325,20 +323,17 @@ def _slug(label_set: str) -> str:
 
 
 def activate(model: HighlightModel) -> HighlightModel:
-    """Make ``model`` the active version of its label set; a head is then applied to the archive (on commit).
+    """Make ``model`` the active version of its label set.
 
-    A CRNN's labels come from :func:`request_crnn_labelling` on the games an operator selects.
+    The caller then applies it (``highlights.dispatch.apply_highlight_model``: a head re-scores the
+    archive); a CRNN labels the games an operator selects (``dispatch.label_games_with_crnn``).
     """
-    from highlights import tasks
-
     with transaction.atomic():
         HighlightModel.objects.filter(label_set=model.label_set, is_active=True).exclude(pk=model.pk).update(
             is_active=False
         )
         HighlightModel.objects.filter(pk=model.pk).update(is_active=True)
         model.is_active = True
-        if model.kind == HighlightModel.Kind.HEAD:
-            transaction.on_commit(partial(tasks.apply_highlight_head.delay, model.pk))
     return model
 
 
@@ -416,7 +411,7 @@ def apply_head(model_id: int) -> int:
     """
     model = HighlightModel.objects.get(pk=model_id)
     if model.kind != HighlightModel.Kind.HEAD:
-        raise LearningError(f"{model} is not a head: apply it to games with request_crnn_labelling()")
+        raise LearningError(f"{model} is not a head: apply it per game (dispatch.label_games_with_crnn)")
     labelled = _score_clips(model, Clip.objects.all())
     logger.info("%s labelled %d clip(s)", model, labelled)
     return labelled
@@ -434,14 +429,14 @@ def apply_active_heads(game_id: int) -> int:
 
 def _score_clips(model: HighlightModel, clips: QuerySet[Clip]) -> int:
     """Score ``clips`` of the head's parent model in batches of ``APPLY_BATCH`` embeddings; store the labels."""
-    rows = clips.filter(model_version=model.parent).order_by("pk").values_list("pk", "embedding")
+    rows = clips.filter(model_version=model.parent).order_by("pk").only("pk", "embedding")
     if not rows.exists():
         return 0
     head = load_network(model)
     labelled, ids, vectors = 0, [], []
-    for pk, embedding in rows.iterator(chunk_size=APPLY_BATCH):
-        ids.append(pk)
-        vectors.append(np.frombuffer(bytes(embedding), dtype=np.float32))
+    for clip in rows.iterator(chunk_size=APPLY_BATCH):
+        ids.append(clip.pk)
+        vectors.append(clip.embedding_vector())
         if len(ids) == APPLY_BATCH:
             labelled += _write_labels(model, ids, predict_proba(head, np.stack(vectors)))
             ids, vectors = [], []
@@ -469,20 +464,6 @@ def label_game_with_crnn(model_id: int, game_id: int) -> int:
         return 0
     x = crnn_inputs(clips, model.params, two_stream=model.kind == HighlightModel.Kind.TWO_STREAM)
     return _write_labels(model, [c.pk for c in clips], _crnn_proba(network, x))
-
-
-def request_crnn_labelling(model: HighlightModel, games: Iterable[Game]) -> list[int]:
-    """Queue one Celery job per game that labels its clips with a CRNN (dispatched on commit).
-
-    Returns:
-        The game primary keys queued.
-    """
-    from highlights import tasks
-
-    game_ids = [g.pk for g in games]
-    for game_id in game_ids:
-        transaction.on_commit(partial(tasks.label_game_with_crnn.delay, model.pk, game_id))
-    return game_ids
 
 
 # --- evaluation -------------------------------------------------------------------------------------

@@ -1,7 +1,12 @@
-"""PostgreSQL advisory locks that serialise writers across processes (web, workers, commands)."""
+"""PostgreSQL advisory locks that serialise writers across processes (web, workers, commands).
+
+Every lock class the project takes is one member of :class:`LockKey`, so no two writers share a
+key by accident and ``pg_locks`` (``classid``) tells which kind of writer holds a lock.
+"""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -10,12 +15,25 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 _INT4 = 2**31 - 1
 
 
+class LockKey(enum.IntEnum):
+    """The 32-bit advisory lock classes ("HL" followed by two letters, in ASCII)."""
+
+    JOB = 0x484C_4A42
+    """Session lock on one IndexJob's id while a step of it runs (``indexer.pipeline.run_step``)."""
+    CLIP_INDEX = 0x484C_4958
+    """Writers of the FAISS clip index snapshots (``indexer.index_writer``)."""
+    PEOPLE = 0x484C_4641
+    """Writers of the face indexes and of people (``highlights.people``)."""
+    ENQUEUE = 0x484C_4246
+    """With ``hashtext(sha256)``: one enqueuer per file content (``highlights.backfill``)."""
+
+
 @contextmanager
-def advisory_lock(key: int, name: str | None = None) -> Iterator[None]:
+def advisory_lock(key: LockKey, name: str | None = None) -> Iterator[None]:
     """Open a transaction holding a transaction-level advisory lock, released at commit or rollback.
 
     Args:
-        key: the lock's 32-bit class (one per kind of writer).
+        key: the lock class (one per kind of writer).
         name: optional object within the class (e.g. a file's sha256), hashed with ``hashtext``.
     """
     with transaction.atomic():
@@ -28,7 +46,7 @@ def advisory_lock(key: int, name: str | None = None) -> Iterator[None]:
 
 
 @contextmanager
-def session_lock(key: int, pk: int) -> Iterator[bool]:
+def session_lock(key: LockKey, pk: int) -> Iterator[bool]:
     """Try to take a session-level advisory lock on one row's id without waiting; yield whether it was taken.
 
     The lock lives as long as this process's database session: it is released on exit, and by
@@ -49,7 +67,7 @@ def session_lock(key: int, pk: int) -> Iterator[bool]:
                 pass  # the session is gone, and its locks with it
 
 
-def session_lock_is_free(key: int, pk: int) -> bool:
+def session_lock_is_free(key: LockKey, pk: int) -> bool:
     """Whether no session holds :func:`session_lock` ``(key, pk)``; call inside a transaction.
 
     Takes the lock at transaction level when it is free, so no process can start on the row before

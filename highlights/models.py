@@ -13,6 +13,11 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+
+from indexer.steps import STEP_NAMES, STEPS, Step, steps_after
+
+STEP_CHOICES = [(s.name, s.name) for s in STEPS]
 
 
 class Sport(models.TextChoices):
@@ -121,6 +126,9 @@ class Clip(models.Model):
     motion = models.FloatField(default=0.0, help_text="motion energy, z-score vs the game's baseline")
     model_version = models.CharField(max_length=64)
     pipeline_version = models.CharField(max_length=16)
+    params_key = models.CharField(
+        max_length=16, blank=True, help_text="hash of the settings the clip was computed with (indexer.artifacts)"
+    )
     embedding = models.BinaryField(editable=False, help_text="float32 L2-normalised clip embedding")
     thumbnail = models.FileField(upload_to="thumbs/", blank=True)
     review_status = models.CharField(
@@ -192,7 +200,16 @@ class Backfill(models.Model):
 
 
 class IndexJob(models.Model):
-    """One indexing run of one game: status, current stage, progress, attempts, error, timings."""
+    r"""One indexing run of one game: status, current stage, progress, attempts, error, timings.
+
+    The row owns its lifecycle (as NetBox's ``Job`` does): every state change goes through one of
+    its methods, which write only the fields they change, with ``UPDATE ... WHERE pk``, so
+    concurrent writers of other fields (a progress report, recovery) are never overwritten:
+
+    ``queued`` → :meth:`start_step` → ``running`` → :meth:`heartbeat` … → :meth:`complete_step`
+    (the last one → ``succeeded``); any step may :meth:`fail` (→ ``failed``, keeps the first error);
+    recovery takes a stalled job over with :meth:`resume`. Steps are those of ``indexer.steps.STEPS``.
+    """
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -213,12 +230,14 @@ class IndexJob(models.Model):
     sha256 = models.CharField(max_length=64, blank=True, db_index=True, help_text="file content, when known at request")
     source_path = models.CharField(max_length=1024)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    stage = models.CharField(max_length=32, blank=True)
+    stage = models.CharField(max_length=32, blank=True, choices=STEP_CHOICES)
     progress = models.PositiveSmallIntegerField(default=0, help_text="0-100")
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     timings = models.JSONField(default=dict, blank=True, help_text="wall seconds per stage")
-    completed_step = models.CharField(max_length=32, blank=True, help_text="the last pipeline step that finished")
+    completed_step = models.CharField(
+        max_length=32, blank=True, choices=STEP_CHOICES, help_text="the last pipeline step that finished"
+    )
     heartbeat_at = models.DateTimeField(
         null=True, blank=True, help_text="last time a worker started, advanced or finished a step of the job"
     )
@@ -234,6 +253,99 @@ class IndexJob(models.Model):
 
     def __str__(self) -> str:
         return f"job {self.pk} {self.status} {self.stage}"
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def _write(self, **fields: object) -> None:
+        """Set ``fields`` on this object and on its row (only those columns)."""
+        for name, value in fields.items():
+            setattr(self, name, value)
+        IndexJob.objects.filter(pk=self.pk).update(**fields)
+
+    @property
+    def is_finished(self) -> bool:
+        """Whether the job succeeded or failed (no step of it runs again)."""
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def next_step(self) -> Step | None:
+        """The first step not completed yet (steps run in order), or ``None`` when all are."""
+        remaining = steps_after(self.completed_step)
+        return remaining[0] if remaining else None
+
+    def has_completed(self, step: Step) -> bool:
+        """Whether ``step`` already finished for this job."""
+        done = STEP_NAMES.index(self.completed_step) if self.completed_step else -1
+        return STEP_NAMES.index(step.name) <= done
+
+    def start_step(self, step: Step) -> None:
+        """Mark the job running ``step``: stage, the step's starting progress, heartbeat.
+
+        The first step counts an attempt.
+        """
+        now = timezone.now()
+        self._write(
+            status=self.Status.RUNNING,
+            stage=step.name,
+            progress=step.progress[0],
+            started_at=self.started_at or now,
+            heartbeat_at=now,
+            attempts=self.attempts + (1 if step == STEPS[0] else 0),
+        )
+
+    def heartbeat(self, progress: int | None = None) -> None:
+        """Record that a worker is alive on the job, optionally with its progress (0-100)."""
+        fields: dict[str, object] = {"heartbeat_at": timezone.now()}
+        if progress is not None:
+            fields["progress"] = progress
+        self._write(**fields)
+
+    def record(self, *, timings: dict[str, float] | None = None, model_versions: dict[str, str] | None = None) -> None:
+        """Add wall seconds per part (``timings``) and the versions of the models used (``model_versions``)."""
+        fields: dict[str, object] = {}
+        if timings:
+            fields["timings"] = {**IndexJob.objects.get(pk=self.pk).timings, **timings}
+        if model_versions:
+            fields["model_versions"] = {**self.model_versions, **model_versions}
+        if fields:
+            self._write(**fields)
+
+    def attach_game(self, game: Game) -> None:
+        """Attach the job to the game its file turned out to be (set by the ``probe`` step)."""
+        self._write(game=game)
+
+    def complete_step(self, step: Step, seconds: float) -> None:
+        """Record that ``step`` finished in ``seconds``; after the last one the job succeeds and its game is indexed."""
+        self.record(timings={step.name: round(seconds, 3)})
+        fields: dict[str, object] = {"completed_step": step.name, "heartbeat_at": timezone.now()}
+        if step == STEPS[-1]:
+            fields |= {"status": self.Status.SUCCEEDED, "progress": 100, "finished_at": timezone.now()}
+        self._write(**fields)
+        if step == STEPS[-1] and self.game_id:
+            Game.objects.filter(pk=self.game_id).update(status=Game.Status.INDEXED)
+
+    def fail(self, message: str) -> None:
+        """Mark the job (and its game, unless indexed before) failed with the message's first line.
+
+        A failed job keeps its first error: a later failure (Celery's ``on_failure`` after the step
+        already failed it) changes nothing.
+        """
+        line = message.strip().splitlines()[0] if message.strip() else "failed"
+        failed = (
+            IndexJob.objects.filter(pk=self.pk)
+            .exclude(status=self.Status.FAILED)
+            .update(status=self.Status.FAILED, error=line, finished_at=timezone.now())
+        )
+        if failed:
+            self.status, self.error = self.Status.FAILED, line
+        Game.objects.filter(jobs__pk=self.pk).exclude(status=Game.Status.INDEXED).update(status=Game.Status.FAILED)
+
+    def resume(self) -> None:
+        """Recovery takes over a stalled job from :attr:`next_step`: a fresh heartbeat, and an attempt counted.
+
+        Resuming from the first step counts no attempt here: :meth:`start_step` counts it.
+        """
+        self._write(heartbeat_at=timezone.now(), attempts=self.attempts + (self.next_step != STEPS[0]))
 
 
 class Reel(models.Model):
@@ -282,6 +394,51 @@ class Reel(models.Model):
     def is_rendered(self) -> bool:
         """Whether the video file is that of the current version."""
         return self.status == self.Status.READY and self.rendered_version == self.version and bool(self.video)
+
+    # --- render lifecycle: draft → queued → rendering → ready | failed; an edit goes back to draft ------
+    # The render methods write only while the row still holds the version this object was read at,
+    # so a render that an edit overtook never overwrites the newer version's state.
+
+    def _write_if_current(self, **fields: object) -> bool:
+        """Set ``fields`` on the row if it still holds this object's version; whether it did."""
+        written = Reel.objects.filter(pk=self.pk, version=self.version).update(**fields)
+        if written:
+            for name, value in fields.items():
+                setattr(self, name, value)
+        return bool(written)
+
+    def edited(self) -> None:
+        """A new version (title or items changed): the rendered video no longer matches; save() writes it."""
+        self.version += 1
+        self.status, self.progress, self.error = self.Status.DRAFT, 0, ""
+
+    def queue_render(self) -> None:
+        """Queue a render of the current version (the caller dispatches ``highlights.render_reel``)."""
+        self.status, self.progress, self.error = self.Status.QUEUED, 0, ""
+        self.save(update_fields=["status", "progress", "error", "updated_at"])
+
+    def start_render(self) -> bool:
+        """Mark this version rendering from 0 %; ``False`` when an edit made a newer version meanwhile."""
+        return self._write_if_current(status=self.Status.RENDERING, progress=0, error="")
+
+    def render_progress(self, fraction: float) -> None:
+        """Record render progress (``fraction`` in [0, 1]; 100 % only once :meth:`complete_render` ran)."""
+        self._write_if_current(progress=min(int(fraction * 100), 99))
+
+    def complete_render(self, video: str, *, duration_ms: int, render_s: float) -> bool:
+        """Publish ``video`` (relative to ``MEDIA_ROOT``) as this version's render; ``False`` if it is stale."""
+        return self._write_if_current(
+            status=self.Status.READY,
+            progress=100,
+            video=video,
+            rendered_version=self.version,
+            duration_ms=duration_ms,
+            render_s=render_s,
+        )
+
+    def fail_render(self, error: str) -> None:
+        """Mark this version's render failed with a readable message (ffmpeg's)."""
+        self._write_if_current(status=self.Status.FAILED, error=error)
 
 
 class ReelItem(models.Model):

@@ -17,8 +17,8 @@ distance to that player's nearest reference is under ``HL_FACE_MATCH_THRESHOLD``
 second-nearest player is at least ``HL_FACE_MATCH_MARGIN`` farther; otherwise it stays unknown and
 clustering groups it with similar unknown tracks into unnamed people editors can name.
 
-Kept apart from ``services.py`` because the indexing pipeline calls it (``services`` imports the
-pipeline). Writers of the face indexes and of people hold one PostgreSQL advisory lock.
+Writers of the face indexes (``indexer.index_writer``) and of people hold one PostgreSQL advisory
+lock (``LockKey.PEOPLE``).
 """
 
 from __future__ import annotations
@@ -35,16 +35,16 @@ import numpy as np
 from django.conf import settings
 from django.db.models import Q
 
-from highlights.locks import advisory_lock
+from highlights.locks import LockKey, advisory_lock
 from highlights.models import Assignment, FaceTrack, Player, PlayerPhoto
-from indexer import runtime
+from indexer import index_writer, runtime
 from indexer.stages.faces import choose_player, cluster_tracks, overlapping_pairs
 from ml.faces import euclidean, load_image
+from ml.files import atomic_write
 from search.faces import face_track_index, player_photo_index
 
 logger = logging.getLogger(__name__)
 
-PEOPLE_LOCK_KEY = 0x484C_4641  # PostgreSQL advisory lock serialising face-index and people writers
 _PHOTO_CANDIDATES = 32  # reference photos proposed by FAISS per query
 _TRACK_CANDIDATES = 64  # face tracks proposed by FAISS per query
 
@@ -65,12 +65,8 @@ class ClusterResult:
 @contextmanager
 def people_lock() -> Iterator[None]:
     """Open a transaction holding the people writers' advisory lock (released at commit or rollback)."""
-    with advisory_lock(PEOPLE_LOCK_KEY):
+    with advisory_lock(LockKey.PEOPLE):
         yield
-
-
-def _vector(raw: bytes | memoryview) -> np.ndarray:
-    return np.frombuffer(bytes(raw), dtype=np.float32)
 
 
 # --- identification -----------------------------------------------------------------------------
@@ -92,20 +88,20 @@ def nearest_players(vector: np.ndarray, *, exclude: Iterable[int] = ()) -> list[
     excluded = set(exclude)
     photo_ids = [pk for pk, _ in player_photo_index().search(vector, _PHOTO_CANDIDATES)]
     track_ids = [pk for pk, _ in face_track_index().search(vector, _TRACK_CANDIDATES)]
-    references = list(
-        PlayerPhoto.objects.filter(pk__in=photo_ids).exclude(player__name="").values_list("player_id", "embedding")
+    references: list[PlayerPhoto | FaceTrack] = list(
+        PlayerPhoto.objects.filter(pk__in=photo_ids).exclude(player__name="").only("player_id", "embedding")
     )
     references += list(
         FaceTrack.objects.filter(pk__in=track_ids, source=Assignment.EDITOR, player__isnull=False)
         .exclude(player__name="")
-        .values_list("player_id", "embedding")
+        .only("player_id", "embedding")
     )
-    references = [(pid, emb) for pid, emb in references if pid not in excluded]
+    references = [r for r in references if r.player_id not in excluded]
     if not references:
         return []
-    distances = euclidean(vector, np.stack([_vector(emb) for _, emb in references]))[0]
+    distances = euclidean(vector, np.stack([r.embedding_vector() for r in references]))[0]
     best: dict[int, float] = {}
-    for (pid, _), d in zip(references, distances.tolist(), strict=True):
+    for pid, d in zip((r.player_id for r in references), distances.tolist(), strict=True):
         best[pid] = min(best.get(pid, np.inf), d)
     return sorted(best.items(), key=lambda item: item[1])
 
@@ -176,19 +172,9 @@ def _rejections(track_ids: Iterable[int]) -> dict[int, set[int]]:
 
 def index_game_tracks(game_id: int) -> None:
     """Put a game's face tracks into the track index (and drop ids of deleted tracks), then identify and cluster."""
-    with people_lock():
-        wanted = {
-            pk: _vector(emb) for pk, emb in FaceTrack.objects.filter(game_id=game_id).values_list("pk", "embedding")
-        }
-        keep = set(FaceTrack.objects.values_list("pk", flat=True))
-        face_track_index().sync(wanted, keep)
+    index_writer.sync_game_face_tracks(game_id)
     identify_tracks(FaceTrack.objects.filter(game_id=game_id, player__isnull=True).values_list("pk", flat=True))
     cluster_people()
-
-
-def _sync_photo_index() -> None:
-    wanted = {pk: _vector(emb) for pk, emb in PlayerPhoto.objects.values_list("pk", "embedding")}
-    player_photo_index().sync(wanted, set(wanted))
 
 
 # --- clustering ---------------------------------------------------------------------------------
@@ -299,10 +285,10 @@ def enroll_player(name: str, photos: Sequence[Path], *, team: str = "", number: 
                 model_version=analyzer.version,
             )
             relative = f"players/player_{player.pk}/photo_{photo.pk}{path.suffix.lower()}"
-            (Path(settings.MEDIA_ROOT) / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, Path(settings.MEDIA_ROOT) / relative)
+            with atomic_write(Path(settings.MEDIA_ROOT) / relative) as tmp:
+                shutil.copyfile(path, tmp)
             PlayerPhoto.objects.filter(pk=photo.pk).update(image=relative)
-        _sync_photo_index()
+        index_writer.sync_player_photos()
     identify_tracks()
     return player
 

@@ -11,8 +11,6 @@ download ends. Progress comes from ffmpeg's ``-progress`` output.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
@@ -20,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ffmpeg
+
+from ml.files import atomic_write
 
 AUDIO_RATE = 48_000
 
@@ -161,30 +161,21 @@ def render_video(
         if not seg.path.is_file():
             raise RenderError(f"source video missing: {seg.path}")
     total_s = sum(seg.duration_s for seg in segments)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=output.stem + ".", suffix=".part.mp4", dir=output.parent)
-    os.close(fd)
-    args = render_command(segments, Path(tmp), fmt)
     reported = 0.0
-    try:
-        with tempfile.TemporaryFile() as errors:
-            proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=errors, text=True)
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                key, _, value = line.strip().partition("=")
-                if key == "out_time_us" and value.isdigit() and on_progress is not None and total_s > 0:
-                    done = min(int(value) / 1e6 / total_s, 1.0)
-                    if done - reported >= 0.01:
-                        reported = done
-                        on_progress(done)
-            if proc.wait() != 0:
-                errors.seek(0)
-                lines = [ln for ln in errors.read().decode(errors="replace").splitlines() if ln.strip()]
-                raise RenderError(f"ffmpeg failed: {lines[-1] if lines else f'exit status {proc.returncode}'}")
-        os.replace(tmp, output)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    with atomic_write(output) as tmp, tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(render_command(segments, tmp, fmt), stdout=subprocess.PIPE, stderr=errors, text=True)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            key, _, value = line.strip().partition("=")
+            if key == "out_time_us" and value.isdigit() and on_progress is not None and total_s > 0:
+                done = min(int(value) / 1e6 / total_s, 1.0)
+                if done - reported >= 0.01:
+                    reported = done
+                    on_progress(done)
+        if proc.wait() != 0:
+            errors.seek(0)
+            lines = [ln for ln in errors.read().decode(errors="replace").splitlines() if ln.strip()]
+            raise RenderError(f"ffmpeg failed: {lines[-1] if lines else f'exit status {proc.returncode}'}")
     if on_progress is not None:
         on_progress(1.0)
     return total_s

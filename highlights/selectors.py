@@ -165,6 +165,6 @@ def search_clips(text: str, *, limit: int = 50) -> list[ClipHit]:
 
 def similar_clips(clip: Clip, *, k: int = 10) -> list[ClipHit]:
     """The ``k`` clips nearest to ``clip`` by embedding (cosine similarity as the score)."""
-    hits = clip_index().search(clip.embedding_vector(), k, exclude={clip.pk})
+    hits = clip_index(model_weights()).search(clip.embedding_vector(), k, exclude={clip.pk})
     found = Clip.objects.in_bulk([pk for pk, _ in hits])
     return [ClipHit.of(found[pk], score) for pk, score in hits if pk in found]

@@ -1,4 +1,8 @@
-"""Write side of the product: actions that change data and dispatch work (on commit)."""
+"""Write side of the product: actions that change data.
+
+No function here sends work to Celery: one that queues work (an indexing job, a render) says so,
+and its caller hands the row to ``highlights.dispatch``, which sends it once the transaction commits.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -18,18 +21,12 @@ from highlights import selectors
 from highlights.models import ActionLabel, Backfill, Clip, Game, IndexJob, Reel, ReelItem, ReviewStatus
 from highlights.rendering import OutputFormat, RenderError, Segment, render_video
 from indexer.artifacts import PIPELINE_VERSION
-from indexer.pipeline import canvas
 from search.query import parse_query
 
 logger = logging.getLogger(__name__)
 
 
-# Redis priority of a job's first step (0 is served first). A started job's later steps carry no
-# priority, i.e. 0, so workers finish started jobs before they start new files.
-BROKER_PRIORITY = {IndexJob.Priority.HIGH: 1, IndexJob.Priority.NORMAL: 4, IndexJob.Priority.LOW: 8}
-
-
-def request_indexing(
+def create_index_job(
     path: Path,
     *,
     sport: str = "",
@@ -41,11 +38,10 @@ def request_indexing(
     sha256: str = "",
     backfill: Backfill | None = None,
 ) -> IndexJob:
-    """Create an IndexJob for a video file and dispatch its pipeline once the transaction commits.
+    """Create a queued IndexJob for a video file; the caller sends it with ``highlights.dispatch.index_job``.
 
     The file is probed and hashed by the pipeline's first step, which attaches the job to the
     Game with the same sha256 (one Game per file content, however often it is indexed).
-    In local mode (no broker) the pipeline runs in-process before this returns.
 
     Args:
         path: the video file.
@@ -58,17 +54,20 @@ def request_indexing(
         The job row; read it again for status, progress and error.
     """
     fields = {"sport": sport, "title": title, "home_team": home_team, "away_team": away_team, "date": date}
-    with transaction.atomic():
-        job = IndexJob.objects.create(
-            source_path=str(Path(path).resolve()),
-            pipeline_version=PIPELINE_VERSION,
-            game_fields={k: v for k, v in fields.items() if v},
-            priority=priority,
-            sha256=sha256,
-            backfill=backfill,
-        )
-        transaction.on_commit(partial(canvas(job.pk).apply_async, priority=BROKER_PRIORITY[priority]))
-    return job
+    return IndexJob.objects.create(
+        source_path=str(Path(path).resolve()),
+        pipeline_version=PIPELINE_VERSION,
+        game_fields={k: v for k, v in fields.items() if v},
+        priority=priority,
+        sha256=sha256,
+        backfill=backfill,
+    )
+
+
+def in_archive(path: Path) -> bool:
+    """Whether ``path`` (links resolved) lies inside one of ``HL_ARCHIVE_ROOTS``."""
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(Path(root).resolve()) for root in settings.HL_ARCHIVE_ROOTS)
 
 
 class IngestError(ValueError):
@@ -81,8 +80,6 @@ def ingest_path(path: str | Path) -> Path:
     Raises:
         IngestError: the file is missing or lies outside the archive roots.
     """
-    from highlights.backfill import in_archive  # backfill imports this module
-
     resolved = Path(path).resolve()
     if not in_archive(resolved):
         roots = ", ".join(map(str, settings.HL_ARCHIVE_ROOTS))
@@ -200,33 +197,31 @@ def update_reel(
         if published is not None:
             reel.published = published
         if changed:
-            reel.version += 1
-            reel.status, reel.progress, reel.error = Reel.Status.DRAFT, 0, ""
+            reel.edited()
         reel.save()
     return reel
 
 
-def request_render(reel: Reel) -> Reel:
-    """Queue a render of the reel's current version on the ``render`` queue, dispatched on commit.
+def request_render(reel: Reel) -> tuple[Reel, bool]:
+    """Queue a render of the reel's current version.
 
     Idempotent: a reel whose current version is rendered, queued or rendering is returned as it is.
-    A failed render is retried. In local mode (no broker) the render runs before this returns.
+    A failed render is retried.
+
+    Returns:
+        The reel, and whether the caller must send its render (``highlights.dispatch.render_reel``).
 
     Raises:
         ReelError: the reel has no items.
     """
-    from highlights import tasks
-
     with transaction.atomic():
         reel = Reel.objects.select_for_update().get(pk=reel.pk)
         if reel.is_rendered or reel.status in (Reel.Status.QUEUED, Reel.Status.RENDERING):
-            return reel
+            return reel, False
         if not reel.items.exists():
             raise ReelError("add at least one clip before rendering")
-        reel.status, reel.progress, reel.error = Reel.Status.QUEUED, 0, ""
-        reel.save(update_fields=["status", "progress", "error", "updated_at"])
-        transaction.on_commit(partial(tasks.render_reel.delay, reel.pk))
-    return reel
+        reel.queue_render()
+    return reel, True
 
 
 def output_format() -> OutputFormat:
@@ -252,35 +247,24 @@ def render_reel(reel_id: int) -> None:
     version = reel.version
     if reel.is_rendered:
         return
-    this_version = Reel.objects.filter(pk=reel_id, version=version)
     items = list(reel.items.select_related("clip__game"))
     segments = [
         Segment(Path(i.clip.game.source_path), i.trim_in_ms / 1000, i.trim_out_ms / 1000, i.clip.game.has_audio)
         for i in items
     ]
     name = f"reels/reel-{reel_id}-v{version}.mp4"
-    this_version.update(status=Reel.Status.RENDERING, progress=0, error="")
+    reel.start_render()
     started = time.perf_counter()
     try:
-        duration_s = render_video(
-            segments,
-            Path(settings.MEDIA_ROOT) / name,
-            output_format(),
-            on_progress=lambda done: this_version.update(progress=min(int(done * 100), 99)),
-        )
+        duration_s = render_video(segments, Path(settings.MEDIA_ROOT) / name, output_format(), reel.render_progress)
     except RenderError as exc:
         logger.warning("reel %s v%s failed to render: %s", reel_id, version, exc)
-        this_version.update(status=Reel.Status.FAILED, error=str(exc))
+        reel.fail_render(str(exc))
         return
-    updated = this_version.update(
-        status=Reel.Status.READY,
-        progress=100,
-        video=name,
-        rendered_version=version,
-        duration_ms=round(duration_s * 1000),
-        render_s=round(time.perf_counter() - started, 3),
+    published = reel.complete_render(
+        name, duration_ms=round(duration_s * 1000), render_s=round(time.perf_counter() - started, 3)
     )
-    if not updated:
+    if not published:
         (Path(settings.MEDIA_ROOT) / name).unlink(missing_ok=True)
 
 

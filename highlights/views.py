@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from highlights import charts, learning, plots, roles, selectors, services
+from highlights import charts, dispatch, learning, plots, roles, selectors, services
 from highlights.http import ranged_file_response
 from highlights.models import ActionLabel, Clip, Game, HighlightModel, IndexJob, Player, Reel, ReviewStatus, Sport
 from highlights.pagination import CappedPaginator
@@ -288,13 +288,14 @@ def jobs(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied("only editors index videos")
         try:
             path = _uploaded_or_named(request)
-            services.request_indexing(
+            job = services.create_index_job(
                 path,
                 sport=request.POST.get("sport", ""),
                 title=request.POST.get("title", ""),
                 home_team=request.POST.get("home_team", ""),
                 away_team=request.POST.get("away_team", ""),
             )
+            dispatch.index_job(job)
         except services.IngestError as exc:
             messages.error(request, str(exc))
         return redirect("jobs")
@@ -365,6 +366,7 @@ def label_train(request: HttpRequest) -> HttpResponse:
     except learning.LearningError as exc:
         messages.error(request, str(exc))
         return redirect("labels")
+    dispatch.apply_highlight_model(model)
     messages.success(request, f"Trained and published {model}")
     return redirect("highlight-model", pk=model.pk)
 
@@ -402,5 +404,6 @@ def highlight_model_publish(request: HttpRequest, pk: int) -> HttpResponse:
     """Make this version the active one of its label set (a head is applied to the archive, so its labels search)."""
     _require_editor(request)
     model = learning.activate(get_object_or_404(HighlightModel, pk=pk))
+    dispatch.apply_highlight_model(model)
     messages.success(request, f"Published {model}")
     return redirect("highlight-model", pk=model.pk)

@@ -1,19 +1,76 @@
-"""Where the pipeline keeps its per-game work files (resumable steps), keyed by pipeline and model version."""
+"""Where the pipeline keeps its per-game work files (resumable steps), and the keys its results are stored under.
+
+Results are keyed by every parameter that changes them, so a settings change is never answered
+with a stale result: the ``analyse`` artifact by :func:`analysis_key` (pipeline version, sampling,
+window and input-size settings) beside the model version, the clips by :func:`clips_key` (the
+analysis key and ``HL_MIN_CLIP_S``).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 from django.conf import settings
+
+from indexer import runtime
+from indexer.stages.analysis import AnalysisParams
 
 PIPELINE_VERSION = "1"
 """Bumped when a step's output changes meaning; results of another version are recomputed."""
 
 
-def analysis_path(game_id: int, model_version: str) -> Path:
-    """The ``analyse`` step's result (``.npz``) for (game, pipeline version, model version), under ``HL_WORK_DIR``."""
+def analysis_params() -> AnalysisParams:
+    """The ``analyse`` step's parameters from the ``HL_*`` settings and the configured model."""
+    return AnalysisParams(
+        sample_fps=settings.HL_SAMPLE_FPS,
+        window_frames=settings.HL_WINDOW_FRAMES,
+        overlap=settings.HL_WINDOW_OVERLAP,
+        short_side=runtime.decode_short_side(),
+        batch_windows=settings.HL_BATCH_WINDOWS,
+    )
+
+
+def _digest(params: dict[str, object]) -> str:
+    """The first 12 hex digits of the sha256 of ``params`` as sorted, compact JSON."""
+    text = json.dumps(params, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def analysis_key(params: AnalysisParams, *, crop_size: int) -> str:
+    """The key of an analysis: a hash of everything besides the model weights that changes its result.
+
+    That is the pipeline version, ``sample_fps``, ``window_frames``, ``overlap``, the decoded
+    ``short_side`` and the model's square ``crop_size`` (``HL_INPUT_SIZE``), in pixels. Batching
+    and decoder threads change only the speed and are left out.
+    """
+    return _digest(
+        {
+            "pipeline": PIPELINE_VERSION,
+            "sample_fps": params.sample_fps,
+            "window_frames": params.window_frames,
+            "overlap": params.overlap,
+            "short_side": params.short_side,
+            "crop_size": crop_size,
+        }
+    )
+
+
+def current_analysis_key() -> str:
+    """:func:`analysis_key` of the configured settings."""
+    return analysis_key(analysis_params(), crop_size=settings.HL_INPUT_SIZE)
+
+
+def clips_key(analysis: str, *, min_clip_s: float) -> str:
+    """The key of a game's clips: the key of the analysis they come from and the shortest clip kept (seconds)."""
+    return _digest({"analysis": analysis, "min_clip_s": min_clip_s})
+
+
+def analysis_path(game_id: int, model_version: str, key: str) -> Path:
+    """The ``analyse`` step's result (``.npz``) for (game, model version, analysis key), under ``HL_WORK_DIR``."""
     safe = model_version.replace("@", "-")
-    return Path(settings.HL_WORK_DIR) / f"game_{game_id}" / f"analysis-p{PIPELINE_VERSION}-{safe}.npz"
+    return Path(settings.HL_WORK_DIR) / f"game_{game_id}" / f"analysis-p{PIPELINE_VERSION}-{safe}-{key}.npz"
 
 
 def keyframe_dir(artifact: Path) -> Path:

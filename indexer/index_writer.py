@@ -1,27 +1,27 @@
-"""The single writer of the FAISS clip index, and checks that it agrees with PostgreSQL.
+"""The single writer of the FAISS indexes (clips, face tracks, player photos), and checks against PostgreSQL.
 
-Every process may read the index (``search.clips.clip_index``), but only one at a time writes it:
-writers hold a PostgreSQL advisory lock for the length of a transaction, so workers on any number
-of machines sharing the index volume take turns. Each write publishes a new snapshot version;
-readers reload when the version changes. PostgreSQL is the source of truth: ``rebuild_clip_index``
-regenerates the index from the Clip rows, ``check_clip_index`` compares the two sets of ids.
+Every process may read an index (``search.clips``, ``search.faces``), but only one at a time
+writes it: writers hold a PostgreSQL advisory lock for the length of a transaction
+(``LockKey.CLIP_INDEX`` for the clip index, ``LockKey.PEOPLE`` for the face indexes, which people's
+writers share), so workers on any number of machines sharing the index volume take turns. Each
+write publishes a new snapshot version; readers reload when the version changes. PostgreSQL is the
+source of truth: the rows' embeddings (``embedding_vector()``) are written under their primary keys,
+``rebuild_clip_index`` regenerates the clip index from the Clip rows, ``check_clip_index`` compares
+the two sets of ids.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-import numpy as np
 from django.db.models import QuerySet
 
-from highlights.locks import advisory_lock
-from highlights.models import Clip
+from highlights.locks import LockKey, advisory_lock
+from highlights.models import Clip, FaceTrack, PlayerPhoto
 from indexer import runtime
 from search.clips import clip_index
-
-INDEX_LOCK_KEY = 0x484C_4958  # PostgreSQL advisory lock serialising FAISS snapshot writers
+from search.faces import face_track_index, player_photo_index
+from search.index import VectorIndex
 
 
 @dataclass(frozen=True)
@@ -40,15 +40,33 @@ class IndexCheck:
     vectors: int
 
 
-@contextmanager
-def index_writer_lock() -> Iterator[None]:
-    """Open a transaction holding the index writers' advisory lock (released at commit or rollback)."""
-    with advisory_lock(INDEX_LOCK_KEY):
-        yield
+def _sync(index: VectorIndex, key: LockKey, wanted: QuerySet, keep: QuerySet) -> None:
+    """Under lock ``key``: add or replace the vectors of the rows ``wanted``; drop ids not among the rows ``keep``."""
+    with advisory_lock(key):
+        vectors = {row.pk: row.embedding_vector() for row in wanted.only("pk", "embedding")}
+        index.sync(vectors, set(keep.values_list("pk", flat=True)))
 
 
 def _current_clips() -> QuerySet[Clip]:
     return Clip.objects.filter(model_version=runtime.model_weights().version).order_by("pk")
+
+
+def sync_game_clips(game_id: int) -> None:
+    """Put one game's clips into the configured model's clip index and drop ids of clips no longer stored."""
+    clips = _current_clips()
+    _sync(clip_index(runtime.model_weights()), LockKey.CLIP_INDEX, clips.filter(game_id=game_id), clips)
+
+
+def sync_game_face_tracks(game_id: int) -> None:
+    """Put one game's face tracks into the face-track index and drop ids of deleted tracks."""
+    tracks = FaceTrack.objects.all()
+    _sync(face_track_index(), LockKey.PEOPLE, tracks.filter(game_id=game_id), tracks)
+
+
+def sync_player_photos() -> None:
+    """Bring the player-photo index in line with every enrolled reference photo."""
+    photos = PlayerPhoto.objects.all()
+    _sync(player_photo_index(), LockKey.PEOPLE, photos, photos)
 
 
 def rebuild_clip_index() -> tuple[int, int]:
@@ -57,19 +75,15 @@ def rebuild_clip_index() -> tuple[int, int]:
     Returns:
         ``(version, vectors)``: the snapshot version written and how many vectors it holds.
     """
-    index = clip_index()
-    with index_writer_lock():
-        vectors = {
-            pk: np.frombuffer(bytes(embedding), dtype=np.float32)
-            for pk, embedding in _current_clips().values_list("pk", "embedding").iterator(chunk_size=2000)
-        }
-        return index.rebuild(vectors), len(vectors)
+    with advisory_lock(LockKey.CLIP_INDEX):
+        vectors = {clip.pk: clip.embedding_vector() for clip in _current_clips().only("pk", "embedding").iterator(2000)}
+        return clip_index(runtime.model_weights()).rebuild(vectors), len(vectors)
 
 
 def check_clip_index() -> IndexCheck:
     """Compare the ids in the newest clip index snapshot with the Clip primary keys in the database."""
-    index = clip_index()
-    with index_writer_lock():  # no writer is between reading the rows and publishing a snapshot
+    index = clip_index(runtime.model_weights())
+    with advisory_lock(LockKey.CLIP_INDEX):  # no writer is between reading the rows and publishing a snapshot
         database_ids = set(_current_clips().values_list("pk", flat=True))
         snapshot = index.load()
         index_ids = set(index.ids(snapshot).tolist())

@@ -1,76 +1,58 @@
-"""The indexing pipeline of one game: the Celery canvas and the steps that bridge stages and the database.
+"""The indexing pipeline of one game: the steps that bridge the pure stages and the database.
 
-Steps run in order, each as its own named task taking the IndexJob's primary key:
+Steps run in the order of ``indexer.steps.STEPS``, each as its own named task taking the IndexJob's
+primary key (``indexer.tasks``; the canvas is ``highlights.dispatch.canvas``):
 
 ``probe`` → ``analyse`` → ``clips`` → ``index`` → ``faces`` → ``thumbnails``
 
-Every step is idempotent: ``analyse`` writes its result to an artifact keyed by (game, pipeline
-version, model version) and is skipped when the artifact exists; ``clips`` returns early when the
-game already has clips of the same versions (rows are written in one transaction under a row lock);
-``index`` reconciles the FAISS snapshot with the database; ``faces`` scans only clips without a
-FaceScan row of the face model's version (a clip's tracks and its scan row are written in one
-transaction under the clip's row lock); ``thumbnails`` fills only missing ones.
-A retried or re-run job therefore never duplicates clips. A step runs under its job's session lock
-and records the last completed step, so a duplicate delivery (a recovered job's original message
-turning up, see ``indexer.recovery``) neither runs beside the live one nor repeats finished work.
+Every step is idempotent: ``analyse`` writes its result to an artifact keyed by (game, model
+version, analysis key: a hash of every setting that changes the analysis, see
+``indexer.artifacts``) and is skipped when the artifact exists; ``clips`` returns early when the
+game already has clips of the same pipeline version, model version and clips key (rows are written
+in one transaction under a row lock); ``index`` reconciles the FAISS snapshot with the database;
+``faces`` scans only clips without a FaceScan row of the face model's version (a clip's tracks and
+its scan row are written in one transaction under the clip's row lock); ``thumbnails`` fills only
+missing ones. A retried or re-run job therefore never duplicates clips. A step runs under its job's
+session lock and records the last completed step, so a duplicate delivery (a recovered job's
+original message turning up, see ``indexer.recovery``) neither runs beside the live one nor repeats
+finished work. Every change of the job's state goes through the ``IndexJob`` lifecycle methods.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from celery import chain
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
-from django.utils import timezone
 
 from highlights import learning, people
-from highlights.locks import session_lock
+from highlights.locks import LockKey, session_lock
 from highlights.models import ActionLabel, Clip, ClipPrediction, Face, FaceScan, FaceTrack, Game, IndexJob, Shot, Sport
-from indexer import runtime
+from indexer import artifacts, index_writer, runtime
 from indexer.artifacts import PIPELINE_VERSION, analysis_path, keyframe_dir
 from indexer.errors import CorruptVideoError, PermanentError, RetryableError
-from indexer.index_writer import index_writer_lock
-from indexer.stages.analysis import Analysis, AnalysisParams, analyse_video
+from indexer.stages.analysis import Analysis, analyse_video
 from indexer.stages.clips import build_clips
 from indexer.stages.faces import FaceFrames, FaceScanParams, FaceTrackSpec, ScanStats, save_crop, scan_span
 from indexer.stages.probe import probe_video
+from indexer.steps import Step, step
+from ml.files import atomic_write
 from ml.weights import sha256_file
-from search.clips import clip_index
 
 logger = logging.getLogger(__name__)
 
-STEPS = ("probe", "analyse", "clips", "index", "faces", "thumbnails")
-_PROGRESS_AT_START = {"probe": 0, "analyse": 5, "clips": 80, "index": 88, "faces": 89, "thumbnails": 92}
 RETRYABLE_ERRORS = (RetryableError, OperationalError, InterfaceError)
-JOB_LOCK_KEY = 0x484C_4A42  # PostgreSQL advisory lock class: one session lock per job while a step of it runs
 
 
-def canvas(job_id: int, first_step: str = STEPS[0]) -> chain:
-    """The Celery chain that indexes one job's video, from ``first_step`` to the last step."""
-    from indexer import tasks
-
-    signatures = {
-        "probe": tasks.probe,
-        "analyse": tasks.analyse,
-        "clips": tasks.save_clips,
-        "index": tasks.update_index,
-        "faces": tasks.detect_faces,
-        "thumbnails": tasks.make_thumbnails,
-    }
-    return chain(*(signatures[step].si(job_id) for step in STEPS[STEPS.index(first_step) :]))
-
-
-def run_step(job_id: int, step: str) -> bool:
+def run_step(job_id: int, name: str) -> bool:
     """Run one step of a job, recording stage, progress, heartbeat, timings and failures on its IndexJob row.
 
-    The step runs under the job's session lock (:data:`JOB_LOCK_KEY`), so one process at a time works
+    The step runs under the job's session lock (``LockKey.JOB``), so one process at a time works
     on a job, and a dead worker's job is recognisable (see ``indexer.recovery``). A delivery that finds
     the lock taken, the step already completed, or the job finished is a duplicate and does nothing.
 
@@ -78,65 +60,34 @@ def run_step(job_id: int, step: str) -> bool:
     out the task's ``on_failure`` marks it failed). Any other error marks the job failed with a
     readable one-line message and is re-raised as :class:`PermanentError`, so the chain stops.
 
+    Args:
+        job_id: the IndexJob's primary key.
+        name: the step's name in ``indexer.steps.STEPS``.
+
     Returns:
         ``True`` when the step ran; ``False`` for a duplicate delivery (the chain must stop there).
     """
-    with session_lock(JOB_LOCK_KEY, job_id) as taken:
+    current = step(name)
+    with session_lock(LockKey.JOB, job_id) as taken:
         if not taken:
-            logger.info("job %s: another process is running a step of it; %s delivery dropped", job_id, step)
+            logger.info("job %s: another process is running a step of it; %s delivery dropped", job_id, name)
             return False
         job = IndexJob.objects.select_related("game").get(pk=job_id)
-        if job.status in (IndexJob.Status.SUCCEEDED, IndexJob.Status.FAILED) or STEPS.index(step) < _completed(job):
-            logger.info("job %s: %s already done (job %s); duplicate delivery dropped", job_id, step, job.status)
+        if job.is_finished or job.has_completed(current):
+            logger.info("job %s: %s already done (job %s); duplicate delivery dropped", job_id, name, job.status)
             return False
-        IndexJob.objects.filter(pk=job_id).update(
-            status=IndexJob.Status.RUNNING,
-            stage=step,
-            progress=_PROGRESS_AT_START[step],
-            started_at=job.started_at or timezone.now(),
-            heartbeat_at=timezone.now(),
-            attempts=job.attempts + (1 if step == STEPS[0] else 0),
-        )
+        job.start_step(current)
         started = time.perf_counter()
         try:
-            _STEP_FUNCTIONS[step](job)
+            _STEP_BODIES[name](job)
         except RETRYABLE_ERRORS:
             raise
         except Exception as exc:
             message = str(exc) if isinstance(exc, PermanentError) else f"{type(exc).__name__}: {exc}"
-            fail(job_id, message)
+            job.fail(message)
             raise PermanentError(message) from exc
-        timings = {**IndexJob.objects.get(pk=job_id).timings, step: round(time.perf_counter() - started, 3)}
-        done = step == STEPS[-1]
-        IndexJob.objects.filter(pk=job_id).update(
-            timings=timings,
-            completed_step=step,
-            heartbeat_at=timezone.now(),
-            **({"status": IndexJob.Status.SUCCEEDED, "progress": 100, "finished_at": timezone.now()} if done else {}),
-        )
-        if done and job.game_id:
-            Game.objects.filter(pk=job.game_id).update(status=Game.Status.INDEXED)
+        job.complete_step(current, time.perf_counter() - started)
         return True
-
-
-def next_step(job: IndexJob) -> str | None:
-    """The first step of the job not completed yet, or ``None`` when all are."""
-    done = _completed(job)
-    return STEPS[done] if done < len(STEPS) else None
-
-
-def _completed(job: IndexJob) -> int:
-    """How many of the job's steps have completed (they run in order)."""
-    return STEPS.index(job.completed_step) + 1 if job.completed_step else 0
-
-
-def fail(job_id: int, message: str) -> None:
-    """Mark a job (and its game, if known) failed with a one-line message; a failed job keeps its first error."""
-    line = message.strip().splitlines()[0] if message.strip() else "failed"
-    IndexJob.objects.filter(pk=job_id).exclude(status=IndexJob.Status.FAILED).update(
-        status=IndexJob.Status.FAILED, error=line, finished_at=timezone.now()
-    )
-    Game.objects.filter(jobs__pk=job_id).exclude(status=Game.Status.INDEXED).update(status=Game.Status.FAILED)
 
 
 # --- steps -------------------------------------------------------------------------------------
@@ -159,40 +110,41 @@ def _probe(job: IndexJob) -> None:
         if game.status != Game.Status.INDEXED:
             game.status = Game.Status.INDEXING
         game.save()
-        IndexJob.objects.filter(pk=job.pk).update(game=game)
+        job.attach_game(game)
+
+
+def _artifact(game: Game) -> Path:
+    """The analysis artifact of the game for the configured model and settings."""
+    return analysis_path(game.pk, runtime.model_weights().version, artifacts.current_analysis_key())
+
+
+def _clip_versions() -> dict[str, str]:
+    """What the stored clips of the configured model and settings are keyed by (``Clip`` fields)."""
+    key = artifacts.clips_key(artifacts.current_analysis_key(), min_clip_s=settings.HL_MIN_CLIP_S)
+    return {"pipeline_version": PIPELINE_VERSION, "model_version": runtime.model_weights().version, "params_key": key}
 
 
 def _analyse(job: IndexJob) -> None:
     game = _game(job)
-    weights = runtime.model_weights()
-    out = analysis_path(game.pk, weights.version)
+    out = _artifact(game)
     if out.exists():
         return
     recognizer = runtime.action_recognizer()
-    params = AnalysisParams(
-        sample_fps=settings.HL_SAMPLE_FPS,
-        window_frames=settings.HL_WINDOW_FRAMES,
-        overlap=settings.HL_WINDOW_OVERLAP,
-        short_side=runtime.decode_short_side(),
-        batch_windows=settings.HL_BATCH_WINDOWS,
-    )
     probe = probe_video(Path(game.source_path))
     analysis = analyse_video(
         Path(game.source_path),
         probe,
         recognizer,
-        params,
-        on_progress=_progress_reporter(job.pk, 5, 80),
+        artifacts.analysis_params(),
+        on_progress=_progress_reporter(job, step("analyse")),
         keyframe_dir=keyframe_dir(out),
     )
     analysis.save(out)
-    IndexJob.objects.filter(pk=job.pk).update(
-        model_versions={**job.model_versions, "action": weights.version}, timings={**job.timings, **analysis.timings}
-    )
+    job.record(timings=analysis.timings, model_versions={"action": runtime.model_weights().version})
 
 
-def _save_clips(job: IndexJob) -> None:
-    """Store the clips (once per pipeline and model version), then label them with the active learned heads."""
+def _clips(job: IndexJob) -> None:
+    """Store the clips (once per clip key), then label them with the active learned heads."""
     _write_clips(job)
     learning.apply_active_heads(_game(job).pk)
 
@@ -200,7 +152,7 @@ def _save_clips(job: IndexJob) -> None:
 def _write_clips(job: IndexJob) -> None:
     game = _game(job)
     weights = runtime.model_weights()
-    analysis = Analysis.load(analysis_path(game.pk, weights.version))
+    analysis = Analysis.load(_artifact(game))
     specs = build_clips(
         analysis.spans_s,
         analysis.probs,
@@ -210,12 +162,12 @@ def _write_clips(job: IndexJob) -> None:
         weights.categories,
         min_clip_s=settings.HL_MIN_CLIP_S,
     )
-    versions = {"pipeline_version": PIPELINE_VERSION, "model_version": weights.version}
+    versions = _clip_versions()
     with transaction.atomic():
         game = Game.objects.select_for_update().get(pk=game.pk)
         if Clip.objects.filter(game=game, **versions).exists():
             return
-        Clip.objects.filter(game=game).delete()  # an older pipeline or model version is replaced whole
+        Clip.objects.filter(game=game).delete()  # another pipeline version, model or clip key is replaced whole
         Shot.objects.filter(game=game).delete()
         shots = Shot.objects.bulk_create(
             Shot(game=game, index=i, start_ms=s.start_ms, end_ms=s.end_ms) for i, s in enumerate(analysis.shots)
@@ -250,24 +202,15 @@ def _write_clips(job: IndexJob) -> None:
         game.save(update_fields=["top_labels", "sport", "updated_at"])
 
 
-def _update_index(job: IndexJob) -> None:
-    game = _game(job)
-    index = clip_index()
-    with index_writer_lock():
-        clips = Clip.objects.filter(model_version=runtime.model_weights().version)
-        keep = set(clips.values_list("pk", flat=True))
-        wanted = {
-            pk: np.frombuffer(bytes(emb), dtype=np.float32)
-            for pk, emb in clips.filter(game=game).values_list("pk", "embedding")
-        }
-        index.sync(wanted, keep)
+def _index(job: IndexJob) -> None:
+    index_writer.sync_game_clips(_game(job).pk)
 
 
-def _detect_faces(job: IndexJob) -> None:
+def _faces(job: IndexJob) -> None:
     game = _game(job)
     analyzer = runtime.face_analyzer()
     clips = list(
-        Clip.objects.filter(game=game, pipeline_version=PIPELINE_VERSION, model_version=runtime.model_weights().version)
+        Clip.objects.filter(game=game, **_clip_versions())
         .exclude(face_scans__model_version=analyzer.version)
         .order_by("start_ms")
     )
@@ -281,7 +224,7 @@ def _detect_faces(job: IndexJob) -> None:
         frames = FaceFrames(
             Path(game.source_path), width=game.width or 0, height=game.height or 0, short_side=params.short_side
         )
-        report = _progress_reporter(job.pk, 89, 92)
+        report = _progress_reporter(job, step("faces"))
         for done, clip in enumerate(clips):
             _save_face_tracks(game, clip, *scan_span(frames, clip.start_s, clip.end_s, analyzer.analyze, params))
             report((done + 1) / len(clips))
@@ -327,27 +270,29 @@ def _save_face_tracks(game: Game, clip: Clip, tracks: list[FaceTrackSpec], stats
         )
 
 
-def _make_thumbnails(job: IndexJob) -> None:
+def _thumbnails(job: IndexJob) -> None:
     """Each clip's thumbnail is the keyframe of the analysis window centred nearest the clip's middle."""
     game = _game(job)
-    artifact = analysis_path(game.pk, runtime.model_weights().version)
+    artifact = _artifact(game)
     centres = Analysis.load(artifact).spans_s.mean(axis=1)
     media = Path(settings.MEDIA_ROOT)
     for clip in Clip.objects.filter(game=game, thumbnail=""):
         window = int(np.argmin(np.abs(centres - (clip.start_ms + clip.end_ms) / 2000.0)))
         name = f"thumbs/game_{game.pk}/clip_{clip.pk}.jpg"
-        _copy_atomic(keyframe_dir(artifact) / f"window_{window:06d}.jpg", media / name)
+        with atomic_write(media / name) as tmp:
+            shutil.copyfile(keyframe_dir(artifact) / f"window_{window:06d}.jpg", tmp)
         Clip.objects.filter(pk=clip.pk).update(thumbnail=name)
 
 
-_STEP_FUNCTIONS: dict[str, Callable[[IndexJob], None]] = {
+_STEP_BODIES: dict[str, Callable[[IndexJob], None]] = {
     "probe": _probe,
     "analyse": _analyse,
-    "clips": _save_clips,
-    "index": _update_index,
-    "faces": _detect_faces,
-    "thumbnails": _make_thumbnails,
+    "clips": _clips,
+    "index": _index,
+    "faces": _faces,
+    "thumbnails": _thumbnails,
 }
+"""Each step's body, by the step's name in ``indexer.steps.STEPS``."""
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -360,14 +305,16 @@ def _game(job: IndexJob) -> Game:
     return job.game
 
 
-def _progress_reporter(job_id: int, low: int, high: int) -> Callable[[float], None]:
+def _progress_reporter(job: IndexJob, current: Step) -> Callable[[float], None]:
+    """Report a fraction (0-1) of ``current`` done as job progress within the step's range, with a heartbeat."""
+    low, high = current.progress
     last = {"value": -1}
 
     def report(fraction: float) -> None:
         value = low + int((high - low) * min(max(fraction, 0.0), 1.0))
         if value != last["value"]:
             last["value"] = value
-            IndexJob.objects.filter(pk=job_id).update(progress=value, heartbeat_at=timezone.now())
+            job.heartbeat(value)
 
     return report
 
@@ -389,13 +336,6 @@ def _infer_sport(video_labels: list[tuple[str, float]]) -> str | None:
 
 def _shot_at(shots: list[Shot], start_ms: int) -> Shot | None:
     return next((s for s in shots if s.start_ms <= start_ms < s.end_ms), shots[-1] if shots else None)
-
-
-def _copy_atomic(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".part")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
 
 
 def _mean_embedding(features: np.ndarray, indices: tuple[int, ...]) -> np.ndarray:

@@ -4,7 +4,7 @@ A pool child killed mid-step is Celery's to handle: late acks and ``reject_on_wo
 message back at once. When the whole worker dies (the machine, the container, an OOM kill), its
 unacknowledged message is re-delivered only after the broker's visibility timeout, which must
 outlast the longest step (hours); when Redis loses its data the messages are gone. PostgreSQL knows
-more: a step holds its job's session lock (``indexer.pipeline.JOB_LOCK_KEY``; PostgreSQL releases it
+more: a step holds its job's session lock (``highlights.locks.LockKey.JOB``; PostgreSQL releases it
 when the process dies) and refreshes the job's ``heartbeat_at`` as it starts, advances and ends.
 
 A job is *stalled* when it is running, no session holds its lock, and its heartbeat is older than
@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from functools import partial
 
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from highlights.locks import session_lock_is_free
+from highlights import dispatch
+from highlights.locks import LockKey, session_lock_is_free
 from highlights.models import IndexJob
-from highlights.services import BROKER_PRIORITY
-from indexer.pipeline import JOB_LOCK_KEY, STEPS, canvas, next_step
 
 logger = logging.getLogger(__name__)
 
@@ -57,19 +55,15 @@ def recover_jobs(stalled_after_s: float, *, queued: bool = False, dry_run: bool 
     for pk in candidates.filter(stalled).order_by("pk").values_list("pk", flat=True):
         with transaction.atomic():
             job = candidates.filter(stalled, pk=pk).select_for_update(skip_locked=True, of=("self",)).first()
-            if job is None or not session_lock_is_free(JOB_LOCK_KEY, pk):
+            if job is None or not session_lock_is_free(LockKey.JOB, pk):
                 continue  # finished or advanced meanwhile, or a live process is running a step of it
-            first = next_step(job)
+            first = job.next_step
             if first is None:
                 continue
             recovered.append(pk)
             if dry_run:
                 continue
             logger.warning("job %s (%s, last seen %s): re-dispatched from %s", pk, job.status, job.last_seen, first)
-            IndexJob.objects.filter(pk=pk).update(
-                heartbeat_at=timezone.now(), attempts=job.attempts + (first != STEPS[0])
-            )
-            # a started job's next steps go without a priority, which sorts first (see settings)
-            options = {"priority": BROKER_PRIORITY[job.priority]} if job.status == IndexJob.Status.QUEUED else {}
-            transaction.on_commit(partial(canvas(pk, first).apply_async, **options))
+            job.resume()
+            dispatch.resume_job(job, first, queued=job.status == IndexJob.Status.QUEUED)
     return recovered

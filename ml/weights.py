@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import pickle
 import subprocess
 import sys
@@ -27,6 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from ml.files import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -213,9 +214,8 @@ def _extract_verified(archive: Path, member: str, dest: Path, sha256: str | None
 
 def _write_verified(src: BinaryIO, dest: Path, sha256: str | None) -> None:
     digest = hashlib.sha256()
-    fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
+    with atomic_write(dest) as tmp:
+        with tmp.open("wb") as out:
             while chunk := src.read(_CHUNK):
                 digest.update(chunk)
                 out.write(chunk)
@@ -223,10 +223,6 @@ def _write_verified(src: BinaryIO, dest: Path, sha256: str | None) -> None:
             logger.warning("%s has no pinned sha256; downloaded digest is %s", dest.name, digest.hexdigest())
         elif digest.hexdigest() != sha256:
             raise ChecksumError(f"{dest.name}: sha256 {digest.hexdigest()} does not match the expected {sha256}")
-        os.replace(tmp_name, dest)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
 
 
 _NUMPY_ALLOWED = {

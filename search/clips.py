@@ -1,4 +1,4 @@
-"""The clip embedding index of the configured action model."""
+"""The clip embedding index of an action model."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from indexer.runtime import model_weights
+from ml.weights import VideoModelWeights
 from search.index import VectorIndex
 
 
@@ -16,8 +16,11 @@ def _index(path: Path, dim: int, factory: str, keep: int) -> VectorIndex:
     return VectorIndex(path, dim, factory, keep)
 
 
-def clip_index() -> VectorIndex:
-    """The FAISS index of clip embeddings for ``HL_ACTION_MODEL`` (one file per model family)."""
-    weights = model_weights()
+def clip_index(weights: VideoModelWeights) -> VectorIndex:
+    """The FAISS index of clip embeddings of the action model ``weights`` (one file per model family).
+
+    Args:
+        weights: the action model's metadata (``indexer.runtime.model_weights()`` for the configured one).
+    """
     path = Path(settings.HL_INDEX_DIR) / f"clips-{weights.name}.faiss"
     return _index(path, weights.embedding_dim, settings.HL_FAISS_CLIP_FACTORY, settings.HL_INDEX_KEEP_SNAPSHOTS)

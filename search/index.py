@@ -17,13 +17,13 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import faiss
 import numpy as np
+
+from ml.files import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -100,24 +100,16 @@ class VectorIndex:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         version = self.version() + 1
         snapshot = self.snapshot_path(version)
-        self._write_atomically(snapshot, lambda tmp: faiss.write_index(index, tmp))
-        self._write_atomically(self.version_path, lambda tmp: Path(tmp).write_text(f"{version}\n"))
-        self._write_atomically(self.path, lambda tmp: _link_or_copy(snapshot, Path(tmp)))
+        with atomic_write(snapshot) as tmp:
+            faiss.write_index(index, str(tmp))
+        with atomic_write(self.version_path) as tmp:
+            tmp.write_text(f"{version}\n")
+        with atomic_write(self.path) as tmp:
+            _link_or_copy(snapshot, tmp)
         kept = {self.snapshot_path(v) for v in range(version - self.keep, version + 1)}
         for old in set(self.path.parent.glob(self.path.stem + ".v*.faiss")) - kept:
             old.unlink(missing_ok=True)
         return version
-
-    def _write_atomically(self, target: Path, write: Callable[[str], object]) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".part", dir=target.parent)
-        os.close(fd)
-        try:
-            os.unlink(tmp)
-            write(tmp)
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
 
     @staticmethod
     def ids(index: faiss.Index) -> np.ndarray:
@@ -182,6 +174,7 @@ class VectorIndex:
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
+    target.unlink()  # atomic_write's empty placeholder: a hard link needs the name free
     try:
         os.link(source, target)
     except OSError:  # a filesystem without hard links

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from highlights import roles, selectors, services
+from highlights import dispatch, roles, selectors, services
 from highlights.api import serializers as s
 from highlights.models import Clip, Game, IndexJob, Player, Reel
 from search.query import QueryError, parse_query
@@ -184,9 +184,11 @@ class ReelViewSet(viewsets.ModelViewSet):
         """Render the reel's current version (on the ``render`` queue); poll ``status`` for progress."""
         reel = self.get_object()
         try:
-            reel = services.request_render(reel)
+            reel, queued = services.request_render(reel)
         except services.ReelError as exc:
             raise ValidationError({"items": str(exc)}) from exc
+        if queued:
+            dispatch.render_reel(reel)
         reel.refresh_from_db()
         return Response(s.ReelStatusSerializer(reel).data, status=status.HTTP_202_ACCEPTED)
 
@@ -237,6 +239,7 @@ class JobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             path = services.ingest_path(data.pop("path"))
         except services.IngestError as exc:
             raise ValidationError({"path": str(exc)}) from exc
-        job = services.request_indexing(path, **data)
+        job = services.create_index_job(path, **data)
+        dispatch.index_job(job)
         job.refresh_from_db()
         return Response(s.IndexJobSerializer(job).data, status=status.HTTP_201_CREATED)

@@ -26,6 +26,7 @@ from indexer.stages.frames import FrameBatch, FrameSampler, window_starts
 from indexer.stages.motion import frame_motion, window_motion
 from indexer.stages.probe import VideoProbe
 from indexer.stages.shots import ShotDetector, ShotSpan
+from ml.files import atomic_write
 from ml.recognizer import Recognize
 
 
@@ -76,19 +77,17 @@ class Analysis:
 
     def save(self, path: Path) -> None:
         """Write to ``path`` (``.npz``) atomically: a temp file in the same folder, then rename."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".part.npz")
-        np.savez(
-            tmp,
-            spans_s=self.spans_s,
-            probs=self.probs,
-            features=self.features,
-            excitement=self.excitement,
-            motion=self.motion,
-            shots=np.array([[s.start_ms, s.end_ms] for s in self.shots], dtype=np.int64).reshape(-1, 2),
-            has_audio=np.array(self.has_audio),
-        )
-        tmp.replace(path)
+        with atomic_write(path) as tmp:
+            np.savez(
+                tmp,
+                spans_s=self.spans_s,
+                probs=self.probs,
+                features=self.features,
+                excitement=self.excitement,
+                motion=self.motion,
+                shots=np.array([[s.start_ms, s.end_ms] for s in self.shots], dtype=np.int64).reshape(-1, 2),
+                has_audio=np.array(self.has_audio),
+            )
 
     @classmethod
     def load(cls, path: Path) -> Analysis:

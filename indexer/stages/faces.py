@@ -30,6 +30,7 @@ import numpy as np
 from indexer.errors import CorruptVideoError
 from indexer.stages.frames import decode_size
 from ml.faces import FaceDetection, euclidean
+from ml.files import atomic_write
 
 Box = tuple[int, int, int, int]
 
@@ -423,11 +424,9 @@ def save_crop(crop: np.ndarray, dest: Path, *, quality: int = 90) -> Path:
     """
     import cv2
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
     ok, data = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise OSError(f"cannot encode a {crop.shape} face crop as JPEG")
-    tmp = dest.with_name(dest.stem + ".part" + dest.suffix)
-    tmp.write_bytes(data.tobytes())
-    tmp.replace(dest)
+    with atomic_write(dest) as tmp:
+        tmp.write_bytes(data.tobytes())
     return dest

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from highlights.models import Assignment, Clip, FaceScan, FaceTrack, Game, IndexJob
-from indexer.pipeline import STEPS
+from indexer.steps import STEP_NAMES
 from search.faces import face_track_index
 from search.index import VectorIndex
 
@@ -45,8 +45,8 @@ def broadcast(command: Callable[..., dict[str, Any]], video_dir: Path) -> dict[s
 
 
 def test_faces_step_runs_between_index_and_thumbnails(press: dict[str, Any]) -> None:
-    assert STEPS[STEPS.index("index") + 1] == "faces"
-    assert STEPS[-1] == "thumbnails"
+    assert STEP_NAMES[STEP_NAMES.index("index") + 1] == "faces"
+    assert STEP_NAMES[-1] == "thumbnails"
     job = IndexJob.objects.filter(game_id=press["game_id"]).earliest("created_at")
     assert job.status == IndexJob.Status.SUCCEEDED
     assert "faces" in job.timings

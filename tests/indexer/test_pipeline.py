@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from highlights.models import Clip, ClipPrediction, Game, IndexJob
+from indexer import runtime
 from search.clips import clip_index
 from search.index import VectorIndex
 
@@ -82,7 +83,7 @@ def test_reindexing_the_same_file_is_idempotent(
 
 
 def test_faiss_ids_equal_clip_ids_after_reload(three_games: dict[str, dict[str, Any]]) -> None:
-    index = clip_index()
+    index = clip_index(runtime.model_weights())
     reloaded = VectorIndex(index.path, index.dim, index.factory).load()
     assert sorted(VectorIndex.ids(reloaded).tolist()) == sorted(Clip.objects.values_list("pk", flat=True))
 
@@ -136,7 +137,7 @@ def test_bad_input_fails_its_own_job_readably_and_leaves_the_rest_intact(
     kind: str, tennis: dict[str, Any], index_game: Callable[..., dict[str, Any]], video_dir: Path, tmp_path: Path
 ) -> None:
     clips_before = sorted(Clip.objects.values_list("pk", flat=True))
-    index_file = clip_index().path
+    index_file = clip_index(runtime.model_weights()).path
     index_bytes = index_file.read_bytes()
     bad = _make_bad_inputs(tmp_path, video_dir / "baseball_mlb_pitch_7s.mp4")[kind]
 

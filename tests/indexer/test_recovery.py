@@ -16,9 +16,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from highlights.locks import session_lock
+from highlights.locks import LockKey, session_lock
 from highlights.models import Clip, IndexJob
-from indexer.pipeline import JOB_LOCK_KEY, run_step
+from indexer.pipeline import run_step
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def lock_held_elsewhere(indexed_job: IndexJob) -> Iterator[None]:
     taken, release = threading.Event(), threading.Event()
 
     def hold() -> None:
-        with session_lock(JOB_LOCK_KEY, indexed_job.pk) as held:
+        with session_lock(LockKey.JOB, indexed_job.pk) as held:
             assert held
             taken.set()
             release.wait(30)

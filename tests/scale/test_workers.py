@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
+from highlights import dispatch
 from highlights.celery import app
 from highlights.models import Clip, Game, IndexJob
-from highlights.services import request_indexing
+from highlights.services import create_index_job
 from tests.scale.conftest import ScaleEnv, Worker, wait_for
 
 BATCH = ["tennis_atp_hardcourt_5s.mp4", "tennis_atp_clay_6s.mp4", "baseball_mlb_pitch_7s.mp4", "walking_plaza_5s.mp4"]
@@ -121,7 +122,8 @@ def _active_analyse_pid(job_id: int) -> int | None:
 def test_a_worker_killed_mid_video_has_its_job_completed_after_the_retry_without_duplicate_clips(
     workers: list[Worker], scale_env: ScaleEnv, video_dir: Path
 ) -> None:
-    job = request_indexing(video_dir / "basketball_practice_shots_51s.mp4", priority=IndexJob.Priority.HIGH)
+    job = create_index_job(video_dir / "basketball_practice_shots_51s.mp4", priority=IndexJob.Priority.HIGH)
+    dispatch.index_job(job)
     wait_for(
         lambda: IndexJob.objects.filter(pk=job.pk, stage="analyse", progress__gte=10).exists(),
         120,
@@ -178,7 +180,8 @@ def test_a_job_whose_whole_worker_died_is_recovered_by_beat_and_completed_withou
          "-metadata", "comment=whole worker kill", str(copy)],
         check=True,
     )  # fmt: skip
-    job = request_indexing(copy, priority=IndexJob.Priority.HIGH)
+    job = create_index_job(copy, priority=IndexJob.Priority.HIGH)
+    dispatch.index_job(job)
     wait_for(
         lambda: IndexJob.objects.filter(pk=job.pk, stage="analyse", progress__gte=10).exists(),
         120,

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from highlights import dispatch
 from highlights.backfill import BackfillError, run_backfill
 from highlights.models import IndexJob
 
@@ -33,6 +34,7 @@ class Command(BaseCommand):
         try:
             report = run_backfill(
                 options["source"],
+                send=dispatch.index_job,
                 pattern=options["glob"],
                 priority=options["priority"],
                 dry_run=options["dry_run"],

@@ -6,9 +6,8 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
-from highlights import learning
+from highlights import dispatch, learning
 from highlights.models import Game, HighlightModel
 
 
@@ -61,17 +60,17 @@ class Command(BaseCommand):
         if action == "list":
             return list(HighlightModel.objects.all())
         if action == "rollback":
-            return [learning.rollback(str(target))]
+            model = learning.rollback(str(target))
+            dispatch.apply_highlight_model(model)
+            return [model]
         model = HighlightModel.objects.get(pk=int(str(target)))
-        if action == "activate":
-            return [learning.activate(model)]
-        with transaction.atomic():
-            if model.kind == HighlightModel.Kind.HEAD:
-                learning.activate(model)  # a head is (re)applied to the whole archive on activation
-            else:
-                games = Game.objects.filter(pk__in=game_ids)
-                if not game_ids or games.count() != len(set(game_ids)):
-                    raise learning.LearningError("apply a CRNN with --game ID for existing games")
-                learning.request_crnn_labelling(model, games)
+        if action == "activate" or model.kind == HighlightModel.Kind.HEAD:
+            learning.activate(model)
+            dispatch.apply_highlight_model(model)  # a head is (re)applied to the whole archive on activation
+        else:
+            games = Game.objects.filter(pk__in=game_ids)
+            if not game_ids or games.count() != len(set(game_ids)):
+                raise learning.LearningError("apply a CRNN with --game ID for existing games")
+            dispatch.label_games_with_crnn(model, games.values_list("pk", flat=True))
         model.refresh_from_db()
         return [model]

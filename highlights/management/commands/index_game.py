@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -9,8 +10,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from highlights import dispatch
 from highlights.models import Game, IndexJob, Sport
-from highlights.services import request_indexing
+from highlights.services import create_index_job
 from indexer.errors import IndexingError
 
 _TERMINAL = (IndexJob.Status.SUCCEEDED, IndexJob.Status.FAILED)
@@ -31,18 +33,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["path"]
         started = time.perf_counter()
-        try:
-            job = request_indexing(
-                path,
-                sport=options["sport"],
-                title=options["title"],
-                home_team=options["home"],
-                away_team=options["away"],
-            )
-        except IndexingError:
-            job = IndexJob.objects.order_by("-pk").filter(source_path=str(path.resolve())).first()
-            if job is None:
-                raise
+        job = create_index_job(
+            path, sport=options["sport"], title=options["title"], home_team=options["home"], away_team=options["away"]
+        )
+        with contextlib.suppress(IndexingError):  # the job row records the failure
+            dispatch.index_job(job)  # in local mode the pipeline runs here
         job = self._wait(job, started + options["timeout"])
         if job.status != IndexJob.Status.SUCCEEDED:
             raise CommandError(f"indexing {path} failed: {job.error or job.status}", returncode=2)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from indexer import runtime
 from indexer.index_writer import rebuild_clip_index
 from search.clips import clip_index
 
@@ -18,8 +19,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        version, vectors = rebuild_clip_index()
-        path = clip_index().snapshot_path(version)
+        version, vectors = rebuild_clip_index(runtime.model_weights())
+        path = clip_index(runtime.model_weights()).snapshot_path(version)
         if options["json"]:
             self.stdout.write(json.dumps({"version": version, "vectors": vectors, "path": str(path)}))
         else:

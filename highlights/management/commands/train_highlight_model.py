@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from highlights import learning
+from highlights import dispatch, learning
 from highlights.models import HighlightModel
 from indexer.errors import CorruptVideoError
 
@@ -28,6 +28,7 @@ class Command(BaseCommand):
             model = learning.train_model(options["labels"].split(","), options["kind"])
         except (learning.LearningError, CorruptVideoError) as exc:
             raise CommandError(str(exc), returncode=2) from exc
+        dispatch.apply_highlight_model(model)  # in local mode the head labels the archive here
         report = {
             "model_id": model.pk,
             "label_set": model.label_set,

@@ -1,0 +1,92 @@
+"""The dispatch layer: every Celery message the project sends leaves from here, once its transaction commits.
+
+Domain code (``services``, ``learning``, ``backfill``, ``people``) changes rows and never enqueues
+work; the caller — a view, an API view, a management command, a task — hands what must run to one
+of these functions. This module owns the pipeline canvas, the broker priorities and the one
+on-commit send (:func:`send_on_commit`). Signatures name their tasks (Celery's stable dotted
+names), so this module imports no task module and any task may dispatch through it; the task
+modules are registered in every process by the apps' ``ready()``.
+
+In local mode (no broker, ``task_always_eager``) a message runs in-process when it is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+from typing import Any
+
+from celery import chain, signature
+from celery.canvas import Signature
+from django.db import transaction
+
+from highlights.models import HighlightModel, IndexJob, Reel
+from indexer.steps import STEPS, Step
+
+# Redis priority of a job's first step (0 is served first). A started job's later steps carry no
+# priority, i.e. 0, so workers finish started jobs before they start new files.
+BROKER_PRIORITY = {IndexJob.Priority.HIGH: 1, IndexJob.Priority.NORMAL: 4, IndexJob.Priority.LOW: 8}
+
+
+def send_on_commit(message: Signature, **options: Any) -> None:
+    """Send ``message`` (a signature or canvas) once the current transaction commits; at once outside one.
+
+    Args:
+        message: what to send.
+        options: ``apply_async`` options (``priority``, ``countdown`` ...).
+    """
+    transaction.on_commit(partial(message.apply_async, **options))
+
+
+def canvas(job_id: int, first_step: Step | None = None) -> chain:
+    """The Celery chain that indexes one job's video, from ``first_step`` (default: the first) to the last step.
+
+    Each link is the step's task (``indexer.<step>``) with the job's primary key, immutable: a
+    step's return value is not passed on.
+    """
+    steps = STEPS[STEPS.index(first_step) :] if first_step else STEPS
+    return chain(*(signature(s.task_name, args=(job_id,), immutable=True) for s in steps))
+
+
+def index_job(job: IndexJob) -> None:
+    """Send a new job's pipeline at the job's priority, on commit (see ``services.create_index_job``)."""
+    send_on_commit(canvas(job.pk), priority=BROKER_PRIORITY[IndexJob.Priority(job.priority)])
+
+
+def resume_job(job: IndexJob, first_step: Step, *, queued: bool) -> None:
+    """Send a recovered job's remaining steps from ``first_step``, on commit.
+
+    Args:
+        job: the job (``IndexJob.resume`` gave ``first_step``).
+        first_step: the first step not completed.
+        queued: whether the job never started; a started job's steps go without a priority,
+            which sorts first (see ``settings.CELERY_BROKER_TRANSPORT_OPTIONS``).
+    """
+    options = {"priority": BROKER_PRIORITY[IndexJob.Priority(job.priority)]} if queued else {}
+    send_on_commit(canvas(job.pk, first_step), **options)
+
+
+def render_reel(reel: Reel) -> None:
+    """Send the render of a reel queued by ``services.request_render``, on commit (``render`` queue)."""
+    send_on_commit(signature("highlights.render_reel", args=(reel.pk,)))
+
+
+def apply_highlight_model(model: HighlightModel) -> None:
+    """After ``learning.activate``: a head re-scores the whole archive (on commit); a CRNN waits for games.
+
+    A CRNN decodes video, so it labels only the games an operator names (:func:`label_games_with_crnn`).
+    """
+    if model.kind == HighlightModel.Kind.HEAD:
+        send_on_commit(signature("highlights.apply_highlight_head", args=(model.pk,)))
+
+
+def label_games_with_crnn(model: HighlightModel, game_ids: Iterable[int]) -> list[int]:
+    """Send one task per game that labels its clips with a CRNN (``ingest`` queue), on commit.
+
+    Returns:
+        The game primary keys sent.
+    """
+    sent = list(game_ids)
+    for game_id in sent:
+        send_on_commit(signature("highlights.label_game_with_crnn", args=(model.pk, game_id)))
+    return sent
