@@ -38,10 +38,10 @@ from django.db.models import Q
 from highlights.locks import LockKey, advisory_lock
 from highlights.models import Assignment, FaceTrack, Player, PlayerPhoto
 from indexer import index_writer, runtime
-from indexer.stages.faces import choose_player, cluster_tracks, overlapping_pairs
 from ml.faces import euclidean, load_image
 from ml.files import atomic_write
 from search.faces import face_track_index, player_photo_index
+from search.identities import choose_player, cluster_tracks, overlapping_pairs
 
 logger = logging.getLogger(__name__)
 

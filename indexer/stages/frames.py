@@ -36,6 +36,22 @@ def decode_size(width: int, height: int, short_side: int) -> tuple[int, int]:
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
+def shown_at(starts_s: np.ndarray, times_s: np.ndarray | float) -> np.ndarray:
+    """Index of the frame on screen at each time: the last frame presented at or before it.
+
+    Picks by the decoder's presentation timestamps, never by ``round(t * fps)``, so variable-frame-rate
+    video does not drift. Times before the first frame give the first frame.
+
+    Args:
+        starts_s: ``(F,)`` presentation start time of every decoded frame, seconds, ascending (F >= 1).
+        times_s: a time or ``(N,)`` times, seconds.
+
+    Returns:
+        int64 frame indices, shaped like ``times_s``.
+    """
+    return np.clip(np.searchsorted(starts_s, times_s, side="right") - 1, 0, len(starts_s) - 1).astype(np.int64)
+
+
 def sample_indices(stamps_s: np.ndarray, sample_fps: float) -> np.ndarray:
     """Frame indices sampled every ``1 / sample_fps`` seconds of presentation time, ``(N,)`` int64.
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.errors import CorruptVideoError
-from indexer.stages.frames import decode_size
+from indexer.stages.frames import decode_size, shown_at
 
 
 def span_frames(
@@ -55,7 +55,7 @@ def span_frames(
             raise CorruptVideoError(f"{path}: no frames")
         stamps = reader.get_frame_timestamp(np.arange(len(reader)))[:, 0]
         targets = start_s + (np.arange(count) + 0.5) * (end_s - start_s) / count
-        picks = np.clip(np.searchsorted(stamps, targets, side="right") - 1, 0, len(reader) - 1)
+        picks = shown_at(stamps, targets)
         return reader.get_batch(picks.tolist()).asnumpy()
     except (decord.DECORDError, RuntimeError) as exc:
         raise CorruptVideoError(f"{path}: cannot decode [{start_s:.2f}, {end_s:.2f}) s ({exc})") from exc
