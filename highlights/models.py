@@ -17,7 +17,17 @@ from django.utils import timezone
 
 from indexer.steps import STEP_NAMES, STEPS, Step, steps_after
 
-STEP_CHOICES = [(s.name, s.name) for s in STEPS]
+STEP_CHOICES = [(s.name, s.title) for s in STEPS]
+
+
+class EmbeddingMixin:
+    """For models with an ``embedding`` BinaryField of float32 bytes: the one way to decode it."""
+
+    embedding: bytes | memoryview
+
+    def embedding_vector(self) -> np.ndarray:
+        """The embedding as a float32 array of shape ``(D,)`` (1024 for I3D clips, 128 for dlib faces)."""
+        return np.frombuffer(bytes(self.embedding), dtype=np.float32)
 
 
 class Sport(models.TextChoices):
@@ -106,7 +116,7 @@ class ReviewStatus(models.TextChoices):
     REJECTED = "rejected"
 
 
-class Clip(models.Model):
+class Clip(EmbeddingMixin, models.Model):
     """A labelled time range of a game: consecutive windows with the same top action within a shot.
 
     ``highlight_score`` (0..1) = weighted sum of the action confidence and the sigmoids of the
@@ -161,9 +171,6 @@ class Clip(models.Model):
     def end_s(self) -> float:
         return self.end_ms / 1000.0
 
-    def embedding_vector(self) -> np.ndarray:
-        """The embedding as a float32 array of shape (D,)."""
-        return np.frombuffer(bytes(self.embedding), dtype=np.float32)
 
 
 class ClipPrediction(models.Model):
@@ -489,7 +496,7 @@ class Player(models.Model):
         return self.name or f"person {self.pk}"
 
 
-class PlayerPhoto(models.Model):
+class PlayerPhoto(EmbeddingMixin, models.Model):
     """A reference photo of a player: the face found in it and its descriptor."""
 
     player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="photos")
@@ -506,9 +513,6 @@ class PlayerPhoto(models.Model):
     def __str__(self) -> str:
         return f"{self.player} photo {self.pk}"
 
-    def embedding_vector(self) -> np.ndarray:
-        """The descriptor as a float32 array of shape (128,)."""
-        return np.frombuffer(bytes(self.embedding), dtype=np.float32)
 
 
 class FaceScan(models.Model):
@@ -535,7 +539,7 @@ class Assignment(models.TextChoices):
     EDITOR = "editor", "editor"  # an editor's decision (name, merge, split, move): never changed by the system
 
 
-class FaceTrack(models.Model):
+class FaceTrack(EmbeddingMixin, models.Model):
     """One person's face followed through a clip (within one shot).
 
     ``embedding`` is the quality-weighted mean of its faces' descriptors. ``distance`` is the
@@ -568,9 +572,6 @@ class FaceTrack(models.Model):
     def __str__(self) -> str:
         return f"track {self.pk} {self.player or 'unknown'} [{self.start_ms}-{self.end_ms} ms]"
 
-    def embedding_vector(self) -> np.ndarray:
-        """The embedding as a float32 array of shape (128,)."""
-        return np.frombuffer(bytes(self.embedding), dtype=np.float32)
 
 
 class Face(models.Model):

@@ -12,20 +12,12 @@ from indexer.stages.faces import (
     box_iou,
     weighted_embedding,
 )
-
-
-def _unit(seed: int) -> np.ndarray:
-    vector = np.random.default_rng(seed).normal(size=128).astype(np.float32)
-    return vector / np.linalg.norm(vector) * 1.5  # dlib-like norm
-
-
-def _near(vector: np.ndarray, seed: int, scale: float = 0.02) -> np.ndarray:
-    return (vector + np.random.default_rng(seed).normal(scale=scale, size=128)).astype(np.float32)
+from tests.descriptors import near, unit
 
 
 def test_tracker_links_moving_faces_and_never_gives_one_track_two_faces_of_a_frame() -> None:
     frame = np.zeros((360, 640, 3), dtype=np.uint8)
-    a, b = _unit(1), _unit(2)
+    a, b = unit(1), unit(2)
     tracker = FaceTracker(FaceScanParams(min_faces=2))
     for step in range(4):
         t = step * 250
@@ -33,13 +25,13 @@ def test_tracker_links_moving_faces_and_never_gives_one_track_two_faces_of_a_fra
             t,
             frame,
             [
-                FaceObservation(t, (100 + 5 * step, 100, 80, 80), 1.0, 0.5 + 0.1 * step, _near(a, step)),
-                FaceObservation(t, (400, 100, 80, 80), 1.0, 0.9, _near(b, 10 + step)),
+                FaceObservation(t, (100 + 5 * step, 100, 80, 80), 1.0, 0.5 + 0.1 * step, near(a, step)),
+                FaceObservation(t, (400, 100, 80, 80), 1.0, 0.9, near(b, 10 + step)),
                 # a second face as close to ``a`` as ``a`` itself (a mirror, a replay inset): must not merge in
-                FaceObservation(t, (250, 200, 60, 60), 1.0, 0.4, _near(a, 20 + step)),
+                FaceObservation(t, (250, 200, 60, 60), 1.0, 0.4, near(a, 20 + step)),
             ],
         )
-    tracker.push(1000, frame, [FaceObservation(1000, (0, 0, 40, 40), 0.1, 0.1, _unit(3))])  # one-frame false hit
+    tracker.push(1000, frame, [FaceObservation(1000, (0, 0, 40, 40), 0.1, 0.1, unit(3))])  # one-frame false hit
     tracks = tracker.finish()
     assert len(tracks) == 3
     for track in tracks:

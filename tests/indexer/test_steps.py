@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from highlights.dispatch import canvas
@@ -12,7 +14,7 @@ from indexer.tasks import STEP_TASKS
 
 def test_progress_ranges_run_from_0_to_100_without_gaps() -> None:
     assert STEPS[0].progress[0] == 0 and STEPS[-1].progress[1] == 100
-    for before, after in zip(STEPS, STEPS[1:], strict=False):
+    for before, after in itertools.pairwise(STEPS):
         assert before.progress[1] == after.progress[0]
         assert before.progress[0] < before.progress[1]
 

@@ -6,15 +6,7 @@ import numpy as np
 import pytest
 
 from search.identities import choose_player, cluster_tracks, overlapping_pairs
-
-
-def _unit(seed: int) -> np.ndarray:
-    vector = np.random.default_rng(seed).normal(size=128).astype(np.float32)
-    return vector / np.linalg.norm(vector) * 1.5  # dlib-like norm
-
-
-def _near(vector: np.ndarray, seed: int, scale: float = 0.02) -> np.ndarray:
-    return (vector + np.random.default_rng(seed).normal(scale=scale, size=128)).astype(np.float32)
+from tests.descriptors import near, unit
 
 
 def test_overlapping_pairs_are_within_one_group_and_overlapping_in_time() -> None:
@@ -31,8 +23,8 @@ def test_choose_player_needs_the_threshold_and_a_clear_margin() -> None:
 
 
 def test_clustering_groups_people_and_respects_anchors_rejections_and_cannot_links() -> None:
-    a, b = _unit(1), _unit(2)
-    embeddings = np.stack([_near(a, 1), _near(a, 2), _near(a, 3), _near(b, 4), _near(b, 5), _near(a, 6)])
+    a, b = unit(1), unit(2)
+    embeddings = np.stack([near(a, 1), near(a, 2), near(a, 3), near(b, 4), near(b, 5), near(a, 6)])
     free = [False] * 6
     labels = cluster_tracks(embeddings, threshold=0.5, initial=[None] * 6, fixed=free)
     assert labels[0] == labels[1] == labels[2] == labels[5] != labels[3] == labels[4]
