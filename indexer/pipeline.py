@@ -38,7 +38,8 @@ from indexer.artifacts import PIPELINE_VERSION, analysis_path, keyframe_dir
 from indexer.errors import CorruptVideoError, PermanentError, RetryableError
 from indexer.stages.analysis import Analysis, analyse_video
 from indexer.stages.clips import build_clips
-from indexer.stages.faces import FaceFrames, FaceScanParams, FaceTrackSpec, ScanStats, save_crop, scan_span
+from indexer.stages.faces import FaceFrames, FaceScanParams, FaceTrackSpec, ScanStats, scan_span
+from indexer.stages.frames import write_jpeg
 from indexer.stages.probe import probe_video
 from indexer.steps import Step, step
 from ml.files import atomic_write
@@ -240,7 +241,7 @@ def _save_face_tracks(game: Game, clip: Clip, tracks: list[FaceTrackSpec], stats
             return
         for number, spec in enumerate(tracks):
             name = f"faces/game_{game.pk}/clip_{clip.pk}_track_{number}.jpg"
-            save_crop(spec.crop, media / name)
+            write_jpeg(spec.crop, media / name)
             track = FaceTrack.objects.create(
                 game=game,
                 clip=clip,

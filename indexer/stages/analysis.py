@@ -17,12 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from indexer.errors import CorruptVideoError
 from indexer.stages.audio import audio_excitement
-from indexer.stages.frames import FrameBatch, FrameSampler, window_starts
+from indexer.stages.frames import FrameBatch, FrameSampler, window_starts, write_jpeg
 from indexer.stages.motion import frame_motion, window_motion
 from indexer.stages.probe import VideoProbe
 from indexer.stages.shots import ShotDetector, ShotSpan
@@ -176,7 +175,7 @@ def analyse_video(
                 offset = starts[next_window] - buffer_start
                 clip = _pad(buffer[offset : offset + window], window)
                 if keyframe_dir is not None:
-                    _write_keyframe(keyframe_dir / f"window_{next_window:06d}.jpg", clip[window // 2])
+                    write_jpeg(clip[window // 2], keyframe_dir / f"window_{next_window:06d}.jpg", quality=85)
                 pending.append(clip)
                 next_window += 1
                 if len(pending) == params.batch_windows:
@@ -236,13 +235,6 @@ def _prefetch(batches: Iterable[FrameBatch], depth: int = 2) -> Iterator[FrameBa
     finally:
         stop.set()
         worker.join()
-
-
-def _write_keyframe(path: Path, frame: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ok, jpeg = cv2.imencode(".jpg", np.ascontiguousarray(frame[:, :, ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 85])
-    if ok:
-        path.write_bytes(jpeg.tobytes())
 
 
 def _pad(frames: np.ndarray, length: int) -> np.ndarray:

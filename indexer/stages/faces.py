@@ -26,7 +26,6 @@ import numpy as np
 from indexer.errors import CorruptVideoError
 from indexer.stages.frames import decode_size, shown_at
 from ml.faces import FaceDetection, euclidean
-from ml.files import atomic_write
 
 Box = tuple[int, int, int, int]
 
@@ -290,19 +289,3 @@ def scan_span(
 
 def _scale_box(box: Box, scale: float) -> Box:
     return (round(box[0] * scale), round(box[1] * scale), round(box[2] * scale), round(box[3] * scale))
-
-
-def save_crop(crop: np.ndarray, dest: Path, *, quality: int = 90) -> Path:
-    """Write an ``(h, w, 3)`` uint8 RGB crop to ``dest`` as a JPEG, under a temporary name then renamed.
-
-    Raises:
-        OSError: the file cannot be encoded or written.
-    """
-    import cv2
-
-    ok, data = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise OSError(f"cannot encode a {crop.shape} face crop as JPEG")
-    with atomic_write(dest) as tmp:
-        tmp.write_bytes(data.tobytes())
-    return dest

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.errors import CorruptVideoError
+from ml.files import atomic_write
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,23 @@ def shown_at(starts_s: np.ndarray, times_s: np.ndarray | float) -> np.ndarray:
         int64 frame indices, shaped like ``times_s``.
     """
     return np.clip(np.searchsorted(starts_s, times_s, side="right") - 1, 0, len(starts_s) - 1).astype(np.int64)
+
+
+def write_jpeg(frame: np.ndarray, dest: Path, *, quality: int = 90) -> Path:
+    """Write an ``(h, w, 3)`` uint8 RGB frame (or crop) to ``dest`` as a JPEG, atomically (``ml.files.atomic_write``).
+
+    Raises:
+        OSError: the frame cannot be encoded or the file written.
+    """
+    import cv2
+
+    bgr = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR)
+    ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise OSError(f"cannot encode a {frame.shape} frame as JPEG")
+    with atomic_write(dest) as tmp:
+        tmp.write_bytes(data.tobytes())
+    return dest
 
 
 def sample_indices(stamps_s: np.ndarray, sample_fps: float) -> np.ndarray:
