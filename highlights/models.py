@@ -15,9 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from indexer.steps import STEP_NAMES, STEPS, Step, steps_after
-
-STEP_CHOICES = [(s.name, s.title) for s in STEPS]
+from indexer.steps import STEP_NAMES, STEPS, Step, step, steps_after
 
 
 class EmbeddingMixin:
@@ -207,7 +205,7 @@ class Backfill(models.Model):
 
 
 class IndexJob(models.Model):
-    r"""One indexing run of one game: status, current stage, progress, attempts, error, timings.
+    """One indexing run of one game: status, current stage, progress, attempts, error, timings.
 
     The row owns its lifecycle (as NetBox's ``Job`` does): every state change goes through one of
     its methods, which write only the fields they change, with ``UPDATE ... WHERE pk``, so
@@ -237,14 +235,12 @@ class IndexJob(models.Model):
     sha256 = models.CharField(max_length=64, blank=True, db_index=True, help_text="file content, when known at request")
     source_path = models.CharField(max_length=1024)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    stage = models.CharField(max_length=32, blank=True, choices=STEP_CHOICES)
+    stage = models.CharField(max_length=32, blank=True)
     progress = models.PositiveSmallIntegerField(default=0, help_text="0-100")
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     timings = models.JSONField(default=dict, blank=True, help_text="wall seconds per stage")
-    completed_step = models.CharField(
-        max_length=32, blank=True, choices=STEP_CHOICES, help_text="the last pipeline step that finished"
-    )
+    completed_step = models.CharField(max_length=32, blank=True, help_text="the last pipeline step that finished")
     heartbeat_at = models.DateTimeField(
         null=True, blank=True, help_text="last time a worker started, advanced or finished a step of the job"
     )
@@ -268,6 +264,11 @@ class IndexJob(models.Model):
         for name, value in fields.items():
             setattr(self, name, value)
         IndexJob.objects.filter(pk=self.pk).update(**fields)
+
+    @property
+    def current_step(self) -> Step | None:
+        """The registered step of :attr:`stage` (what the jobs page describes), or ``None`` before the first."""
+        return step(self.stage) if self.stage else None
 
     @property
     def is_finished(self) -> bool:

@@ -45,7 +45,7 @@ def test_the_canvas_chains_the_remaining_steps_by_task_name() -> None:
 def test_the_job_lifecycle_moves_through_the_steps_and_keeps_its_first_error() -> None:
     game = Game.objects.create(sha256="f" * 64, source_path="/archive/x.mp4")
     job = IndexJob.objects.create(source_path="/archive/x.mp4", pipeline_version="1", game=game)
-    assert job.next_step == STEPS[0] and not job.is_finished
+    assert job.next_step == STEPS[0] and job.current_step is None and not job.is_finished
 
     job.start_step(STEPS[0])
     row = IndexJob.objects.get(pk=job.pk)
@@ -57,7 +57,7 @@ def test_the_job_lifecycle_moves_through_the_steps_and_keeps_its_first_error() -
     assert (row.completed_step, row.stage, row.progress, row.attempts) == ("probe", "analyse", 40, 1)
     assert row.timings == {"probe": 1.235}
     assert job.has_completed(STEPS[0]) and not job.has_completed(step("analyse"))
-    assert job.next_step == step("analyse")
+    assert job.next_step == job.current_step == step("analyse")
 
     for s in STEPS[1:]:
         job.start_step(s)
