@@ -41,6 +41,7 @@ from indexer.stages.analysis import Analysis, AnalysisParams, analyse_video
 from indexer.stages.clips import build_clips
 from indexer.stages.faces import FaceFrames, FaceScanParams, FaceTrackSpec, ScanStats, save_crop, scan_span
 from indexer.stages.probe import probe_video
+from ml.preprocessing import l2_normalize
 from ml.weights import sha256_file
 from search.clips import clip_index
 
@@ -236,7 +237,7 @@ def _write_clips(job: IndexJob) -> None:
                 highlight_score=spec.highlight_score,
                 excitement=spec.excitement,
                 motion=spec.motion,
-                embedding=_mean_embedding(analysis.features, spec.window_indices).tobytes(),
+                embedding=l2_normalize(analysis.features[list(spec.window_indices)].mean(axis=0)).tobytes(),
                 **versions,
             )
             for spec in specs
@@ -396,9 +397,3 @@ def _copy_atomic(src: Path, dest: Path) -> None:
     tmp = dest.with_name(dest.name + ".part")
     shutil.copyfile(src, tmp)
     os.replace(tmp, dest)
-
-
-def _mean_embedding(features: np.ndarray, indices: tuple[int, ...]) -> np.ndarray:
-    vector = features[list(indices)].mean(axis=0).astype(np.float32)
-    norm = float(np.linalg.norm(vector))
-    return vector / norm if norm > 0 else vector
