@@ -148,6 +148,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ROUTES = {
     "indexer.*": {"queue": "ingest"},
     "highlights.label_game_with_crnn": {"queue": "ingest"},  # decodes video
+    "highlights.train_highlight_model": {"queue": "ingest"},  # a CRNN decodes its training clips
     "highlights.render_reel": {"queue": "render"},
     "indexer.recover_stalled_jobs": {"queue": "default"},  # an exact name wins over "indexer.*"
 }

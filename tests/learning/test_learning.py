@@ -89,18 +89,20 @@ def test_each_training_registers_a_version_and_rollback_restores_the_previous(he
 def test_crnn_fine_tune_round_trips_through_the_registry(
     verified: dict[str, list[int]], indexed: dict[str, int]
 ) -> None:
-    model = learning.train_model(["rally", "windup"], HighlightModel.Kind.CRNN)
+    activation = learning.train_model(["rally", "windup"], HighlightModel.Kind.CRNN)
+    model = activation.model
+    assert activation.labelling is None, "a CRNN labels the games an operator picks, not the archive"
     assert model.parent == "mobilenet_v2_imagenet1k@b0353104" and model.params["frames"] == 8
     losses = model.metrics["losses"]
     assert len(losses) == 3 and losses[-1] < losses[0]
     assert set(model.training_clips.values_list("pk", flat=True)) >= set(verified["tennis"] + verified["baseball"])
-    learning._networks.clear()  # read back from the file, as another process would
-    learning.label_game_with_crnn(model.pk, indexed["clay"])
+    assert learning.unload_network(model) == 0, "training does not load the registered network"
+    learning.label_game_with_crnn(model.pk, indexed["clay"])  # read from the file, as another process would
     clay = LearnedLabel.objects.filter(model=model, clip_id__in=verified["clay"])
     assert clay.count() == LearnedLabel.objects.filter(model=model, clip__game_id=indexed["clay"]).count()
     path = Path(settings.HL_MODELS_DIR) / model.weights_path
     path.write_bytes(path.read_bytes() + b"tampered")
-    learning._networks.clear()
+    assert learning.unload_network(model) == 1, "labelling loaded it into the worker's model cache"
     with pytest.raises(learning.LearningError, match="sha256"):
         learning.load_network(model)
 

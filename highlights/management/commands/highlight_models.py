@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from highlights import learning
+from highlights import learning, tasks
 from highlights.models import Game, HighlightModel
 
 
@@ -61,17 +61,21 @@ class Command(BaseCommand):
         if action == "list":
             return list(HighlightModel.objects.all())
         if action == "rollback":
-            return [learning.rollback(str(target))]
+            activation = learning.rollback(str(target))
+            tasks.send_labelling(activation.labelling)
+            return [activation.model]
         model = HighlightModel.objects.get(pk=int(str(target)))
         if action == "activate":
-            return [learning.activate(model)]
+            tasks.send_labelling(learning.activate(model).labelling)
+            return [model]
         with transaction.atomic():
             if model.kind == HighlightModel.Kind.HEAD:
-                learning.activate(model)  # a head is (re)applied to the whole archive on activation
+                labelling = learning.activate(model).labelling  # a head is (re)applied to the whole archive
             else:
                 games = Game.objects.filter(pk__in=game_ids)
                 if not game_ids or games.count() != len(set(game_ids)):
                     raise learning.LearningError("apply a CRNN with --game ID for existing games")
-                learning.request_crnn_labelling(model, games)
+                labelling = learning.request_crnn_labelling(model, games)
+            tasks.send_labelling(labelling)
         model.refresh_from_db()
         return [model]

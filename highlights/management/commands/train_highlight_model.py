@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from highlights import learning
+from highlights import learning, tasks
 from highlights.models import HighlightModel
 from indexer.errors import CorruptVideoError
 
@@ -25,9 +25,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            model = learning.train_model(options["labels"].split(","), options["kind"])
+            activation = learning.train_model(options["labels"].split(","), options["kind"])
         except (learning.LearningError, CorruptVideoError) as exc:
             raise CommandError(str(exc), returncode=2) from exc
+        tasks.send_labelling(activation.labelling)
+        model = activation.model
         report = {
             "model_id": model.pk,
             "label_set": model.label_set,
