@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from highlights import learning
-from highlights.models import ActionLabel, Clip, HighlightModel, LearnedLabel, ReviewStatus
+from highlights.models import ActionLabel, Clip, HighlightModel, LearnedLabel, ReviewStatus, TrainingJob
 from highlights.selectors import search_clips
 
 # Editors' new labels, one per sport: the clips of these games are verified; clay and practice_late are held out.
@@ -105,6 +105,30 @@ def test_crnn_fine_tune_round_trips_through_the_registry(
     assert learning.unload_network(model) == 1, "labelling loaded it into the worker's model cache"
     with pytest.raises(learning.LearningError, match="sha256"):
         learning.load_network(model)
+
+
+def test_a_training_job_records_its_progress_and_the_version_it_registered(
+    verified: dict[str, list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = learning.request_training(["windup", "possession"], HighlightModel.Kind.HEAD)
+    assert (job.status, job.progress, job.label_set) == (TrainingJob.Status.QUEUED, 0, "possession,windup")
+    seen: list[tuple[int, str]] = []
+    advance = TrainingJob.advance
+
+    def record(self: TrainingJob, progress: int, stage: str) -> None:
+        seen.append((TrainingJob.objects.get(pk=self.pk).status, progress))
+        advance(self, progress, stage)
+
+    monkeypatch.setattr(TrainingJob, "advance", record)
+    activation = learning.run_training_job(job.pk)
+    assert activation is not None and activation.labelling == learning.Labelling(activation.model.pk)
+    job.refresh_from_db()
+    assert (job.status, job.progress, job.error, job.model) == (TrainingJob.Status.SUCCEEDED, 100, "", activation.model)
+    assert [p for _, p in seen] == sorted(p for _, p in seen) and len(seen) >= 3
+    assert {status for status, _ in seen} == {TrainingJob.Status.RUNNING}
+    assert activation.model.label_set == "possession,windup" and activation.model.is_active
+    assert learning.run_training_job(job.pk) is None, "a finished job is not trained again"
+    assert HighlightModel.objects.filter(label_set="possession,windup").count() == 1
 
 
 def test_evaluate_prints_metrics_and_writes_pngs(video_dir: Path, tmp_path: Path, head: dict[str, Any]) -> None:
