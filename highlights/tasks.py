@@ -34,9 +34,15 @@ def label_game_with_crnn(model_id: int, game_id: int) -> None:
     learning.label_game_with_crnn(model_id, game_id)
 
 
-@shared_task(name="highlights.train_highlight_model", soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60)
+@shared_task(
+    name="highlights.train_highlight_model", soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60, acks_late=True
+)
 def train_highlight_model(job_id: int) -> None:
-    """Train the model of a training job (progress on its row), then queue the labelling its activation calls for."""
+    """Train the model of a training job (progress on its row), then queue the labelling its activation calls for.
+
+    Acknowledged late: a job whose worker died mid-training is redelivered and trained again from the
+    start; a finished job is left as it is.
+    """
     activation = learning.run_training_job(job_id)
     if activation is not None:
         send_labelling(activation.labelling)
