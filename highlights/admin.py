@@ -23,6 +23,7 @@ from highlights.models import (
     Reel,
     ReelItem,
     Shot,
+    TrainingJob,
 )
 
 
@@ -218,3 +219,10 @@ class ReelAdmin(admin.ModelAdmin):
     search_fields = ("title", "owner__username", "query")
     readonly_fields = ("share_token", "rendered_version", "video", "duration_ms", "render_s", "error")
     inlines = [ReelItemInline]
+
+
+@admin.register(TrainingJob)
+class TrainingJobAdmin(admin.ModelAdmin):
+    list_display = ("id", "label_set", "kind", "status", "stage", "progress", "model", "created_at", "finished_at")
+    list_filter = ("status", "kind")
+    readonly_fields = ("error", "model", "started_at", "finished_at")

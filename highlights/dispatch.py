@@ -12,7 +12,6 @@ In local mode (no broker, ``task_always_eager``) a message runs in-process when 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -20,7 +19,8 @@ from celery import chain, signature
 from celery.canvas import Signature
 from django.db import transaction
 
-from highlights.models import HighlightModel, IndexJob, Reel
+from highlights.learning import Labelling
+from highlights.models import IndexJob, Reel, TrainingJob
 from indexer.steps import STEPS, Step
 
 # Redis priority of a job's first step (0 is served first). A started job's later steps carry no
@@ -71,22 +71,21 @@ def render_reel(reel: Reel) -> None:
     send_on_commit(signature("highlights.render_reel", args=(reel.pk,)))
 
 
-def apply_highlight_model(model: HighlightModel) -> None:
-    """After ``learning.activate``: a head re-scores the whole archive (on commit); a CRNN waits for games.
+def send_labelling(labelling: Labelling | None) -> None:
+    """Send the labelling a registry change calls for (``learning.Activation.labelling``), on commit.
 
-    A CRNN decodes video, so it labels only the games an operator names (:func:`label_games_with_crnn`).
+    A head re-scores the whole archive in one task (no video decoded); a CRNN decodes video, so it
+    labels only the games an operator names, one task per game (``ingest`` queue). ``None``: nothing to send.
     """
-    if model.kind == HighlightModel.Kind.HEAD:
-        send_on_commit(signature("highlights.apply_highlight_head", args=(model.pk,)))
+    if labelling is None:
+        return
+    if labelling.game_ids is None:
+        send_on_commit(signature("highlights.apply_highlight_head", args=(labelling.model_id,)))
+        return
+    for game_id in labelling.game_ids:
+        send_on_commit(signature("highlights.label_game_with_crnn", args=(labelling.model_id, game_id)))
 
 
-def label_games_with_crnn(model: HighlightModel, game_ids: Iterable[int]) -> list[int]:
-    """Send one task per game that labels its clips with a CRNN (``ingest`` queue), on commit.
-
-    Returns:
-        The game primary keys sent.
-    """
-    sent = list(game_ids)
-    for game_id in sent:
-        send_on_commit(signature("highlights.label_game_with_crnn", args=(model.pk, game_id)))
-    return sent
+def send_training(job: TrainingJob) -> None:
+    """Send a training job queued from the labels page (``learning.request_training``), on commit (``ingest`` queue)."""
+    send_on_commit(signature("highlights.train_highlight_model", args=(job.pk,)))

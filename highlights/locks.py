@@ -26,6 +26,8 @@ class LockKey(enum.IntEnum):
     """Writers of the face indexes and of people (``highlights.people``)."""
     ENQUEUE = 0x484C_4246
     """With ``hashtext(sha256)``: one enqueuer per file content (``highlights.backfill``)."""
+    MODEL_REGISTRY = 0x484C_524D
+    """With ``hashtext(label set)``: one registrar numbers a label set's versions (``highlights.learning.registry``)."""
 
 
 @contextmanager

@@ -662,3 +662,63 @@ class LearnedLabel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} {self.probability:.2f}"
+
+
+class TrainingJob(models.Model):
+    """One training of a learned model for an editor's label set, run by a worker: status, stage, progress, error.
+
+    The labels page polls it (a CRNN takes minutes); a succeeded job points at the version it registered.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    label_set = models.CharField(max_length=500, help_text="the sorted, comma-joined label names")
+    kind = models.CharField(max_length=16, choices=HighlightModel.Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    stage = models.CharField(max_length=64, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="0-100")
+    error = models.TextField(blank=True)
+    model = models.ForeignKey(HighlightModel, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"training {self.pk} of {self.label_set} ({self.kind}) {self.status}"
+
+    @property
+    def is_finished(self) -> bool:
+        """Whether the job succeeded or failed (nothing left to poll)."""
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    def start(self) -> None:
+        """Mark the job running (a worker took it), from progress 0."""
+        self._save(status=self.Status.RUNNING, stage="starting", progress=0, error="", started_at=timezone.now())
+
+    def advance(self, progress: int, stage: str) -> None:
+        """Record how far training got: ``progress`` in 0-100 (clamped) and the current stage."""
+        self._save(progress=max(0, min(100, progress)), stage=stage[:64])
+
+    def succeed(self, model: HighlightModel) -> None:
+        """Mark the job done, pointing at the version it registered."""
+        self._save(status=self.Status.SUCCEEDED, stage="", progress=100, model=model, finished_at=timezone.now())
+
+    def fail(self, error: str) -> None:
+        """Mark the job failed with one readable line."""
+        line = " ".join(error.split())
+        self._save(status=self.Status.FAILED, error=line, finished_at=timezone.now())
+
+    def _save(self, **fields: object) -> None:
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self.save(update_fields=list(fields))

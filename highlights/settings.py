@@ -148,6 +148,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ROUTES = {
     "indexer.*": {"queue": "ingest"},
     "highlights.label_game_with_crnn": {"queue": "ingest"},  # decodes video
+    "highlights.train_highlight_model": {"queue": "ingest"},  # a CRNN decodes its training clips
     "highlights.render_reel": {"queue": "render"},
     "indexer.recover_stalled_jobs": {"queue": "default"},  # an exact name wins over "indexer.*"
 }
@@ -188,6 +189,8 @@ HL_WINDOW_OVERLAP = env.float("HL_WINDOW_OVERLAP", default=0.25)  # fraction of 
 HL_INPUT_SIZE = env.int("HL_INPUT_SIZE", default=224)  # square crop fed to the model, pixels
 HL_BATCH_WINDOWS = env.int("HL_BATCH_WINDOWS", default=4)  # windows per forward pass
 HL_TORCH_THREADS = env.int("HL_TORCH_THREADS", default=0)  # 0 = torch's default
+HL_MODEL_CACHE_SIZE = env.int("HL_MODEL_CACHE_SIZE", default=8)  # models a worker keeps loaded (LRU)
+HL_SLOWFAST_SHA256 = env.str("HL_SLOWFAST_SHA256", default="")  # pins the SlowFast checkpoint (none published)
 HL_MIN_CLIP_S = env.float("HL_MIN_CLIP_S", default=1.0)
 HL_FAISS_CLIP_FACTORY = env.str("HL_FAISS_CLIP_FACTORY", default="IDMap2,Flat")
 HL_INDEX_KEEP_SNAPSHOTS = env.int("HL_INDEX_KEEP_SNAPSHOTS", default=3)  # older versions kept for readers

@@ -1,14 +1,15 @@
 """Celery tasks of the product app: thin, named wrappers taking a primary key.
 
 ``highlights.render_reel`` runs on its own ``render`` queue (``settings.CELERY_TASK_ROUTES``), so
-long encodes never hold up indexing or light work.
+long encodes never hold up indexing or light work; training and CRNN labelling decode video and run
+on the ``ingest`` queue.
 """
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from highlights import learning, services
+from highlights import dispatch, learning, services
 
 
 @shared_task(name="highlights.render_reel", soft_time_limit=3600, time_limit=3660, acks_late=True)
@@ -27,3 +28,17 @@ def apply_highlight_head(model_id: int) -> None:
 def label_game_with_crnn(model_id: int, game_id: int) -> None:
     """Decode a game's clips and label them with a registered CRNN (idempotent); runs on the ``ingest`` queue."""
     learning.label_game_with_crnn(model_id, game_id)
+
+
+@shared_task(
+    name="highlights.train_highlight_model", soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60, acks_late=True
+)
+def train_highlight_model(job_id: int) -> None:
+    """Train the model of a training job (progress on its row), then queue the labelling its activation calls for.
+
+    Acknowledged late: a job whose worker died mid-training is redelivered and trained again from the
+    start; a finished job is left as it is.
+    """
+    activation = learning.run_training_job(job_id)
+    if activation is not None:
+        dispatch.send_labelling(activation.labelling)

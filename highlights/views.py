@@ -20,7 +20,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from highlights import charts, dispatch, learning, plots, roles, selectors, services
 from highlights.http import ranged_file_response
-from highlights.models import ActionLabel, Clip, Game, HighlightModel, IndexJob, Player, Reel, ReviewStatus, Sport
+from highlights.models import (
+    ActionLabel,
+    Clip,
+    Game,
+    HighlightModel,
+    IndexJob,
+    Player,
+    Reel,
+    ReviewStatus,
+    Sport,
+    TrainingJob,
+)
 from highlights.pagination import CappedPaginator
 from search.query import QueryError, parse_query
 
@@ -334,7 +345,10 @@ def _require_editor(request: HttpRequest) -> None:
 
 @require_http_methods(["GET", "POST"])
 def labels(request: HttpRequest) -> HttpResponse:
-    """The taxonomy with verified-clip counts, the registered learned models, and forms to define a label and train."""
+    """The taxonomy with verified-clip counts, training jobs, the registered learned models; define and train.
+
+    An htmx request gets the training-jobs table alone (it polls while a job is queued or running).
+    """
     _require_editor(request)
     if request.method == "POST":
         try:
@@ -343,11 +357,17 @@ def labels(request: HttpRequest) -> HttpResponse:
         except learning.LearningError as exc:
             messages.error(request, str(exc))
         return redirect("labels")
+    trainings = TrainingJob.objects.select_related("model")[:20]
+    polling = any(not job.is_finished for job in trainings)
+    if request.headers.get("HX-Request"):
+        return render(request, "highlights/_training_jobs.html", {"trainings": trainings, "polling": polling})
     taxonomy = ActionLabel.objects.annotate(
         verified=Count("clips", filter=Q(clips__review_status=ReviewStatus.VERIFIED))
     ).order_by("sport", "name")
     context = {
         "taxonomy": taxonomy,
+        "trainings": trainings,
+        "polling": polling,
         "models": HighlightModel.objects.order_by("label_set", "-version"),
         "sports": Sport.choices,
         "kinds": HighlightModel.Kind.choices,
@@ -357,18 +377,18 @@ def labels(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def label_train(request: HttpRequest) -> HttpResponse:
-    """Train, register and activate a model for the chosen labels (synchronously), then show it."""
+    """Queue a training job for the chosen labels (a worker trains, registers and activates the model)."""
     _require_editor(request)
     try:
-        model = learning.train_model(
+        job = learning.request_training(
             request.POST.getlist("labels"), request.POST.get("kind") or HighlightModel.Kind.HEAD, user=request.user
         )
     except learning.LearningError as exc:
         messages.error(request, str(exc))
         return redirect("labels")
-    dispatch.apply_highlight_model(model)
-    messages.success(request, f"Trained and published {model}")
-    return redirect("highlight-model", pk=model.pk)
+    dispatch.send_training(job)
+    messages.success(request, f"Queued the training of {job.label_set} ({job.get_kind_display()})")
+    return redirect(reverse("labels") + "#training")
 
 
 @require_GET
@@ -403,7 +423,8 @@ def highlight_model_confusion(request: HttpRequest, pk: int) -> HttpResponse:
 def highlight_model_publish(request: HttpRequest, pk: int) -> HttpResponse:
     """Make this version the active one of its label set (a head is applied to the archive, so its labels search)."""
     _require_editor(request)
-    model = learning.activate(get_object_or_404(HighlightModel, pk=pk))
-    dispatch.apply_highlight_model(model)
+    activation = learning.activate(get_object_or_404(HighlightModel, pk=pk))
+    dispatch.send_labelling(activation.labelling)
+    model = activation.model
     messages.success(request, f"Published {model}")
     return redirect("highlight-model", pk=model.pk)

@@ -43,6 +43,7 @@ from indexer.stages.frames import write_jpeg
 from indexer.stages.probe import probe_video
 from indexer.steps import Step, step
 from ml.files import atomic_write
+from ml.preprocessing import l2_normalize
 from ml.weights import sha256_file
 
 logger = logging.getLogger(__name__)
@@ -189,7 +190,7 @@ def _write_clips(job: IndexJob) -> None:
                 highlight_score=spec.highlight_score,
                 excitement=spec.excitement,
                 motion=spec.motion,
-                embedding=_mean_embedding(analysis.features, spec.window_indices).tobytes(),
+                embedding=l2_normalize(analysis.features[list(spec.window_indices)].mean(axis=0)).tobytes(),
                 **versions,
             )
             for spec in specs
@@ -337,9 +338,3 @@ def _infer_sport(video_labels: list[tuple[str, float]]) -> str | None:
 
 def _shot_at(shots: list[Shot], start_ms: int) -> Shot | None:
     return next((s for s in shots if s.start_ms <= start_ms < s.end_ms), shots[-1] if shots else None)
-
-
-def _mean_embedding(features: np.ndarray, indices: tuple[int, ...]) -> np.ndarray:
-    vector = features[list(indices)].mean(axis=0).astype(np.float32)
-    norm = float(np.linalg.norm(vector))
-    return vector / norm if norm > 0 else vector

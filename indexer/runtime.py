@@ -1,23 +1,87 @@
-"""Per-process model cache: each worker loads the action model and the face models once, lazily, behind a lock."""
+"""Per-process model cache: each worker loads its models lazily, once, behind one lock, and unloads the oldest.
+
+The action model, the face models and the editors' learned models all live in one
+:class:`ModelCache` (:data:`models`) of at most ``HL_MODEL_CACHE_SIZE`` entries; the least recently
+used entry is unloaded when a new one would exceed it, and :meth:`ModelCache.unload` drops entries
+on demand (a re-registered or tampered weights file is then read again).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 import torch
 from django.conf import settings
 
 from indexer.errors import PermanentError
 from ml.faces import FaceAnalyzer
-from ml.recognizer import ActionRecognizer, resize_short_side
+from ml.preprocessing import resize_short_side
+from ml.recognizer import ActionRecognizer
 from ml.weights import VideoModelWeights, WeightsError
 
-_lock = threading.Lock()
-_recognizers: dict[str, ActionRecognizer] = {}
+T = TypeVar("T")
+
+
+class ModelCache:
+    """A bounded, thread-safe least-recently-used cache of loaded models, one per worker process.
+
+    Args:
+        max_size: entries kept, or a callable returning it (read at every load, so a setting can change it).
+    """
+
+    def __init__(self, max_size: int | Callable[[], int]) -> None:
+        self._max_size = max_size
+        self._lock = threading.RLock()
+        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable, load: Callable[[], T]) -> T:
+        """The entry under ``key``, calling ``load()`` (under the lock: one load at a time) when absent.
+
+        Raises:
+            Whatever ``load`` raises; nothing is cached then.
+        """
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+            value = load()
+            self._entries[key] = value
+            limit = max(1, self._max_size() if callable(self._max_size) else self._max_size)
+            while len(self._entries) > limit:
+                self._entries.popitem(last=False)
+            return value
+
+    def unload(self, predicate: Callable[[Hashable], bool] | None = None) -> int:
+        """Drop the entries whose key satisfies ``predicate`` (every entry without one).
+
+        Returns:
+            The number of entries dropped.
+        """
+        with self._lock:
+            keys = [k for k in self._entries if predicate is None or predicate(k)]
+            for key in keys:
+                del self._entries[key]
+            return len(keys)
+
+    def keys(self) -> list[Hashable]:
+        """The cached keys, least recently used first."""
+        with self._lock:
+            return list(self._entries)
+
+
+#: The worker process's models: ``("action", name)``, ``("faces", detector)``, ``("learned", pk, sha256)``.
+models = ModelCache(lambda: settings.HL_MODEL_CACHE_SIZE)
 
 
 def model_weights(name: str | None = None) -> VideoModelWeights:
     """Metadata of the configured action model (``HL_ACTION_MODEL``: ``"i3d"`` or ``"slowfast"``).
+
+    PyTorchVideo publishes no digest for the SlowFast checkpoint; ``HL_SLOWFAST_SHA256`` pins one, and
+    the file is then verified against it when fetched and when loaded.
 
     Raises:
         PermanentError: the name is unknown.
@@ -30,7 +94,10 @@ def model_weights(name: str | None = None) -> VideoModelWeights:
     if name == "slowfast":
         from ml.slowfast import SlowFastWeights
 
-        return SlowFastWeights.DEFAULT.value
+        spec = SlowFastWeights.DEFAULT.value
+        if settings.HL_SLOWFAST_SHA256:
+            spec = dataclasses.replace(spec, file=dataclasses.replace(spec.file, sha256=settings.HL_SLOWFAST_SHA256))
+        return spec
     raise PermanentError(f"unknown HL_ACTION_MODEL {name!r}: use 'i3d' or 'slowfast'")
 
 
@@ -46,17 +113,18 @@ def action_recognizer() -> ActionRecognizer:
         PermanentError: the weights are missing or corrupt (run ``python manage.py fetch_weights``).
     """
     name = settings.HL_ACTION_MODEL
-    with _lock:
-        if name not in _recognizers:
-            weights = model_weights(name)
-            if settings.HL_TORCH_THREADS:
-                torch.set_num_threads(settings.HL_TORCH_THREADS)
-            try:
-                model = _build(name, weights)
-            except WeightsError as exc:
-                raise PermanentError(str(exc)) from exc
-            _recognizers[name] = ActionRecognizer(model, weights, crop_size=settings.HL_INPUT_SIZE)
-        return _recognizers[name]
+
+    def load() -> ActionRecognizer:
+        weights = model_weights(name)
+        if settings.HL_TORCH_THREADS:
+            torch.set_num_threads(settings.HL_TORCH_THREADS)
+        try:
+            model = _build(name, weights)
+        except WeightsError as exc:
+            raise PermanentError(str(exc)) from exc
+        return ActionRecognizer(model, weights, crop_size=settings.HL_INPUT_SIZE)
+
+    return models.get(("action", name, settings.HL_INPUT_SIZE), load)
 
 
 def _build(name: str, weights: VideoModelWeights) -> torch.nn.Module:
@@ -69,9 +137,6 @@ def _build(name: str, weights: VideoModelWeights) -> torch.nn.Module:
     return i3d_rgb(weights=weights, weights_dir=settings.HL_WEIGHTS_DIR)
 
 
-_face_analyzers: dict[str, FaceAnalyzer] = {}
-
-
 def face_analyzer() -> FaceAnalyzer:
     """The dlib face detector, landmark model and descriptor network, loaded on the first call in this process.
 
@@ -80,12 +145,11 @@ def face_analyzer() -> FaceAnalyzer:
             ``HL_FACE_DETECTOR`` is unknown.
     """
     name = settings.HL_FACE_DETECTOR
-    with _lock:
-        if name not in _face_analyzers:
-            try:
-                _face_analyzers[name] = FaceAnalyzer(
-                    settings.HL_WEIGHTS_DIR, detector=name, detect_short_side=settings.HL_FACE_SHORT_SIDE
-                )
-            except (WeightsError, ValueError) as exc:
-                raise PermanentError(str(exc)) from exc
-        return _face_analyzers[name]
+
+    def load() -> FaceAnalyzer:
+        try:
+            return FaceAnalyzer(settings.HL_WEIGHTS_DIR, detector=name, detect_short_side=settings.HL_FACE_SHORT_SIDE)
+        except (WeightsError, ValueError) as exc:
+            raise PermanentError(str(exc)) from exc
+
+    return models.get(("faces", name, settings.HL_FACE_SHORT_SIDE), load)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -37,6 +38,7 @@ from torch import Tensor, nn
 
 from ml.heads import balanced_class_weights
 from ml.mobilenet_v2 import LAST_CHANNELS, ImageModelWeights, MobileNetV2
+from ml.preprocessing import centre_crop, normalize
 
 __all__ = ["CRNN", "TwoStreamCRNN", "clip_tensor", "fine_tune", "fine_tune_step", "flow_backbone", "optical_flow"]
 
@@ -188,17 +190,8 @@ def clip_tensor(clips: np.ndarray, weights: ImageModelWeights, *, crop_size: int
     Raises:
         ValueError: the clips are not uint8 RGB or smaller than the crop.
     """
-    if clips.ndim != 5 or clips.shape[-1] != 3 or clips.dtype != np.uint8:
-        raise ValueError(f"expected (B, T, H, W, 3) uint8 clips, got {clips.shape} {clips.dtype}")
-    height, width = clips.shape[2:4]
-    if min(height, width) < crop_size:
-        raise ValueError(f"frames {width}x{height} are smaller than the {crop_size}px crop")
-    top, left = (height - crop_size) // 2, (width - crop_size) // 2
-    crop = np.ascontiguousarray(clips[:, :, top : top + crop_size, left : left + crop_size])
-    rgb = torch.from_numpy(crop).permute(0, 4, 1, 2, 3).float().div_(255.0)
-    mean = torch.tensor(weights.mean).view(1, 3, 1, 1, 1)
-    std = torch.tensor(weights.std).view(1, 3, 1, 1, 1)
-    rgb = (rgb - mean) / std
+    crop = centre_crop(clips, crop_size)
+    rgb = normalize(crop, mean=weights.mean, std=weights.std)
     if not with_flow:
         return rgb
     flow = torch.from_numpy(np.stack([optical_flow(c) for c in crop])).permute(0, 4, 1, 2, 3)
@@ -239,6 +232,7 @@ def fine_tune(
     lr: float = 1e-3,
     weight_decay: float = 1e-4,
     seed: int = 0,
+    on_epoch: Callable[[int, float], None] | None = None,
 ) -> list[float]:
     """Fine-tune a CRNN on a small labelled set with AdamW and class-balanced cross-entropy.
 
@@ -252,6 +246,7 @@ def fine_tune(
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
         seed: seeds the shuffling (the caller seeds the initialisation).
+        on_epoch: called after each epoch with the epochs done (1, 2, ...) and that epoch's mean loss.
 
     Returns:
         The mean training loss of each epoch, in order.
@@ -273,4 +268,6 @@ def fine_tune(
             fine_tune_step(model, optimizer, x[idx], y[idx], weights) * len(idx) for idx in order.split(batch_size)
         ]
         history.append(sum(losses) / len(y))
+        if on_epoch is not None:
+            on_epoch(len(history), history[-1])
     return history

@@ -32,7 +32,6 @@ import numpy as np
 from ml.weights import WeightFile, locate
 
 DESCRIPTOR_DIM = 128
-MATCH_THRESHOLD = 0.6  # dlib's customary Euclidean threshold between descriptors of one person
 
 
 class FaceWeights(enum.Enum):

@@ -58,6 +58,7 @@ class ImageModelWeights:
         file: the checkpoint file.
         num_classes: logits of the checkpoint's classifier.
         mean, std: per-channel normalisation applied to RGB in ``[0, 1]``: ``(x - mean) / std``.
+        resize_short: short side, in pixels, of the reference evaluation before its centre crop.
         crop_size: square crop of the reference evaluation, in pixels.
         feature_dim: size of the pooled feature in front of the classifier.
     """
@@ -67,6 +68,7 @@ class ImageModelWeights:
     num_classes: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+    resize_short: int
     crop_size: int
     feature_dim: int
 
@@ -90,6 +92,7 @@ class MobileNetV2Weights(enum.Enum):
         num_classes=1000,
         mean=(0.485, 0.456, 0.406),
         std=(0.229, 0.224, 0.225),
+        resize_short=256,
         crop_size=224,
         feature_dim=LAST_CHANNELS,
     )

@@ -13,13 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ml.preprocessing import centre_crop, normalize
 from ml.weights import VideoModelWeights
-
-
-def resize_short_side(crop_size: int, weights: VideoModelWeights) -> int:
-    """Short side, in pixels, to decode frames at so that a ``crop_size`` centre crop keeps the
-    model's reference resize/crop ratio (256/224 for I3D)."""
-    return round(crop_size * weights.resize_short / weights.crop_size)
 
 
 class ActionRecognizer:
@@ -37,8 +32,6 @@ class ActionRecognizer:
         self.model = model.to(memory_format=torch.channels_last_3d)
         self.weights = weights
         self.crop_size = crop_size
-        self._mean = torch.tensor(weights.mean, dtype=torch.float32).view(1, 3, 1, 1, 1)
-        self._std = torch.tensor(weights.std, dtype=torch.float32).view(1, 3, 1, 1, 1)
 
     @property
     def version(self) -> str:
@@ -54,16 +47,8 @@ class ActionRecognizer:
         Raises:
             ValueError: the frames are smaller than the crop or not uint8 RGB.
         """
-        if clips.ndim != 5 or clips.shape[-1] != 3 or clips.dtype != np.uint8:
-            raise ValueError(f"expected (B, T, H, W, 3) uint8 clips, got {clips.shape} {clips.dtype}")
-        _, _, height, width, _ = clips.shape
-        if min(height, width) < self.crop_size:
-            raise ValueError(f"frames {width}x{height} are smaller than the {self.crop_size}px crop")
-        top = (height - self.crop_size) // 2
-        left = (width - self.crop_size) // 2
-        crop = clips[:, :, top : top + self.crop_size, left : left + self.crop_size]
-        x = torch.from_numpy(np.ascontiguousarray(crop)).permute(0, 4, 1, 2, 3).float().div_(255.0)
-        return ((x - self._mean) / self._std).contiguous(memory_format=torch.channels_last_3d)
+        x = normalize(centre_crop(clips, self.crop_size), mean=self.weights.mean, std=self.weights.std)
+        return x.contiguous(memory_format=torch.channels_last_3d)
 
     @torch.inference_mode()
     def __call__(self, clips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -289,16 +289,27 @@ class VideoModelWeights:
         return f"{self.name}@{self.file.short_sha}"
 
 
+#: sha256 of ``ml/data/kinetics400_labels.txt``: an edited list would silently relabel every logit.
 KINETICS400_LABELS_SHA256 = "e9f2806fe9109b851a80a74841244f6f8c9d10917fa0229cd82bab67f2f8e28f"
 
 
-def kinetics400_categories() -> tuple[str, ...]:
+def kinetics400_categories(path: Path | None = None) -> tuple[str, ...]:
     """The 400 Kinetics-400 class names in logit order (alphabetical; DeepMind's label map).
 
     The list ships with the package (``ml/data/kinetics400_labels.txt``) as torchvision ships
     its category lists; no PyPI package carries it.
+
+    Args:
+        path: the label file to read (default: the packaged one).
+
+    Raises:
+        ChecksumError: the file's sha256 is not :data:`KINETICS400_LABELS_SHA256`.
+        WeightsError: it does not hold 400 names.
     """
-    path = Path(__file__).with_name("data") / "kinetics400_labels.txt"
+    path = path or Path(__file__).with_name("data") / "kinetics400_labels.txt"
+    actual = sha256_file(path)
+    if actual != KINETICS400_LABELS_SHA256:
+        raise ChecksumError(f"{path}: sha256 {actual} does not match the expected {KINETICS400_LABELS_SHA256}")
     names = tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
     if len(names) != 400:
         raise WeightsError(f"{path} holds {len(names)} names, expected 400")

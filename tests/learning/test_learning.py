@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from highlights import learning
-from highlights.models import ActionLabel, Clip, HighlightModel, LearnedLabel, ReviewStatus
+from highlights.models import ActionLabel, Clip, HighlightModel, LearnedLabel, ReviewStatus, TrainingJob
 from highlights.selectors import search_clips
 
 # Editors' new labels, one per sport: the clips of these games are verified; clay and practice_late are held out.
@@ -89,20 +89,46 @@ def test_each_training_registers_a_version_and_rollback_restores_the_previous(he
 def test_crnn_fine_tune_round_trips_through_the_registry(
     verified: dict[str, list[int]], indexed: dict[str, int]
 ) -> None:
-    model = learning.train_model(["rally", "windup"], HighlightModel.Kind.CRNN)
+    activation = learning.train_model(["rally", "windup"], HighlightModel.Kind.CRNN)
+    model = activation.model
+    assert activation.labelling is None, "a CRNN labels the games an operator picks, not the archive"
     assert model.parent == "mobilenet_v2_imagenet1k@b0353104" and model.params["frames"] == 8
     losses = model.metrics["losses"]
     assert len(losses) == 3 and losses[-1] < losses[0]
     assert set(model.training_clips.values_list("pk", flat=True)) >= set(verified["tennis"] + verified["baseball"])
-    learning._networks.clear()  # read back from the file, as another process would
-    learning.label_game_with_crnn(model.pk, indexed["clay"])
+    assert learning.unload_network(model) == 0, "training does not load the registered network"
+    learning.label_game_with_crnn(model.pk, indexed["clay"])  # read from the file, as another process would
     clay = LearnedLabel.objects.filter(model=model, clip_id__in=verified["clay"])
     assert clay.count() == LearnedLabel.objects.filter(model=model, clip__game_id=indexed["clay"]).count()
     path = Path(settings.HL_MODELS_DIR) / model.weights_path
     path.write_bytes(path.read_bytes() + b"tampered")
-    learning._networks.clear()
+    assert learning.unload_network(model) == 1, "labelling loaded it into the worker's model cache"
     with pytest.raises(learning.LearningError, match="sha256"):
         learning.load_network(model)
+
+
+def test_a_training_job_records_its_progress_and_the_version_it_registered(
+    verified: dict[str, list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = learning.request_training(["windup", "possession"], HighlightModel.Kind.HEAD)
+    assert (job.status, job.progress, job.label_set) == (TrainingJob.Status.QUEUED, 0, "possession,windup")
+    seen: list[tuple[int, str]] = []
+    advance = TrainingJob.advance
+
+    def record(self: TrainingJob, progress: int, stage: str) -> None:
+        seen.append((TrainingJob.objects.get(pk=self.pk).status, progress))
+        advance(self, progress, stage)
+
+    monkeypatch.setattr(TrainingJob, "advance", record)
+    activation = learning.run_training_job(job.pk)
+    assert activation is not None and activation.labelling == learning.Labelling(activation.model.pk)
+    job.refresh_from_db()
+    assert (job.status, job.progress, job.error, job.model) == (TrainingJob.Status.SUCCEEDED, 100, "", activation.model)
+    assert [p for _, p in seen] == sorted(p for _, p in seen) and len(seen) >= 3
+    assert {status for status, _ in seen} == {TrainingJob.Status.RUNNING}
+    assert activation.model.label_set == "possession,windup" and activation.model.is_active
+    assert learning.run_training_job(job.pk) is None, "a finished job is not trained again"
+    assert HighlightModel.objects.filter(label_set="possession,windup").count() == 1
 
 
 def test_evaluate_prints_metrics_and_writes_pngs(video_dir: Path, tmp_path: Path, head: dict[str, Any]) -> None:

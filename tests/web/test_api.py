@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from highlights.models import ActionLabel, Clip, Game, IndexJob, Reel, ReviewStatus
+from highlights.models import ActionLabel, Clip, FaceTrack, Game, IndexJob, Player, Reel, ReviewStatus
 from tests.web.conftest import ffprobe, moov_before_mdat
 
 Login = Callable[[str], Client]
@@ -246,6 +246,20 @@ def test_jobs_editors_index_files_from_the_ingest_folders(env: dict[str, Game], 
 
 
 def test_players_endpoint_lists_named_players(env: dict[str, Game]) -> None:
-    resp = Client().get("/api/players/")
-    assert resp.status_code == 200
-    assert all(p["name"] for p in resp.json()["results"])
+    clip = _clip(env["tennis"])
+    named = Player.objects.create(name="Test Ace", team="ATP", number=7)
+    unnamed = Player.objects.create()
+    try:
+        for player in (named, unnamed):
+            FaceTrack.objects.create(
+                game=clip.game, clip=clip, start_ms=clip.start_ms, end_ms=clip.end_ms,
+                embedding=bytes(512), model_version="test", player=player,
+            )  # fmt: skip
+        resp = Client().get("/api/players/")
+        assert resp.status_code == 200
+        listed = {p["id"]: p for p in resp.json()["results"]}
+        assert listed[named.pk] == {"id": named.pk, "name": "Test Ace", "team": "ATP", "number": 7, "clips": 1}
+        assert unnamed.pk not in listed, "an unnamed person is not a player to list"
+    finally:
+        FaceTrack.objects.filter(player__in=[named, unnamed]).delete()
+        Player.objects.filter(pk__in=[named.pk, unnamed.pk]).delete()

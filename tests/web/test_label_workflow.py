@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.test import Client, override_settings
 
-from highlights.models import ActionLabel, Clip, Game, HighlightModel, LearnedLabel, ReviewStatus
+from highlights.models import ActionLabel, Clip, Game, HighlightModel, LearnedLabel, ReviewStatus, TrainingJob
 
 Login = Callable[[str], Client]
 NEW_LABEL = "groundstroke"
@@ -19,6 +19,7 @@ def env(games: dict[str, Game], users: dict, web_env: Path) -> Iterator[dict[str
     """The web fixtures' games, with trained models written under the module's var folder and removed at the end."""
     with override_settings(HL_MODELS_DIR=web_env / "models"):
         yield games
+        TrainingJob.objects.all().delete()
         HighlightModel.objects.all().delete()
         ActionLabel.objects.filter(name=NEW_LABEL).delete()
 
@@ -61,12 +62,24 @@ def test_define_tag_train_review_publish_then_search(env: dict[str, Game], login
     page = editor.get("/labels/").content.decode()
     assert f'value="{NEW_LABEL}"' in page and f"<td>{NEW_LABEL}</td>" in page
 
-    # Train twice through the page: v1, then v2 (each training activates its version).
+    # Train twice through the page: each is a training job (run in-process here, with no broker) that
+    # registers and activates the next version; the labels page shows the jobs and links their versions.
     first = editor.post("/labels/train/", {"labels": [NEW_LABEL], "kind": "head"})
+    assert first["Location"] == "/labels/#training"
     v1 = HighlightModel.objects.get(label_set=NEW_LABEL, version=1)
-    assert first["Location"] == f"/labels/models/{v1.pk}/"
+    job = TrainingJob.objects.get(label_set=NEW_LABEL)
+    assert (job.status, job.progress, job.model, job.kind) == ("succeeded", 100, v1, "head")
     editor.post("/labels/train/", {"labels": [NEW_LABEL]})
     v2 = HighlightModel.objects.get(label_set=NEW_LABEL, version=2)
+    polled = editor.get("/labels/", HTTP_HX_REQUEST="true").content.decode()
+    assert polled.startswith('<div id="training"') and "hx-trigger" not in polled, "nothing left to poll"
+    for version in (v1, v2):
+        assert f'<a href="/labels/models/{version.pk}/">v{version.version}</a>' in polled
+    assert 'aria-valuenow="100"' in polled and "<html" not in polled
+    queued = TrainingJob.objects.create(label_set=NEW_LABEL, kind="crnn")
+    polling = editor.get("/labels/").content.decode()
+    assert 'hx-trigger="every 2s"' in polling and f'data-job="{queued.pk}"' in polling
+    queued.delete()
     assert v2.is_active and not HighlightModel.objects.get(pk=v1.pk).is_active
     assert set(v1.training_clips.values_list("pk", flat=True)) == set(tennis + baseball)
 
@@ -95,3 +108,4 @@ def test_training_without_verified_clips_says_why(env: dict[str, Game], login: L
     editor = login("editor")
     resp = editor.post("/labels/train/", {"labels": ["dunk"]}, follow=True)
     assert "no verified clip labelled dunk" in resp.content.decode()
+    assert not TrainingJob.objects.filter(label_set="dunk").exists(), "no job is queued for what cannot train"

@@ -29,7 +29,10 @@ def test_search_page_grid_and_htmx_partial(env: dict[str, Game]) -> None:
     partial = Client().get("/", {"q": "tennis", "sport": "tennis"}, HTTP_HX_REQUEST="true").content.decode()
     assert partial.startswith('<div id="results">') and "<html" not in partial
     assert f"/games/{env['tennis'].pk}/" in partial and f"/games/{env['baseball'].pk}/" not in partial
-    assert "score" in Client().get("/", {"q": "score:9"}).content.decode()
+    bad = Client().get("/", {"q": "score:9"})
+    assert bad.status_code == 200
+    assert '<p class="error">score must lie in 0..1, got 9.0</p>' in bad.content.decode()
+    assert 'href="/clips/' not in bad.content.decode(), "a query that cannot be read lists no clip"
 
 
 def test_game_video_honours_range_requests(env: dict[str, Game]) -> None:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
 from highlights import dispatch, learning
 from highlights.models import Game, HighlightModel
@@ -60,17 +61,21 @@ class Command(BaseCommand):
         if action == "list":
             return list(HighlightModel.objects.all())
         if action == "rollback":
-            model = learning.rollback(str(target))
-            dispatch.apply_highlight_model(model)
-            return [model]
+            activation = learning.rollback(str(target))
+            dispatch.send_labelling(activation.labelling)
+            return [activation.model]
         model = HighlightModel.objects.get(pk=int(str(target)))
-        if action == "activate" or model.kind == HighlightModel.Kind.HEAD:
-            learning.activate(model)
-            dispatch.apply_highlight_model(model)  # a head is (re)applied to the whole archive on activation
-        else:
-            games = Game.objects.filter(pk__in=game_ids)
-            if not game_ids or games.count() != len(set(game_ids)):
-                raise learning.LearningError("apply a CRNN with --game ID for existing games")
-            dispatch.label_games_with_crnn(model, games.values_list("pk", flat=True))
+        if action == "activate":
+            dispatch.send_labelling(learning.activate(model).labelling)
+            return [model]
+        with transaction.atomic():
+            if model.kind == HighlightModel.Kind.HEAD:
+                labelling = learning.activate(model).labelling  # a head is (re)applied to the whole archive
+            else:
+                games = Game.objects.filter(pk__in=game_ids)
+                if not game_ids or games.count() != len(set(game_ids)):
+                    raise learning.LearningError("apply a CRNN with --game ID for existing games")
+                labelling = learning.request_crnn_labelling(model, games)
+            dispatch.send_labelling(labelling)
         model.refresh_from_db()
         return [model]

@@ -25,10 +25,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            model = learning.train_model(options["labels"].split(","), options["kind"])
+            activation = learning.train_model(options["labels"].split(","), options["kind"])
         except (learning.LearningError, CorruptVideoError) as exc:
             raise CommandError(str(exc), returncode=2) from exc
-        dispatch.apply_highlight_model(model)  # in local mode the head labels the archive here
+        dispatch.send_labelling(activation.labelling)
+        model = activation.model
         report = {
             "model_id": model.pk,
             "label_set": model.label_set,
