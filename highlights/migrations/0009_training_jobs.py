@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('highlights', '0007_job_recovery'),
+        ('highlights', '0008_clip_params_key'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
