@@ -11,7 +11,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from highlights.models import Game, IndexJob, Sport
 from highlights.services import request_indexing
-from indexer.errors import IndexingError
 
 _TERMINAL = (IndexJob.Status.SUCCEEDED, IndexJob.Status.FAILED)
 
@@ -31,18 +30,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["path"]
         started = time.perf_counter()
-        try:
-            job = request_indexing(
-                path,
-                sport=options["sport"],
-                title=options["title"],
-                home_team=options["home"],
-                away_team=options["away"],
-            )
-        except IndexingError:
-            job = IndexJob.objects.order_by("-pk").filter(source_path=str(path.resolve())).first()
-            if job is None:
-                raise
+        job = request_indexing(
+            path, sport=options["sport"], title=options["title"], home_team=options["home"], away_team=options["away"]
+        )
         job = self._wait(job, started + options["timeout"])
         if job.status != IndexJob.Status.SUCCEEDED:
             raise CommandError(f"indexing {path} failed: {job.error or job.status}", returncode=2)
