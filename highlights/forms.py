@@ -14,7 +14,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, BadRequest, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
 from highlights import selectors
-from highlights.models import ActionLabel, Clip, Game, Player, Reel, ReviewStatus
+from highlights.models import ActionLabel, Clip, Game, HighlightModel, Player, Reel, ReviewStatus
 from search.query import QueryError
 
 NAME_MAX_BYTES = 255  # longest file name (UTF-8 bytes) Linux file systems store
@@ -110,6 +110,18 @@ class LabelForm(forms.Form):
 
     sport = forms.CharField(required=False)
     name = forms.CharField(required=False)
+
+
+class TrainForm(forms.Form):
+    """The labels of the taxonomy a new model learns, and its kind (``HighlightModel.Kind``; empty: a head)."""
+
+    labels = forms.MultipleChoiceField()
+    kind = forms.ChoiceField(choices=HighlightModel.Kind.choices, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        names = ActionLabel.objects.values_list("name", flat=True).distinct().order_by("name")
+        self.fields["labels"].choices = [(name, name) for name in names]
 
 
 def _name_fits(upload: UploadedFile) -> None:

@@ -377,10 +377,9 @@ def labels(request: HttpRequest) -> HttpResponse:
 def label_train(request: HttpRequest) -> HttpResponse:
     """Train, register and activate a model for the chosen labels (synchronously), then show it."""
     _require_editor(request)
+    data = forms.cleaned(forms.TrainForm(request.POST))
     try:
-        model = learning.train_model(
-            request.POST.getlist("labels"), request.POST.get("kind") or HighlightModel.Kind.HEAD, user=request.user
-        )
+        model = learning.train_model(data["labels"], data["kind"] or HighlightModel.Kind.HEAD, user=request.user)
     except learning.LearningError as exc:
         messages.error(request, str(exc))
         return redirect("labels")

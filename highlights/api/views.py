@@ -62,7 +62,7 @@ def clips_for(request: Request) -> QuerySet[Clip]:
     form = SearchForm(request.query_params)
     if not form.is_valid():
         errors = form.errors.get_json_data()
-        raise ValidationError({field: [e["message"] for e in messages] for field, messages in errors.items()})
+        raise ValidationError({field: " ".join(e["message"] for e in messages) for field, messages in errors.items()})
     query = form.cleaned_data["query"]
     clips = selectors.clip_queryset(query, include_rejected=roles.is_editor(request.user))
     return clips[: query.limit] if query.limit else clips

@@ -119,6 +119,8 @@ BAD_INPUT: list[tuple[str, str | None, str, str, dict[str, Any]]] = [
     ("q too long auto reel", "fan", "post", "/reels/auto/", {"q": "tennis " * 200}),
     ("q too many tokens from-search", "fan", "post", "/api/reels/from-search/", {"q": _TOKENS}),
     ("label name NUL", "editor", "post", "/labels/", {"sport": "tennis", "name": NUL}),
+    ("train label NUL", "editor", "post", "/labels/train/", {"labels": [NUL]}),
+    ("train kind unknown", "editor", "post", "/labels/train/", {"labels": ["rally"], "kind": "svm"}),
     ("job path NUL page", "editor", "post", "/jobs/", {"path": f"/tmp/{NUL}.mp4"}),
     ("job path NUL api", "editor", "post", "/api/jobs/", {"path": f"/tmp/{NUL}.mp4"}),
     ("job title too long page", "editor", "post", "/jobs/", {"path": "{video}", "title": "x" * 256}),
