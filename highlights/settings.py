@@ -121,7 +121,7 @@ LOGOUT_REDIRECT_URL = "search"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",  # CSRF enforced for writes
-        "rest_framework.authentication.BasicAuthentication",
+        "highlights.api.authentication.BasicAuthentication",  # DRF's, refusing NUL characters
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "highlights.pagination.CappedPageNumberPagination",

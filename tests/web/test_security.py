@@ -4,6 +4,7 @@ download headers and redirects. Every test here failed on the code before the fi
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -225,6 +226,10 @@ def test_api_throttles_anonymous_and_signed_in_users(env: dict[str, Game], login
     assert [fan.get("/api/games/").status_code for _ in range(6)] == [200] * 5 + [429]
 
 
+def _basic(username: str, password: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
+
+
 def test_failed_logins_lock_the_account_out(env: dict[str, Game]) -> None:
     from axes.utils import reset as reset_lockouts  # importing axes needs its app installed
 
@@ -236,8 +241,15 @@ def test_failed_logins_lock_the_account_out(env: dict[str, Game]) -> None:
         locked = client.post("/accounts/login/", {"username": "fan2", "password": PASSWORD})
         assert locked.status_code == 429
         assert "_auth_user_id" not in client.session
+        assert Client().get("/api/reels/", **_basic("fan2", PASSWORD)).status_code == 403  # Basic auth too
         other = Client().post("/accounts/login/", {"username": "fan", "password": PASSWORD})
         assert other.status_code == 302  # another account is not locked
+        # Basic auth: failures count too, and NUL characters fail as bad credentials, not as a 500
+        assert Client().get("/api/reels/", **_basic("fan", PASSWORD)).status_code == 200
+        assert Client().get("/api/reels/", **_basic("f\x00n", "x\x00")).status_code in (401, 403)
+        for _ in range(settings.AXES_FAILURE_LIMIT):
+            assert Client().get("/api/reels/", **_basic("fan", "wrong")).status_code in (401, 403)
+        assert Client().get("/api/reels/", **_basic("fan", PASSWORD)).status_code == 403
     finally:
         reset_lockouts()
 
