@@ -85,11 +85,8 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
 
 
 def _any_contains(fields: tuple[str, ...], forms: set[str]) -> Q:
-    q = Q()
-    for field in fields:
-        for form in forms:
-            q |= Q(**{f"{field}__icontains": form})
-    return q
+    """Rows where one of ``fields`` contains one of ``forms`` (case-insensitive): one OR node, built in linear time."""
+    return Q(*(Q(**{f"{field}__icontains": form}) for field in fields for form in forms), _connector=Q.OR)
 
 
 def _learned_label_clips(labels: list[str]) -> QuerySet[LearnedLabel]:
@@ -129,8 +126,7 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
     clips: QuerySet[Clip] = Clip.objects.select_related("game", "action")
     if not include_rejected:
         clips = clips.exclude(review_status=ReviewStatus.REJECTED)
-    for condition in _word_conditions(query.words):
-        clips = clips.filter(condition)
+    clips = clips.filter(*_word_conditions(query.words))  # one filter call: cloning per word is quadratic
     if query.sport:
         clips = clips.filter(game__sport=query.sport)
     if query.team:
