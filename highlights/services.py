@@ -81,7 +81,7 @@ def _dispatch_pipeline(job_id: int, priority: int) -> None:
     try:
         canvas(job_id).apply_async(priority=priority)
     except IndexingError as exc:
-        logger.warning("job %s failed: %s", job_id, exc)
+        logger.info("job %s failed: %s", job_id, exc)  # the job row holds the message
 
 
 class IngestError(ValueError):

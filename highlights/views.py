@@ -1,6 +1,8 @@
 """HTML pages: thin views over ``highlights.selectors`` (reads) and ``highlights.services`` (writes).
 
 Permissions follow ``highlights.roles``, as in the API; every POST needs Django's CSRF token.
+Request values are cleaned by ``highlights.forms``: bad input answers 400 with one line (``bad_request``);
+every HTML fragment is rendered from a template, so user text is escaped.
 """
 
 from __future__ import annotations
