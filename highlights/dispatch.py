@@ -12,6 +12,7 @@ In local mode (no broker, ``task_always_eager``) a message runs in-process when 
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from typing import Any
 
@@ -21,7 +22,10 @@ from django.db import transaction
 
 from highlights.learning import Labelling
 from highlights.models import IndexJob, Reel, TrainingJob
+from indexer.errors import IndexingError
 from indexer.steps import STEPS, Step
+
+logger = logging.getLogger(__name__)
 
 # Redis priority of a job's first step (0 is served first). A started job's later steps carry no
 # priority, i.e. 0, so workers finish started jobs before they start new files.
@@ -50,7 +54,7 @@ def canvas(job_id: int, first_step: Step | None = None) -> chain:
 
 def index_job(job: IndexJob) -> None:
     """Send a new job's pipeline at the job's priority, on commit (see ``services.create_index_job``)."""
-    send_on_commit(canvas(job.pk), priority=BROKER_PRIORITY[IndexJob.Priority(job.priority)])
+    _send_steps(canvas(job.pk), {"priority": BROKER_PRIORITY[IndexJob.Priority(job.priority)]})
 
 
 def resume_job(job: IndexJob, first_step: Step, *, queued: bool) -> None:
@@ -63,7 +67,23 @@ def resume_job(job: IndexJob, first_step: Step, *, queued: bool) -> None:
             which sorts first (see ``settings.CELERY_BROKER_TRANSPORT_OPTIONS``).
     """
     options = {"priority": BROKER_PRIORITY[IndexJob.Priority(job.priority)]} if queued else {}
-    send_on_commit(canvas(job.pk, first_step), **options)
+    _send_steps(canvas(job.pk, first_step), options)
+
+
+def _send_steps(steps: chain, options: dict[str, Any]) -> None:
+    """Send a job's steps on commit. In local mode they run here, and a failing step raises.
+
+    A failing step has already marked its job failed with a readable message (as on a worker), so
+    the error is logged and the caller (a request, a command) reads the job instead of a traceback.
+    """
+
+    def send() -> None:
+        try:
+            steps.apply_async(**options)
+        except IndexingError as exc:
+            logger.info("local mode: %s", exc)  # the job row holds the message
+
+    transaction.on_commit(send)
 
 
 def render_reel(reel: Reel) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.utils.http import http_date
+from django.utils.http import content_disposition_header, http_date
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK_BYTES = 256 * 1024
@@ -84,7 +84,7 @@ def ranged_file_response(request: HttpRequest, path: Path, *, download_name: str
         response["Content-Length"] = str(last - first + 1)
         response["Content-Range"] = f"bytes {first}-{last}/{size}"
         if download_name:
-            response["Content-Disposition"] = f'attachment; filename="{download_name}"'
+            response["Content-Disposition"] = content_disposition_header(True, download_name)
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, max-age=3600"
     response["Last-Modified"] = http_date(path.stat().st_mtime)

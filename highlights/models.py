@@ -8,11 +8,14 @@ them and use the Clip primary key as their id.
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils import timezone
 
 from indexer.steps import STEP_NAMES, STEPS, Step, step, steps_after
@@ -447,6 +450,14 @@ class Reel(models.Model):
     def fail_render(self, error: str) -> None:
         """Mark this version's render failed with a readable message (ffmpeg's)."""
         self._write_if_current(status=self.Status.FAILED, error=error)
+
+
+@receiver(post_delete, sender=Reel)
+def _delete_reel_video(sender: type[Reel], instance: Reel, **kwargs: object) -> None:
+    """A deleted reel's rendered MP4 goes too, once the deletion commits (also when its owner is deleted)."""
+    if instance.video:
+        path = Path(settings.MEDIA_ROOT) / instance.video.name
+        transaction.on_commit(partial(path.unlink, missing_ok=True))
 
 
 class ReelItem(models.Model):

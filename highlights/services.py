@@ -16,12 +16,12 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from highlights import selectors
 from highlights.models import ActionLabel, Backfill, Clip, Game, IndexJob, Reel, ReelItem, ReviewStatus
 from highlights.rendering import OutputFormat, RenderError, Segment, render_video
 from indexer.artifacts import PIPELINE_VERSION
-from search.query import parse_query
 
 logger = logging.getLogger(__name__)
 
@@ -149,16 +149,26 @@ def create_reel(
     """Create a reel owned by ``owner`` with ``items`` in order.
 
     Raises:
-        ReelError: an item names an unknown clip or has unusable trim points.
+        ReelError: an item names an unknown clip or has unusable trim points, there are more than
+            ``HL_REEL_MAX_ITEMS`` items, or the title is longer than its column.
     """
     with transaction.atomic():
-        reel = Reel.objects.create(owner=owner, title=title.strip() or "Untitled reel", kind=kind, query=query)
+        reel = Reel.objects.create(owner=owner, title=_title(title) or "Untitled reel", kind=kind, query=query)
         if items:
             _write_items(reel, items)
     return reel
 
 
+def _title(title: str) -> str:
+    title = title.strip()
+    if len(title) > (longest := Reel._meta.get_field("title").max_length):
+        raise ReelError(f"a reel title has at most {longest} characters")
+    return title
+
+
 def _write_items(reel: Reel, items: Sequence[ItemSpec]) -> None:
+    if len(items) > settings.HL_REEL_MAX_ITEMS:
+        raise ReelError(f"a reel holds at most {settings.HL_REEL_MAX_ITEMS} clips")
     clips = Clip.objects.select_related("game").in_bulk({i.clip_id for i in items})
     rows = []
     for position, spec in enumerate(items):
@@ -184,13 +194,14 @@ def update_reel(
     reel goes back to draft until it is rendered again.
 
     Raises:
-        ReelError: an item names an unknown clip or has unusable trim points.
+        ReelError: an item names an unknown clip or has unusable trim points, there are more than
+            ``HL_REEL_MAX_ITEMS`` items, or the title is longer than its column.
     """
     with transaction.atomic():
         reel = Reel.objects.select_for_update().get(pk=reel.pk)
         changed = False
-        if title is not None and title.strip() and title.strip() != reel.title:
-            reel.title, changed = title.strip(), True
+        if title is not None and _title(title) and _title(title) != reel.title:
+            reel.title, changed = _title(title), True
         if items is not None:
             _write_items(reel, items)
             changed = True
@@ -240,11 +251,12 @@ def render_reel(reel_id: int) -> None:
     """Render the reel's current version to ``MEDIA_ROOT/reels/reel-<id>-v<version>.mp4`` (the task's body).
 
     Progress (0-100) is written to the row as ffmpeg reports it. Writes are guarded by the version
-    rendered, so an edit made during the render leaves the stale result unused. A render error
+    rendered, so an edit made during the render leaves the stale result unused (and deleted); a
+    successful render deletes the file of the version rendered before. A render error
     marks the reel failed with ffmpeg's message (retry with :func:`request_render`).
     """
     reel = Reel.objects.get(pk=reel_id)
-    version = reel.version
+    version, previous = reel.version, reel.video.name
     if reel.is_rendered:
         return
     items = list(reel.items.select_related("clip__game"))
@@ -264,8 +276,10 @@ def render_reel(reel_id: int) -> None:
     published = reel.complete_render(
         name, duration_ms=round(duration_s * 1000), render_s=round(time.perf_counter() - started, 3)
     )
-    if not published:
+    if not published:  # an edit came in meanwhile: this version's file is never shown
         (Path(settings.MEDIA_ROOT) / name).unlink(missing_ok=True)
+    elif previous and previous != name:  # the file of the version rendered before
+        (Path(settings.MEDIA_ROOT) / previous).unlink(missing_ok=True)
 
 
 # --- auto reels --------------------------------------------------------------------------------
@@ -299,7 +313,8 @@ def create_condensed_reel(owner: AbstractBaseUser, game: Game) -> Reel:
             cuts[-1] = ItemSpec(last.clip_id, last.trim_in_ms, max(last.trim_out_ms, end))
         else:
             cuts.append(ItemSpec(clip.pk, clip.start_ms, end))
-    return create_reel(owner, f"{game}: condensed game", cuts, kind=Reel.Kind.CONDENSED)
+    title = f"{Truncator(str(game)).chars(Reel._meta.get_field('title').max_length - 20)}: condensed game"
+    return create_reel(owner, title, cuts, kind=Reel.Kind.CONDENSED)
 
 
 DEFAULT_QUERY_REEL_CLIPS = 10
@@ -311,10 +326,10 @@ def create_query_reel(owner: AbstractBaseUser, text: str) -> Reel:
     The query's own ``top N``/``last N`` sets the number of clips (``DEFAULT_QUERY_REEL_CLIPS`` otherwise).
 
     Raises:
-        search.query.QueryError: the query does not parse.
-        ReelError: the search finds nothing.
+        search.query.QueryError: the query does not parse or exceeds ``HL_QUERY_MAX_CHARS``/``HL_QUERY_MAX_TOKENS``.
+        ReelError: the search finds nothing, or finds more than ``HL_REEL_MAX_ITEMS`` clips.
     """
-    query = parse_query(text)
+    query = selectors.parse_search(text)
     clips = list(selectors.clip_queryset(query)[: query.limit or DEFAULT_QUERY_REEL_CLIPS])
     if not clips:
         raise ReelError(f"no clips match {text!r}")

@@ -5,6 +5,7 @@ them, and the embedded PostgreSQL server starts on the first database connection
 The README's table lists every variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -34,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "axes",
     "highlights",
     "indexer",
 ]
@@ -47,6 +49,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: answers 429 to a locked-out login
 ]
 
 ROOT_URLCONF = "highlights.urls"
@@ -84,6 +87,17 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", d
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# django-axes counts failed logins (the login page and the API's Basic auth) per username and client IP;
+# HL_LOGIN_FAILURE_LIMIT failures lock that pair out for HL_LOGIN_COOLOFF_S seconds (HTTP 429).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("HL_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(seconds=env.float("HL_LOGIN_COOLOFF_S", default=900.0))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+
+# Throttle rates and shared counters: set HL_CACHE_URL (e.g. redis://redis:6379/1) when several processes serve.
+CACHES = {"default": env.cache_url("HL_CACHE_URL", default="locmemcache://")}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -107,13 +121,24 @@ LOGOUT_REDIRECT_URL = "search"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",  # CSRF enforced for writes
-        "rest_framework.authentication.BasicAuthentication",
+        "highlights.api.authentication.BasicAuthentication",  # DRF's, refusing NUL characters
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "highlights.pagination.CappedPageNumberPagination",
     "PAGE_SIZE": env.int("HL_PAGE_SIZE", default=24),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("HL_API_ANON_RATE", default="120/minute"),
+        "user": env.str("HL_API_USER_RATE", default="600/minute"),
+    },
 }
+# Search abuse limits: longer queries, or queries of more tokens, are refused with HTTP 400.
+HL_QUERY_MAX_CHARS = env.int("HL_QUERY_MAX_CHARS", default=200)
+HL_QUERY_MAX_TOKENS = env.int("HL_QUERY_MAX_TOKENS", default=24)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Highlights API",
     "DESCRIPTION": "Search labelled clips of archived games, curate them, and build highlight reels.",
@@ -206,6 +231,7 @@ HL_REEL_FPS = env.int("HL_REEL_FPS", default=30)  # output frame rate (clips are
 HL_REEL_PRESET = env.str("HL_REEL_PRESET", default="veryfast")  # libx264 preset
 HL_REEL_CRF = env.int("HL_REEL_CRF", default=23)  # libx264 constant rate factor
 HL_REEL_THREADS = env.int("HL_REEL_THREADS", default=0)  # ffmpeg threads (0: ffmpeg's default)
+HL_REEL_MAX_ITEMS = env.int("HL_REEL_MAX_ITEMS", default=500)  # more items in one reel are refused (HTTP 400)
 HL_CONDENSED_MIN_SCORE = env.float("HL_CONDENSED_MIN_SCORE", default=0.0)  # condensed games keep clips above it
 
 # --- Faces and players (HL_FACE_ prefix) ----------------------------------------------------------

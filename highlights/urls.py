@@ -5,6 +5,8 @@ from django.urls import include, path
 
 from highlights import views
 
+handler400 = "highlights.views.bad_request"  # a BadRequest's one-line reason
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("highlights.api.urls")),

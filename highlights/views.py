@@ -1,24 +1,26 @@
 """HTML pages: thin views over ``highlights.selectors`` (reads) and ``highlights.services`` (writes).
 
 Permissions follow ``highlights.roles``, as in the API; every POST needs Django's CSRF token.
+Request values are cleaned by ``highlights.forms``: bad input answers 400 with one line (``bad_request``);
+every HTML fragment is rendered from a template, so user text is escaped.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from highlights import charts, dispatch, learning, plots, roles, selectors, services
+from highlights import charts, dispatch, forms, learning, plots, roles, selectors, services
 from highlights.http import ranged_file_response
 from highlights.models import (
     ActionLabel,
@@ -33,22 +35,32 @@ from highlights.models import (
     TrainingJob,
 )
 from highlights.pagination import CappedPaginator
-from search.query import QueryError, parse_query
+from search.query import QueryError
 
 CURRENT_REEL = "current_reel"  # session key: the reel "Add to reel" buttons add to
 
 
-def _filters(request: HttpRequest) -> dict[str, Any]:
-    g = request.GET
-    return {
-        "sport": g.get("sport") or None,
-        "team": g.get("team") or None,
-        "player": g.get("player") or None,
-        "action": g.get("action") or None,
-        "date_from": g.get("date_from") or None,
-        "date_to": g.get("date_to") or None,
-        "min_score": float(g["min_score"]) if g.get("min_score") else None,
-    }
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's ``handler400``: the one-line reason a ``BadRequest`` carries (a fragment for htmx)."""
+    error = str(exception) if isinstance(exception, BadRequest) else "bad request"
+    template = "highlights/_error.html" if request.headers.get("HX-Request") else "highlights/400.html"
+    return render(request, template, {"error": error}, status=400)
+
+
+def _next_url(request: HttpRequest) -> str | None:
+    """The POST's ``next`` field, where to go afterwards: a path on this site, or None when not given.
+
+    Raises:
+        BadRequest: ``next`` is not a path on this site (``foo``, ``https://evil.example/``, ``//evil.example``).
+    """
+    target = request.POST.get("next", "")
+    if not target:
+        return None
+    if not target.startswith("/") or not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        raise BadRequest("next: not a path on this site")
+    return target
 
 
 def _current_reel(request: HttpRequest) -> Reel | None:
@@ -61,16 +73,16 @@ def _current_reel(request: HttpRequest) -> Reel | None:
 def search(request: HttpRequest) -> HttpResponse:
     """One query box plus filters; results as a thumbnail grid, 24 a page (the grid alone for htmx)."""
     text = request.GET.get("q", "")
-    error = ""
-    try:
-        query = parse_query(text).merged(**_filters(request))
+    form = forms.SearchForm(request.GET)
+    if form.is_valid():
+        query, error = form.cleaned_data["query"], ""
         clips = selectors.clip_queryset(query, include_rejected=roles.is_editor(request.user)).prefetch_related(
             "face_tracks__player"
         )
         if query.limit:
             clips = clips[: query.limit]
-    except (QueryError, ValueError) as exc:
-        query, clips, error = None, Clip.objects.none(), str(exc)
+    else:
+        query, clips, error = None, Clip.objects.none(), forms.first_error(form)
     page = CappedPaginator(clips, settings.REST_FRAMEWORK["PAGE_SIZE"]).get_page(request.GET.get("page"))
     context = {
         "q": text,
@@ -84,7 +96,7 @@ def search(request: HttpRequest) -> HttpResponse:
         "querystring": request.GET.copy(),
     }
     template = "highlights/_results.html" if request.headers.get("HX-Request") else "highlights/search.html"
-    return render(request, template, context)
+    return render(request, template, context, status=400 if error else 200)
 
 
 @require_GET
@@ -118,9 +130,9 @@ def clip_review(request: HttpRequest, pk: int) -> HttpResponse:
     if not roles.is_editor(request.user):
         raise PermissionDenied("only editors review clips")
     clip = get_object_or_404(Clip.objects.select_related("game"), pk=pk)
-    action = ActionLabel.objects.filter(pk=request.POST["action"]).first() if request.POST.get("action") else None
+    review = forms.cleaned(forms.ReviewForm(request.POST))
     try:
-        services.review_clip(clip, request.user, status=request.POST.get("review_status") or None, action=action)
+        services.review_clip(clip, request.user, status=review["review_status"] or None, action=review["action"])
     except ValueError as exc:
         messages.error(request, str(exc))
     return redirect("clip", pk=pk)
@@ -209,15 +221,15 @@ def reel_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def reel_create(request: HttpRequest) -> HttpResponse:
     """A new reel, optionally with a first clip; it becomes the reel "Add to reel" buttons fill."""
-    clip_id = request.POST.get("clip")
-    items = [services.ItemSpec(int(clip_id))] if clip_id and clip_id.isdigit() else []
+    data, next_url = forms.cleaned(forms.ReelCreateForm(request.POST)), _next_url(request)
+    items = [services.ItemSpec(data["clip"])] if data["clip"] else []
     try:
-        reel = services.create_reel(request.user, request.POST.get("title", ""), items)
+        reel = services.create_reel(request.user, data["title"], items)
     except services.ReelError as exc:
         messages.error(request, str(exc))
         return redirect("reels")
     request.session[CURRENT_REEL] = reel.pk
-    return redirect(request.POST.get("next") or reverse("reel", args=[reel.pk]))
+    return redirect(next_url or reverse("reel", args=[reel.pk]))
 
 
 @login_required
@@ -225,28 +237,35 @@ def reel_create(request: HttpRequest) -> HttpResponse:
 def reel_add(request: HttpRequest, pk: int) -> HttpResponse:
     """Append a clip (whole) to a reel; answers a small fragment to htmx, else redirects back."""
     reel = _own_reel(request, pk)
-    clip = get_object_or_404(Clip, pk=request.POST.get("clip", 0))
+    data, next_url = forms.cleaned(forms.ReelAddForm(request.POST)), _next_url(request)
+    clip = get_object_or_404(Clip, pk=data["clip"])
     items = [services.ItemSpec(i.clip_id, i.trim_in_ms, i.trim_out_ms) for i in reel.items.all()]
-    services.update_reel(reel, items=[*items, services.ItemSpec(clip.pk)])
+    try:
+        services.update_reel(reel, items=[*items, services.ItemSpec(clip.pk)])
+    except services.ReelError as exc:
+        raise BadRequest(str(exc)) from exc
     request.session[CURRENT_REEL] = reel.pk
     if request.headers.get("HX-Request"):
-        return HttpResponse(f'<span class="added">Added to “{reel.title}” ✓</span>')
+        return render(request, "highlights/_added_to_reel.html", {"reel": reel})
     messages.success(request, f"Added to “{reel.title}”")
-    return redirect(request.POST.get("next") or reverse("reel", args=[reel.pk]))
+    return redirect(next_url or reverse("reel", args=[reel.pk]))
 
 
 @login_required
 @require_POST
 def reel_auto(request: HttpRequest) -> HttpResponse:
     """One-click auto reels: a condensed game (``game``) or a search's results (``q``)."""
+    data, next_url = forms.cleaned(forms.AutoReelForm(request.POST)), _next_url(request)
     try:
-        if request.POST.get("game"):
-            reel = services.create_condensed_reel(request.user, get_object_or_404(Game, pk=request.POST["game"]))
+        if data["game"]:
+            reel = services.create_condensed_reel(request.user, get_object_or_404(Game, pk=data["game"]))
         else:
-            reel = services.create_query_reel(request.user, request.POST.get("q", ""))
-    except (services.ReelError, QueryError) as exc:
+            reel = services.create_query_reel(request.user, data["q"])
+    except QueryError as exc:
+        raise BadRequest(f"q: {exc}") from exc
+    except services.ReelError as exc:
         messages.error(request, str(exc))
-        return redirect(request.POST.get("next") or "search")
+        return redirect(next_url or "search")
     request.session[CURRENT_REEL] = reel.pk
     return redirect("reel", pk=reel.pk)
 
@@ -297,14 +316,15 @@ def jobs(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not roles.is_editor(request.user):
             raise PermissionDenied("only editors index videos")
+        facts = forms.cleaned(forms.IndexForm(request.POST, request.FILES))
         try:
             path = _uploaded_or_named(request)
             job = services.create_index_job(
                 path,
-                sport=request.POST.get("sport", ""),
-                title=request.POST.get("title", ""),
-                home_team=request.POST.get("home_team", ""),
-                away_team=request.POST.get("away_team", ""),
+                sport=facts["sport"],
+                title=facts["title"],
+                home_team=facts["home_team"],
+                away_team=facts["away_team"],
             )
             dispatch.index_job(job)
         except services.IngestError as exc:
@@ -351,8 +371,9 @@ def labels(request: HttpRequest) -> HttpResponse:
     """
     _require_editor(request)
     if request.method == "POST":
+        data = forms.cleaned(forms.LabelForm(request.POST))
         try:
-            label = learning.define_label(request.POST.get("sport", ""), request.POST.get("name", ""))
+            label = learning.define_label(data["sport"], data["name"])
             messages.success(request, f"Defined {label}: verify or relabel clips with it on their clip pages")
         except learning.LearningError as exc:
             messages.error(request, str(exc))
@@ -379,10 +400,9 @@ def labels(request: HttpRequest) -> HttpResponse:
 def label_train(request: HttpRequest) -> HttpResponse:
     """Queue a training job for the chosen labels (a worker trains, registers and activates the model)."""
     _require_editor(request)
+    data = forms.cleaned(forms.TrainForm(request.POST))
     try:
-        job = learning.request_training(
-            request.POST.getlist("labels"), request.POST.get("kind") or HighlightModel.Kind.HEAD, user=request.user
-        )
+        job = learning.request_training(data["labels"], data["kind"] or HighlightModel.Kind.HEAD, user=request.user)
     except learning.LearningError as exc:
         messages.error(request, str(exc))
         return redirect("labels")

@@ -38,9 +38,10 @@ from datetime import date
 from enum import StrEnum
 
 _TOKEN = re.compile(r'(\w+):"([^"]*)"|"([^"]*)"|([^\s"]+)', re.UNICODE)
-_SCORE = re.compile(r"^score(>=|>|=|:)(\d*\.?\d+)$")
-_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
-_JERSEY = re.compile(r"^#(\d{1,3})$")
+_SCORE = re.compile(r"^score(>=|>|=|:)(\d*\.?\d+)$", re.ASCII)
+_NUMBER = re.compile(r"^[0-9]+$")  # ASCII digits: str.isdigit() also accepts "²", which int() refuses
+_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$", re.ASCII)
+_JERSEY = re.compile(r"^#(\d{1,3})$", re.ASCII)
 _WORD_CHARS = re.compile(r"[^\w#'-]+", re.UNICODE)
 
 STOP_WORDS = frozenset({"a", "an", "and", "at", "for", "from", "in", "of", "on", "the", "with", "all", "every"})
@@ -164,9 +165,9 @@ def _date_range(value: str) -> tuple[date, date]:
         if month:
             last = calendar.monthrange(year, int(month))[1]
             return date(year, int(month), 1), date(year, int(month), last)
-    except ValueError as exc:
+        return date(year, 1, 1), date(year, 12, 31)
+    except ValueError as exc:  # month 13, day 31 of a 30-day month, year 0
         raise QueryError(f"not a date: {value!r}") from exc
-    return date(year, 1, 1), date(year, 12, 31)
 
 
 def _score(value: str) -> float:
@@ -183,19 +184,26 @@ def _clean(word: str) -> str:
     return _WORD_CHARS.sub("", word).strip("-'")
 
 
-def parse_query(text: str) -> ParsedQuery:
+def parse_query(text: str, *, max_chars: int | None = None, max_tokens: int | None = None) -> ParsedQuery:
     """Parse a natural query (see the module docstring for the grammar).
 
     Args:
         text: what the user typed.
+        max_chars: refuse a text longer than this many characters (None: no limit).
+        max_tokens: refuse a text of more tokens than this (None: no limit).
 
     Returns:
         The filters and free-text words; an empty query gives ``ParsedQuery()``.
 
     Raises:
-        QueryError: a structured token has an unusable value (``score:2``, ``after:2026-13``).
+        QueryError: a structured token has an unusable value (``score:2``, ``after:2026-13``), or the
+            text exceeds ``max_chars`` or ``max_tokens``.
     """
+    if max_chars is not None and len(text) > max_chars:
+        raise QueryError(f"the query is longer than {max_chars} characters")
     tokens = _tokens(text)
+    if max_tokens is not None and len(tokens) > max_tokens:
+        raise QueryError(f"the query has more than {max_tokens} words")
     f: dict[str, object] = {}
     words: list[str] = []
     i = 0
@@ -219,7 +227,7 @@ def parse_query(text: str) -> ParsedQuery:
             if key == "sport":
                 f["sport"] = SPORT_WORDS.get(value, value)
             elif key == "game":
-                if not value.isdigit():
+                if not _NUMBER.match(value):
                     raise QueryError(f"game:{value} is not a game number")
                 f["game_id"] = int(value)
             elif key == "after":
@@ -232,7 +240,7 @@ def parse_query(text: str) -> ParsedQuery:
                 f["jersey"] = int(jm.group(1))
             else:
                 f["action" if key == "label" else key] = value
-        elif tok in ("last", "top", "best") and nxt is not None and nxt.isdigit():
+        elif tok in ("last", "top", "best") and nxt is not None and _NUMBER.match(nxt):
             f["limit"] = min(max(int(nxt), 1), MAX_LIMIT)
             f["order"] = Order.RECENT if tok == "last" else Order.SCORE
             i += 1

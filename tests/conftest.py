@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import setup_databases, teardown_databases
@@ -75,3 +76,9 @@ def committed_env(
         ),
     ):
         yield var
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """An empty cache for every test: API throttle counters do not carry over from one test to the next."""
+    cache.clear()

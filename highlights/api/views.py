@@ -20,8 +20,9 @@ from rest_framework.views import APIView
 
 from highlights import dispatch, roles, selectors, services
 from highlights.api import serializers as s
+from highlights.forms import SearchForm
 from highlights.models import Clip, Game, IndexJob, Player, Reel
-from search.query import QueryError, parse_query
+from search.query import QueryError
 
 
 class IsEditorOrReadOnly(permissions.BasePermission):
@@ -57,21 +58,12 @@ _FILTER_PARAMS = [
 
 
 def clips_for(request: Request) -> QuerySet[Clip]:
-    """The clips a request's ``q`` and filter parameters select (query errors → HTTP 400)."""
-    params = request.query_params
-    try:
-        query = parse_query(params.get("q", "")).merged(
-            sport=params.get("sport"),
-            team=params.get("team"),
-            player=params.get("player"),
-            action=params.get("action"),
-            game_id=int(params["game"]) if params.get("game", "").isdigit() else None,
-            date_from=params.get("date_from"),
-            date_to=params.get("date_to"),
-            min_score=float(params["min_score"]) if params.get("min_score") else None,
-        )
-    except (QueryError, ValueError) as exc:
-        raise ValidationError({"q": str(exc)}) from exc
+    """The clips a request's ``q`` and filter parameters select (``highlights.forms.SearchForm``; errors → HTTP 400)."""
+    form = SearchForm(request.query_params)
+    if not form.is_valid():
+        errors = form.errors.get_json_data()
+        raise ValidationError({field: " ".join(e["message"] for e in messages) for field, messages in errors.items()})
+    query = form.cleaned_data["query"]
     clips = selectors.clip_queryset(query, include_rejected=roles.is_editor(request.user))
     return clips[: query.limit] if query.limit else clips
 

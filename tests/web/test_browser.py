@@ -149,3 +149,24 @@ def test_search_watch_build_reorder_render_download(
     expect(page.locator("table.list")).to_contain_text("Browser reel")
     shot(page, "reels")
     shutil.copy(target, SCREENSHOTS / "reel.mp4")
+
+
+def test_a_reel_title_with_markup_does_not_run_in_the_add_to_reel_reply(
+    server: str, page: Page, games: dict[str, Game]
+) -> None:
+    title = '<img src=x onerror="window.__xss = document.cookie || 1">'
+    reel = Reel.objects.create(owner=User.objects.get(username="fan"), title=title)
+    page.goto(f"{server}/accounts/login/?next=/reels/{reel.pk}/")  # the editor makes it the fan's current reel
+    page.fill("input[name=username]", "fan")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**/reels/{reel.pk}/")
+    page.goto(f"{server}/?q=tennis")
+    page.locator(".clip-card .add-to-reel").first.click()
+    added = page.locator(".clip-card .added").first
+    expect(added).to_be_visible()
+    page.wait_for_load_state("networkidle")  # an injected image would have failed to load by now
+    assert page.evaluate("window.__xss") is None  # its onerror never ran
+    expect(added).to_contain_text(f"Added to “{title}”")  # the markup shows as text
+    assert added.locator("img").count() == 0
+    assert reel.items.count() == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from pathlib import Path
@@ -13,7 +12,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from highlights import dispatch
 from highlights.models import Game, IndexJob, Sport
 from highlights.services import create_index_job
-from indexer.errors import IndexingError
 
 _TERMINAL = (IndexJob.Status.SUCCEEDED, IndexJob.Status.FAILED)
 
@@ -36,8 +34,7 @@ class Command(BaseCommand):
         job = create_index_job(
             path, sport=options["sport"], title=options["title"], home_team=options["home"], away_team=options["away"]
         )
-        with contextlib.suppress(IndexingError):  # the job row records the failure
-            dispatch.index_job(job)  # in local mode the pipeline runs here
+        dispatch.index_job(job)  # in local mode the pipeline runs here; the job row records a failure
         job = self._wait(job, started + options["timeout"])
         if job.status != IndexJob.Status.SUCCEEDED:
             raise CommandError(f"indexing {path} failed: {job.error or job.status}", returncode=2)
