@@ -8,6 +8,9 @@ The README's table lists every variable.
 from pathlib import Path
 
 import environ
+from django.utils.functional import lazy
+
+from highlights.secret_key import installation_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -19,11 +22,24 @@ def env_path(name: str, default: Path) -> Path:
     return Path(env.str(name, default=str(default)))
 
 
+VAR_DIR = env_path("HL_VAR_DIR", BASE_DIR / "var")
+
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me")
+# Deployments pass DJANGO_SECRET_KEY (docker-compose requires it); otherwise each installation generates its
+# own key into var/ the first time the key is read, not on import (see highlights/secret_key.py).
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or lazy(installation_secret_key, str)(VAR_DIR / "secret_key")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 
-VAR_DIR = env_path("HL_VAR_DIR", BASE_DIR / "var")
+# Behind a TLS-terminating proxy (which sets X-Forwarded-Proto): HTTPS only, Secure cookies, HSTS.
+HL_BEHIND_TLS = env.bool("HL_BEHIND_TLS", default=False)
+if HL_BEHIND_TLS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -148,6 +148,8 @@ class ReelViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet[Reel]:
         reels = Reel.objects.select_related("owner").prefetch_related("items__clip")
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the id's type for the schema
+            return reels.none()
         if roles.is_editor(self.request.user):
             return reels
         return reels.filter(Q(owner=self.request.user) | Q(published=True))
