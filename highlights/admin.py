@@ -9,7 +9,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from highlights import people
+from highlights import people, services
 from highlights.models import (
     ActionLabel,
     Clip,
@@ -33,9 +33,18 @@ class ClipPredictionInline(admin.TabularInline):
 
 @admin.register(Game)
 class GameAdmin(admin.ModelAdmin):
+    """Games; deleting one (view or bulk action) goes through ``services.delete_game``."""
+
     list_display = ("id", "title", "sport", "home_team", "away_team", "date", "duration_s", "status")
     list_filter = ("sport", "status")
     search_fields = ("title", "home_team", "away_team", "source_path", "sha256")
+
+    def delete_model(self, request: HttpRequest, obj: Game) -> None:
+        services.delete_game(obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Game]) -> None:
+        for game in queryset:
+            services.delete_game(game)
 
 
 @admin.register(Shot)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from highlights.locks import advisory_lock
@@ -28,7 +28,7 @@ from ml.weights import sha256_file
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".ts", ".mts", ".mpg", ".mpeg", ".webm"})
 MANIFEST_COLUMNS = ("path", "sport", "title", "date", "home", "away")
-_ENQUEUE_LOCK_KEY = 0x484C_4246  # with hashtext(sha256): one enqueuer per file content
+ENQUEUE_LOCK_KEY = 0x484C_4246  # with hashtext(sha256): one enqueuer per file content
 _THROUGHPUT_WINDOW_S = 900.0
 
 
@@ -74,10 +74,15 @@ class BackfillStatus:
     eta_s: float | None
 
 
+def archive_roots() -> list[Path]:
+    """The folders files may be indexed from: ``HL_ARCHIVE_ROOTS`` and the uploads folder ``HL_UPLOAD_DIR``."""
+    return [*map(Path, settings.HL_ARCHIVE_ROOTS), Path(settings.HL_UPLOAD_DIR)]
+
+
 def in_archive(path: Path) -> bool:
-    """Whether ``path`` (links resolved) lies inside one of ``HL_ARCHIVE_ROOTS``."""
+    """Whether ``path`` (links resolved) lies inside one of the :func:`archive_roots`."""
     resolved = path.resolve()
-    return any(resolved.is_relative_to(Path(root).resolve()) for root in settings.HL_ARCHIVE_ROOTS)
+    return any(resolved.is_relative_to(root.resolve()) for root in archive_roots())
 
 
 def archive_files(source: Path, pattern: str = "") -> list[ArchiveFile]:
@@ -95,7 +100,7 @@ def archive_files(source: Path, pattern: str = "") -> list[ArchiveFile]:
     if not source.exists():
         raise BackfillError(f"{source}: no such file or folder")
     if not in_archive(source):
-        raise BackfillError(f"{source}: outside the archive roots ({', '.join(map(str, settings.HL_ARCHIVE_ROOTS))})")
+        raise BackfillError(f"{source}: outside the archive roots ({', '.join(map(str, archive_roots()))})")
     if source.is_dir():
         found = (
             source.glob(pattern) if pattern else (p for p in source.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
@@ -185,8 +190,8 @@ def _plan_one(
         report.skip("duplicate", path)
         return
     seen.add(digest)
-    with advisory_lock(_ENQUEUE_LOCK_KEY, digest):
-        reason = _already_handled(digest, retry_failed=retry_failed)
+    with advisory_lock(ENQUEUE_LOCK_KEY, digest):
+        reason = already_handled(digest, retry_failed=retry_failed)
         if reason:
             report.skip(reason, path)
             return
@@ -205,12 +210,17 @@ def _plan_one(
             )
 
 
-def _already_handled(digest: str, *, retry_failed: bool) -> str:
-    """Why content ``digest`` needs no new job (``"indexed"``, ``"queued"``, ...), or ``""``."""
+def content_jobs(digest: str) -> QuerySet[IndexJob]:
+    """The IndexJobs of one file content (sha256 known at request, or found by the probe step), newest first."""
+    return IndexJob.objects.filter(Q(sha256=digest) | Q(game__sha256=digest)).order_by("-created_at")
+
+
+def already_handled(digest: str, *, retry_failed: bool) -> str:
+    """Why content ``digest`` needs no new job (``"indexed"``, ``"queued"``, ...), or ``""``; call under
+    :data:`ENQUEUE_LOCK_KEY` on the digest."""
     if Game.objects.filter(sha256=digest, status=Game.Status.INDEXED).exists():
         return "indexed"
-    jobs = IndexJob.objects.filter(Q(sha256=digest) | Q(game__sha256=digest)).order_by("-created_at")
-    latest = jobs.values_list("status", flat=True).first()
+    latest = content_jobs(digest).values_list("status", flat=True).first()
     if latest is None or (latest == IndexJob.Status.FAILED and retry_failed):
         return ""
     return {IndexJob.Status.SUCCEEDED: "indexed"}.get(latest, str(latest))

@@ -207,7 +207,8 @@ class IndexJob(models.Model):
         NORMAL = "normal"
         HIGH = "high"
 
-    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="jobs", null=True, blank=True)
+    # Kept when its game is deleted (audit): source_path and sha256 still say which file it indexed.
+    game = models.ForeignKey(Game, on_delete=models.SET_NULL, related_name="jobs", null=True, blank=True)
     backfill = models.ForeignKey(Backfill, on_delete=models.SET_NULL, related_name="jobs", null=True, blank=True)
     priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.NORMAL)
     sha256 = models.CharField(max_length=64, blank=True, db_index=True, help_text="file content, when known at request")
@@ -240,7 +241,9 @@ class Reel(models.Model):
     """A highlight reel: an ordered list of trimmed clips, rendered to one MP4.
 
     ``version`` increases with every edit of the title or items; a render produces the file of one
-    version (``rendered_version``), so rendering the same version twice does nothing.
+    version (``rendered_version``), so rendering the same version twice does nothing. A render
+    refreshes ``heartbeat_at`` as it advances; one "rendering" with no heartbeat for
+    ``HL_RENDER_STALL_S`` seconds died with its worker and may be rendered again.
     """
 
     class Status(models.TextChoices):
@@ -269,6 +272,12 @@ class Reel(models.Model):
     video = models.FileField(upload_to="reels/", blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True, help_text="of the rendered video")
     render_s = models.FloatField(null=True, blank=True, help_text="wall seconds of the last render")
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="last time a render worker started or advanced this reel's render"
+    )
+    render_reason = models.CharField(
+        max_length=255, blank=True, help_text="why the reel must be rendered again (shown to its owner)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

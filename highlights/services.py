@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -76,16 +78,16 @@ class IngestError(ValueError):
 
 
 def ingest_path(path: str | Path) -> Path:
-    """The resolved path of a video editors may index: an existing file inside one of ``HL_ARCHIVE_ROOTS``.
+    """The resolved path of a video editors may index: an existing file inside the archive roots or uploads.
 
     Raises:
         IngestError: the file is missing or lies outside the archive roots.
     """
-    from highlights.backfill import in_archive  # backfill imports this module
+    from highlights.backfill import archive_roots, in_archive  # backfill imports this module
 
     resolved = Path(path).resolve()
     if not in_archive(resolved):
-        roots = ", ".join(map(str, settings.HL_ARCHIVE_ROOTS))
+        roots = ", ".join(map(str, archive_roots()))
         raise IngestError(f"{path} is outside the archive roots ({roots})")
     if not resolved.is_file():
         raise IngestError(f"no such file: {path}")
@@ -148,21 +150,31 @@ def create_reel(
     *,
     kind: str = Reel.Kind.MANUAL,
     query: str = "",
+    by_editor: bool = False,
 ) -> Reel:
     """Create a reel owned by ``owner`` with ``items`` in order.
 
+    Args:
+        by_editor: the owner is an editor, who may also use clips editors rejected.
+
     Raises:
-        ReelError: an item names an unknown clip or has unusable trim points.
+        ReelError: an item names an unknown (or, for fans, rejected) clip or has unusable trim points.
     """
     with transaction.atomic():
         reel = Reel.objects.create(owner=owner, title=title.strip() or "Untitled reel", kind=kind, query=query)
         if items:
-            _write_items(reel, items)
+            _write_items(reel, items, include_rejected=by_editor)
     return reel
 
 
-def _write_items(reel: Reel, items: Sequence[ItemSpec]) -> None:
-    clips = Clip.objects.select_related("game").in_bulk({i.clip_id for i in items})
+def _write_items(reel: Reel, items: Sequence[ItemSpec], *, include_rejected: bool) -> None:
+    """Replace the reel's items; a rejected clip is refused unless allowed or already in the reel."""
+    already = set(reel.items.values_list("clip_id", flat=True))
+    clips = {
+        pk: clip
+        for pk, clip in Clip.objects.select_related("game").in_bulk({i.clip_id for i in items}).items()
+        if include_rejected or pk in already or clip.review_status != ReviewStatus.REJECTED
+    }
     rows = []
     for position, spec in enumerate(items):
         clip = clips.get(spec.clip_id)
@@ -179,15 +191,26 @@ def _write_items(reel: Reel, items: Sequence[ItemSpec]) -> None:
 
 
 def update_reel(
-    reel: Reel, *, title: str | None = None, items: Sequence[ItemSpec] | None = None, published: bool | None = None
+    reel: Reel,
+    *,
+    title: str | None = None,
+    items: Sequence[ItemSpec] | None = None,
+    published: bool | None = None,
+    by_editor: bool = False,
 ) -> Reel:
     """Change a reel's title, items (replaced as a whole, in the given order) or publication.
 
     A change of title or items makes a new version: the rendered video no longer matches and the
-    reel goes back to draft until it is rendered again.
+    reel goes back to draft until it is rendered again. Such a change also takes a published reel
+    off publication unless an editor makes it: publication approves one content, and only editors
+    approve (the caller checks that only they change ``published``).
+
+    Args:
+        by_editor: the change is an editor's (keeps publication; rejected clips may be added).
 
     Raises:
-        ReelError: an item names an unknown clip or has unusable trim points.
+        ReelError: an item names an unknown (or, for fans, newly added rejected) clip or has unusable
+            trim points.
     """
     with transaction.atomic():
         reel = Reel.objects.select_for_update().get(pk=reel.pk)
@@ -195,10 +218,12 @@ def update_reel(
         if title is not None and title.strip() and title.strip() != reel.title:
             reel.title, changed = title.strip(), True
         if items is not None:
-            _write_items(reel, items)
+            _write_items(reel, items, include_rejected=by_editor)
             changed = True
         if published is not None:
             reel.published = published
+        if changed and not by_editor:
+            reel.published = False
         if changed:
             reel.version += 1
             reel.status, reel.progress, reel.error = Reel.Status.DRAFT, 0, ""
@@ -210,7 +235,9 @@ def request_render(reel: Reel) -> Reel:
     """Queue a render of the reel's current version on the ``render`` queue, dispatched on commit.
 
     Idempotent: a reel whose current version is rendered, queued or rendering is returned as it is.
-    A failed render is retried. In local mode (no broker) the render runs before this returns.
+    A failed render is retried, and so is a stale one: "rendering" with no heartbeat for
+    ``HL_RENDER_STALL_S`` seconds (its worker died). In local mode (no broker) the render runs
+    before this returns.
 
     Raises:
         ReelError: the reel has no items.
@@ -219,7 +246,10 @@ def request_render(reel: Reel) -> Reel:
 
     with transaction.atomic():
         reel = Reel.objects.select_for_update().get(pk=reel.pk)
-        if reel.is_rendered or reel.status in (Reel.Status.QUEUED, Reel.Status.RENDERING):
+        stale_before = timezone.now() - timedelta(seconds=settings.HL_RENDER_STALL_S)
+        beating = reel.heartbeat_at is not None and reel.heartbeat_at > stale_before
+        live = reel.status == Reel.Status.RENDERING and beating
+        if reel.is_rendered or reel.status == Reel.Status.QUEUED or live:
             return reel
         if not reel.items.exists():
             raise ReelError("add at least one clip before rendering")
@@ -244,9 +274,10 @@ def output_format() -> OutputFormat:
 def render_reel(reel_id: int) -> None:
     """Render the reel's current version to ``MEDIA_ROOT/reels/reel-<id>-v<version>.mp4`` (the task's body).
 
-    Progress (0-100) is written to the row as ffmpeg reports it. Writes are guarded by the version
-    rendered, so an edit made during the render leaves the stale result unused. A render error
-    marks the reel failed with ffmpeg's message (retry with :func:`request_render`).
+    Progress (0-100) and the heartbeat are written to the row as ffmpeg reports progress. Writes are
+    guarded by the version rendered, so an edit made during the render leaves the stale result
+    unused. A render error marks the reel failed with ffmpeg's message (retry with
+    :func:`request_render`).
     """
     reel = Reel.objects.get(pk=reel_id)
     version = reel.version
@@ -259,14 +290,16 @@ def render_reel(reel_id: int) -> None:
         for i in items
     ]
     name = f"reels/reel-{reel_id}-v{version}.mp4"
-    this_version.update(status=Reel.Status.RENDERING, progress=0, error="")
+    this_version.update(status=Reel.Status.RENDERING, progress=0, error="", heartbeat_at=timezone.now())
     started = time.perf_counter()
     try:
         duration_s = render_video(
             segments,
             Path(settings.MEDIA_ROOT) / name,
             output_format(),
-            on_progress=lambda done: this_version.update(progress=min(int(done * 100), 99)),
+            on_progress=lambda done: this_version.update(
+                progress=min(int(done * 100), 99), heartbeat_at=timezone.now()
+            ),
         )
     except RenderError as exc:
         logger.warning("reel %s v%s failed to render: %s", reel_id, version, exc)
@@ -279,9 +312,72 @@ def render_reel(reel_id: int) -> None:
         rendered_version=version,
         duration_ms=round(duration_s * 1000),
         render_s=round(time.perf_counter() - started, 3),
+        heartbeat_at=timezone.now(),
+        render_reason="",
     )
     if not updated:
         (Path(settings.MEDIA_ROOT) / name).unlink(missing_ok=True)
+
+
+def mark_render_failed(reel_id: int, message: str) -> None:
+    """Mark a queued or rendering reel failed with a one-line message (the render task's failure hook)."""
+    line = message.strip().splitlines()[0] if message.strip() else "render failed"
+    Reel.objects.filter(pk=reel_id, status__in=[Reel.Status.QUEUED, Reel.Status.RENDERING]).update(
+        status=Reel.Status.FAILED, error=line
+    )
+
+
+# --- deleting a game ---------------------------------------------------------------------------
+
+
+def delete_game(game: Game) -> None:
+    """Delete a game with its shots, clips and face tracks, keeping its IndexJobs for audit.
+
+    Reels with items cut from the game's clips lose those items and get a new version: they go back
+    to draft, their rendered video (which shows the deleted footage) is removed, and
+    ``render_reason`` tells the owner why on the reel page. The game's IndexJobs stay, their game
+    unset, with the source path and sha256 of the file they indexed. Once the transaction commits,
+    the game's thumbnails, face crops and analysis work files are removed from disk, and so is its
+    video when it is an upload (inside ``HL_UPLOAD_DIR``); archive files are never touched.
+    Called by the admin's delete view and delete action.
+    """
+    media = Path(settings.MEDIA_ROOT)
+    with transaction.atomic():
+        game = Game.objects.select_for_update().get(pk=game.pk)
+        IndexJob.objects.filter(game=game, sha256="").update(sha256=game.sha256)
+        doomed = [media / "thumbs" / f"game_{game.pk}", media / "faces" / f"game_{game.pk}"]
+        doomed.append(Path(settings.HL_WORK_DIR) / f"game_{game.pk}")
+        source = Path(game.source_path)
+        if source.resolve().is_relative_to(Path(settings.HL_UPLOAD_DIR).resolve()):
+            doomed.append(source)
+        cut = ReelItem.objects.filter(clip__game=game)
+        for reel in Reel.objects.select_for_update().filter(pk__in=cut.values("reel_id")):
+            removed = cut.filter(reel=reel).count()
+            if reel.video:
+                doomed.append(media / reel.video.name)
+            reel.render_reason = f"{game} was deleted: {removed} clip(s) of it left this reel; render it again"[:255]
+            reel.version += 1
+            reel.status, reel.progress, reel.error, reel.video = Reel.Status.DRAFT, 0, "", ""
+            reel.save()
+        cut.delete()
+        game.delete()
+        transaction.on_commit(partial(_remove_paths, doomed))
+
+
+def _remove_paths(paths: Sequence[Path]) -> None:
+    """Remove files and folders (an emptied upload folder too); a failure is logged, never raised after commit."""
+    upload_dir = Path(settings.HL_UPLOAD_DIR).resolve()
+    for path in paths:
+        try:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+                folder = path.parent.resolve()
+                if folder.parent == upload_dir and not any(folder.iterdir()):
+                    folder.rmdir()
+        except OSError as exc:
+            logger.warning("could not remove %s: %s", path, exc)
 
 
 # --- auto reels --------------------------------------------------------------------------------

@@ -211,6 +211,9 @@ HL_INDEX_KEEP_SNAPSHOTS = env.int("HL_INDEX_KEEP_SNAPSHOTS", default=3)  # older
 # --- Backfills ---------------------------------------------------------------------------------
 # Folders that backfills may read; a path outside them is refused. Defaults to var/archive.
 HL_ARCHIVE_ROOTS = [Path(p) for p in env.list("HL_ARCHIVE_ROOTS", default=[str(VAR_DIR / "archive")])]
+# Editors' uploads: <HL_UPLOAD_DIR>/<sha256 prefix>/<file name>, never overwritten; also an archive root.
+HL_UPLOAD_DIR = env_path("HL_UPLOAD_DIR", VAR_DIR / "uploads")
+HL_UPLOAD_MAX_BYTES = env.int("HL_UPLOAD_MAX_BYTES", default=8 * 1024**3)  # larger uploads answer 413
 
 # --- Reel rendering (HL_REEL_ prefix) -------------------------------------------------------------
 HL_REEL_WIDTH = env.int("HL_REEL_WIDTH", default=1280)  # output frame, pixels (clips are scaled and padded)
@@ -220,6 +223,9 @@ HL_REEL_PRESET = env.str("HL_REEL_PRESET", default="veryfast")  # libx264 preset
 HL_REEL_CRF = env.int("HL_REEL_CRF", default=23)  # libx264 constant rate factor
 HL_REEL_THREADS = env.int("HL_REEL_THREADS", default=0)  # ffmpeg threads (0: ffmpeg's default)
 HL_CONDENSED_MIN_SCORE = env.float("HL_CONDENSED_MIN_SCORE", default=0.0)  # condensed games keep clips above it
+# A reel "rendering" with no heartbeat for this long lost its worker and may be rendered again; ffmpeg reports
+# progress about twice a second, so this only has to outlast a slow start (opening the sources).
+HL_RENDER_STALL_S = env.float("HL_RENDER_STALL_S", default=300.0)
 
 # --- Faces and players (HL_FACE_ prefix) ----------------------------------------------------------
 HL_FACE_DETECTOR = env.str("HL_FACE_DETECTOR", default="hog")  # "hog" (dlib HOG) or "cnn" (dlib MMOD, slow on CPU)

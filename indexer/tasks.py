@@ -27,8 +27,7 @@ class StepTask(Task):
         fail(args[0], f"{type(exc).__name__}: {exc}")
 
 
-_STEP_OPTIONS = {
-    "base": StepTask,
+RETRY_POLICY = {
     "autoretry_for": RETRYABLE_ERRORS,
     "retry_backoff": True,
     "retry_backoff_max": 300,
@@ -37,6 +36,10 @@ _STEP_OPTIONS = {
     "acks_late": True,
     "reject_on_worker_lost": True,
 }
+"""Options of idempotent tasks: late acknowledgement, requeued when their process dies, retryable errors
+retried with exponential backoff (at most 300 s) and jitter. Reel renders use them too."""
+
+_STEP_OPTIONS = {"base": StepTask, **RETRY_POLICY}
 
 
 def _step(job_id: int, step: str) -> None:
