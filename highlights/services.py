@@ -19,7 +19,7 @@ from django.utils import timezone
 from highlights import selectors
 from highlights.models import ActionLabel, Backfill, Clip, Game, IndexJob, Reel, ReelItem, ReviewStatus
 from highlights.rendering import OutputFormat, RenderError, Segment, render_video
-from indexer.artifacts import PIPELINE_VERSION
+from indexer.artifacts import PIPELINE_VERSION, game_media_dirs, game_work_dir
 from indexer.pipeline import canvas
 from search.query import parse_query
 
@@ -345,8 +345,7 @@ def delete_game(game: Game) -> None:
     with transaction.atomic():
         game = Game.objects.select_for_update().get(pk=game.pk)
         IndexJob.objects.filter(game=game, sha256="").update(sha256=game.sha256)
-        doomed = [media / "thumbs" / f"game_{game.pk}", media / "faces" / f"game_{game.pk}"]
-        doomed.append(Path(settings.HL_WORK_DIR) / f"game_{game.pk}")
+        doomed = [*(media / folder for folder in game_media_dirs(game.pk)), game_work_dir(game.pk)]
         source = Path(game.source_path)
         if source.resolve().is_relative_to(Path(settings.HL_UPLOAD_DIR).resolve()):
             doomed.append(source)

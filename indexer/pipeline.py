@@ -34,7 +34,7 @@ from highlights import learning, people
 from highlights.locks import session_lock
 from highlights.models import ActionLabel, Clip, ClipPrediction, Face, FaceScan, FaceTrack, Game, IndexJob, Shot, Sport
 from indexer import runtime
-from indexer.artifacts import PIPELINE_VERSION, analysis_path, keyframe_dir
+from indexer.artifacts import PIPELINE_VERSION, analysis_path, game_media_dirs, keyframe_dir
 from indexer.errors import CorruptVideoError, PermanentError, RetryableError
 from indexer.index_writer import index_writer_lock
 from indexer.stages.analysis import Analysis, AnalysisParams, analyse_video
@@ -296,7 +296,7 @@ def _save_face_tracks(game: Game, clip: Clip, tracks: list[FaceTrackSpec], stats
         if FaceScan.objects.filter(clip=clip, model_version=version).exists():
             return
         for number, spec in enumerate(tracks):
-            name = f"faces/game_{game.pk}/clip_{clip.pk}_track_{number}.jpg"
+            name = f"{game_media_dirs(game.pk)[1]}/clip_{clip.pk}_track_{number}.jpg"
             save_crop(spec.crop, media / name)
             track = FaceTrack.objects.create(
                 game=game,
@@ -335,7 +335,7 @@ def _make_thumbnails(job: IndexJob) -> None:
     media = Path(settings.MEDIA_ROOT)
     for clip in Clip.objects.filter(game=game, thumbnail=""):
         window = int(np.argmin(np.abs(centres - (clip.start_ms + clip.end_ms) / 2000.0)))
-        name = f"thumbs/game_{game.pk}/clip_{clip.pk}.jpg"
+        name = f"{game_media_dirs(game.pk)[0]}/clip_{clip.pk}.jpg"
         _copy_atomic(keyframe_dir(artifact) / f"window_{window:06d}.jpg", media / name)
         Clip.objects.filter(pk=clip.pk).update(thumbnail=name)
 
