@@ -214,6 +214,11 @@ HL_ARCHIVE_ROOTS = [Path(p) for p in env.list("HL_ARCHIVE_ROOTS", default=[str(V
 # Editors' uploads: <HL_UPLOAD_DIR>/<sha256 prefix>/<file name>, never overwritten; also an archive root.
 HL_UPLOAD_DIR = env_path("HL_UPLOAD_DIR", VAR_DIR / "uploads")
 HL_UPLOAD_MAX_BYTES = env.int("HL_UPLOAD_MAX_BYTES", default=8 * 1024**3)  # larger uploads answer 413
+FILE_UPLOAD_HANDLERS = [
+    "highlights.uploads.UploadLimitHandler",  # stops reading past HL_UPLOAD_MAX_BYTES (imported on first upload)
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Reel rendering (HL_REEL_ prefix) -------------------------------------------------------------
 HL_REEL_WIDTH = env.int("HL_REEL_WIDTH", default=1280)  # output frame, pixels (clips are scaled and padded)
@@ -223,8 +228,8 @@ HL_REEL_PRESET = env.str("HL_REEL_PRESET", default="veryfast")  # libx264 preset
 HL_REEL_CRF = env.int("HL_REEL_CRF", default=23)  # libx264 constant rate factor
 HL_REEL_THREADS = env.int("HL_REEL_THREADS", default=0)  # ffmpeg threads (0: ffmpeg's default)
 HL_CONDENSED_MIN_SCORE = env.float("HL_CONDENSED_MIN_SCORE", default=0.0)  # condensed games keep clips above it
-# A reel "rendering" with no heartbeat for this long lost its worker and may be rendered again; ffmpeg reports
-# progress about twice a second, so this only has to outlast a slow start (opening the sources).
+# A reel "rendering" with no heartbeat for this long lost its worker and may be rendered again; a live render
+# beats at least every 10 s (highlights.rendering.PROGRESS_EVERY_S), so this only has to outlast a slow start.
 HL_RENDER_STALL_S = env.float("HL_RENDER_STALL_S", default=300.0)
 
 # --- Faces and players (HL_FACE_ prefix) ----------------------------------------------------------

@@ -20,6 +20,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import HttpRequest
 from django.utils.text import get_valid_filename
 
 from highlights.backfill import ENQUEUE_LOCK_KEY, already_handled, content_jobs
@@ -32,6 +34,7 @@ from ml.weights import sha256_file
 
 PREFIX_DIGITS = 16  # 64 bits of the sha256 name the folder: two different contents never share one
 MAX_NAME_BYTES = 255  # the longest file name Linux file systems store
+_OVER_LIMIT = "hl_upload_over_limit"  # request attribute set by UploadLimitHandler
 
 
 class UploadError(ValueError):
@@ -52,6 +55,30 @@ class IndexedUpload:
 
     job: IndexJob
     reused: bool
+
+
+class UploadLimitHandler(FileUploadHandler):
+    """The first of ``FILE_UPLOAD_HANDLERS``: stops reading an uploaded file once it passes ``HL_UPLOAD_MAX_BYTES``.
+
+    The rest of the request body is read and dropped, never written to disk, and the request is
+    marked so that the view answers 413 (:func:`refuse_if_over_limit`); the other handlers' partial
+    files are closed (and deleted) by Django.
+    """
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        if start + len(raw_data) > settings.HL_UPLOAD_MAX_BYTES:
+            setattr(self.request, _OVER_LIMIT, True)
+            raise StopUpload(connection_reset=False)
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None  # the next handler (memory or temporary file) makes the file
+
+
+def refuse_if_over_limit(request: HttpRequest) -> None:
+    """Raises :class:`UploadTooLargeError` when :class:`UploadLimitHandler` stopped reading the request's upload."""
+    if getattr(request, _OVER_LIMIT, False):
+        raise UploadTooLargeError(f"the upload is larger than the upload limit ({settings.HL_UPLOAD_MAX_BYTES} bytes)")
 
 
 def safe_name(name: str) -> str:
@@ -81,14 +108,13 @@ def index_upload(upload: UploadedFile, **game_fields: str) -> IndexedUpload:
         The new IndexJob (in local mode the pipeline has run), or the latest job of the same content.
 
     Raises:
-        UploadTooLargeError: more than ``HL_UPLOAD_MAX_BYTES`` bytes (HTTP 413).
+        UploadTooLargeError: more than ``HL_UPLOAD_MAX_BYTES`` bytes (HTTP 413; a request through the
+            web app is already stopped by :class:`UploadLimitHandler`).
         UploadError: an empty file, a file ffprobe cannot read as a video, or an unusable name
             (HTTP 400). Nothing is left on disk.
     """
     name = safe_name(upload.name or "")
     limit = settings.HL_UPLOAD_MAX_BYTES
-    if upload.size is not None and upload.size > limit:
-        raise UploadTooLargeError(f"{name} is larger than the upload limit ({limit} bytes)")
     incoming = Path(settings.HL_UPLOAD_DIR) / ".incoming"
     incoming.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(suffix=Path(name).suffix, dir=incoming)

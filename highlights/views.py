@@ -291,6 +291,7 @@ def jobs(request: HttpRequest) -> HttpResponse:
         fields = {name: request.POST.get(name, "") for name in ("sport", "title", "home_team", "away_team")}
         upload = request.FILES.get("video")
         try:
+            uploads.refuse_if_over_limit(request)
             if upload is None:
                 services.request_indexing(services.ingest_path(request.POST.get("path", "")), **fields)
             elif (indexed := uploads.index_upload(upload, **fields)).reused:

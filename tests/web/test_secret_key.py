@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from highlights.secret_key import installation_secret_key
+import pytest
+
+from highlights.secret_key import SecretKeyError, installation_secret_key
 
 ROOT = Path(__file__).resolve().parents[2]
 PRINT_KEY = "from django.conf import settings; print(settings.SECRET_KEY)"
@@ -62,3 +64,10 @@ def test_settings_use_the_installation_key_and_importing_them_writes_nothing(tmp
     assert _django(PRINT_KEY, tmp_path).stdout.strip() == first
     other = _django(PRINT_KEY, tmp_path / "elsewhere").stdout.strip()
     assert other != first  # each installation its own key
+
+
+def test_an_empty_key_file_is_an_error_not_an_empty_key(tmp_path: Path) -> None:
+    path = tmp_path / "secret_key"
+    path.write_text("")
+    with pytest.raises(SecretKeyError, match="empty"):
+        installation_secret_key(path)

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.http import HttpResponse
-from django.test import Client, override_settings
+from django.http import HttpRequest, HttpResponse
+from django.test import Client, RequestFactory, override_settings
 from django.utils import timezone
 
-from highlights import services, tasks
+from highlights import services, tasks, uploads
 from highlights.models import Clip, Game, IndexJob, Reel, ReviewStatus
 from highlights.rendering import RenderError
 from indexer.pipeline import RETRYABLE_ERRORS
@@ -92,6 +92,24 @@ def test_bad_uploads_are_refused_and_leave_no_file(env: dict[str, Game], login: 
 
     assert _files(upload_dir) == before
     assert IndexJob.objects.count() == jobs
+
+
+def test_the_upload_handler_stops_reading_past_the_limit(video_dir: Path) -> None:
+    video = (video_dir / "tennis_atp_clay_6s.mp4").read_bytes()
+
+    def parsed(limit: int) -> HttpRequest:
+        request = RequestFactory().post("/jobs/", {"video": SimpleUploadedFile("clay.mp4", video), "title": "t"})
+        with override_settings(HL_UPLOAD_MAX_BYTES=limit):
+            assert request.FILES is not None  # parses the body under the limit
+        return request
+
+    stopped = parsed(len(video) - 1)
+    assert "video" not in stopped.FILES
+    with pytest.raises(uploads.UploadTooLargeError, match="larger than the upload limit"):
+        uploads.refuse_if_over_limit(stopped)
+    kept = parsed(len(video))
+    assert kept.FILES["video"].read() == video
+    uploads.refuse_if_over_limit(kept)
 
 
 # --- rejected clips, publication, jobs ----------------------------------------------------------
