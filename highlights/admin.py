@@ -225,5 +225,14 @@ class ReelAdmin(admin.ModelAdmin):
     list_display = ("id", "title", "owner", "kind", "published", "version", "status", "progress", "updated_at")
     list_filter = ("kind", "status", "published")
     search_fields = ("title", "owner__username", "query")
-    readonly_fields = ("share_token", "rendered_version", "video", "duration_ms", "render_s", "error")
+    readonly_fields = (
+        "share_token",
+        "rendered_version",
+        "video",
+        "duration_ms",
+        "render_s",
+        "error",
+        "heartbeat_at",
+        "render_reason",
+    )
     inlines = [ReelItemInline]
