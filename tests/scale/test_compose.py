@@ -111,3 +111,13 @@ def test_check_deploy_is_clean_with_the_compose_environment() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_uploads_have_their_own_writable_volume_and_the_archive_stays_read_only() -> None:
+    compose = _compose()
+    assert "uploads" in compose["volumes"]
+    for name in ("web", "worker-ingest", "worker-render"):  # the web app writes uploads, workers index them
+        service = compose["services"][name]
+        assert service["environment"]["HL_UPLOAD_DIR"] == "/data/uploads"
+        assert "uploads:/data/uploads" in service["volumes"]
+        assert "${ARCHIVE_DIR:-./archive}:/archive:ro" in service["volumes"]
