@@ -338,9 +338,12 @@ def delete_game(game: Game) -> None:
     ``render_reason`` tells the owner why on the reel page. The game's IndexJobs stay, their game
     unset, with the source path and sha256 of the file they indexed. Once the transaction commits,
     the game's thumbnails, face crops and analysis work files are removed from disk, and so is its
-    video when it is an upload (inside ``HL_UPLOAD_DIR``); archive files are never touched.
-    Called by the admin's delete view and delete action.
+    video when it is an upload (inside ``HL_UPLOAD_DIR``); archive files are never touched; and
+    ``indexer.prune_clip_index`` drops its clips from the FAISS index. Called by the admin's delete
+    view and delete action.
     """
+    from indexer import tasks as index_tasks  # the indexer's tasks import this module
+
     media = Path(settings.MEDIA_ROOT)
     with transaction.atomic():
         game = Game.objects.select_for_update().get(pk=game.pk)
@@ -359,8 +362,11 @@ def delete_game(game: Game) -> None:
             reel.status, reel.progress, reel.error, reel.video = Reel.Status.DRAFT, 0, "", ""
             reel.save()
         cut.delete()
+        had_clips = game.clips.exists()
         game.delete()
         transaction.on_commit(partial(_remove_paths, doomed))
+        if had_clips:
+            transaction.on_commit(index_tasks.prune_clip_index.delay)
 
 
 def _remove_paths(paths: Sequence[Path]) -> None:

@@ -16,7 +16,7 @@ from celery import Task, shared_task
 from celery.exceptions import Ignore
 from django.conf import settings
 
-from indexer import recovery
+from indexer import index_writer, recovery
 from indexer.pipeline import RETRYABLE_ERRORS, fail, run_step
 
 
@@ -81,6 +81,12 @@ def detect_faces(job_id: int) -> None:
 def make_thumbnails(job_id: int) -> None:
     """Cut a thumbnail per clip; the last step marks the job succeeded."""
     _step(job_id, "thumbnails")
+
+
+@shared_task(name="indexer.prune_clip_index", soft_time_limit=600, time_limit=660, **RETRY_POLICY)
+def prune_clip_index() -> int:
+    """Drop deleted clips from the FAISS clip index (after a game is deleted); idempotent."""
+    return index_writer.prune_clip_index()
 
 
 @shared_task(name="indexer.recover_stalled_jobs", soft_time_limit=120, time_limit=180)

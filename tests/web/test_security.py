@@ -19,6 +19,7 @@ from django.utils import timezone
 from highlights import services, tasks, uploads
 from highlights.models import Clip, Game, IndexJob, Reel, ReviewStatus
 from highlights.rendering import RenderError
+from indexer.index_writer import check_clip_index
 from indexer.pipeline import RETRYABLE_ERRORS
 
 Login = Callable[[str], Client]
@@ -210,6 +211,7 @@ def test_deleting_a_game_flags_reels_removes_its_files_and_keeps_job_history(
     assert not upload.exists() and not upload.parent.exists()
     assert not thumbs.exists() and not faces.exists()
     assert not rendered.exists()
+    assert check_clip_index().extra == 0  # its clips left the FAISS index too
     row = Reel.objects.get(pk=reel_id)
     assert list(row.items.values_list("clip_id", flat=True)) == [keep.pk]
     assert (row.version, row.status, row.is_rendered) == (2, Reel.Status.DRAFT, False)
