@@ -9,9 +9,10 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
  && pip install --no-cache-dir -r requirements.txt
 COPY . .
-# Data (index snapshots, work files, thumbnails, weights) lives on named volumes under /data.
+# Data (index snapshots, work files, thumbnails, uploads, weights) lives on named volumes under /data; the
+# mount points exist here, owned by app, so Docker initialises each new volume writable by app.
 ENV HL_VAR_DIR=/data PYTHONUNBUFFERED=1
-RUN mkdir -p /data && chown app:app /data
+RUN mkdir -p /data/media /data/uploads /data/index /data/work /data/weights && chown -R app:app /data
 USER app
 EXPOSE 8000
 CMD ["gunicorn", "highlights.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]

@@ -9,7 +9,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from highlights import people
+from highlights import dispatch, people, services
 from highlights.models import (
     ActionLabel,
     Clip,
@@ -34,9 +34,19 @@ class ClipPredictionInline(admin.TabularInline):
 
 @admin.register(Game)
 class GameAdmin(admin.ModelAdmin):
+    """Games; deleting one (view or bulk action) goes through ``services.delete_game``."""
+
     list_display = ("id", "title", "sport", "home_team", "away_team", "date", "duration_s", "status")
     list_filter = ("sport", "status")
     search_fields = ("title", "home_team", "away_team", "source_path", "sha256")
+
+    def delete_model(self, request: HttpRequest, obj: Game) -> None:
+        if services.delete_game(obj):
+            dispatch.prune_clip_index()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Game]) -> None:
+        if [game for game in queryset if services.delete_game(game)]:
+            dispatch.prune_clip_index()
 
 
 @admin.register(Shot)
@@ -217,7 +227,16 @@ class ReelAdmin(admin.ModelAdmin):
     list_display = ("id", "title", "owner", "kind", "published", "version", "status", "progress", "updated_at")
     list_filter = ("kind", "status", "published")
     search_fields = ("title", "owner__username", "query")
-    readonly_fields = ("share_token", "rendered_version", "video", "duration_ms", "render_s", "error")
+    readonly_fields = (
+        "share_token",
+        "rendered_version",
+        "video",
+        "duration_ms",
+        "render_s",
+        "error",
+        "heartbeat_at",
+        "render_reason",
+    )
     inlines = [ReelItemInline]
 
 

@@ -18,13 +18,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from highlights.locks import LockKey, advisory_lock
 from highlights.models import Backfill, Game, IndexJob, Sport
-from highlights.services import create_index_job, in_archive
+from highlights.services import archive_roots, create_index_job, in_archive
 from ml.weights import sha256_file
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".ts", ".mts", ".mpg", ".mpeg", ".webm"})
@@ -89,7 +88,7 @@ def archive_files(source: Path, pattern: str = "") -> list[ArchiveFile]:
     if not source.exists():
         raise BackfillError(f"{source}: no such file or folder")
     if not in_archive(source):
-        raise BackfillError(f"{source}: outside the archive roots ({', '.join(map(str, settings.HL_ARCHIVE_ROOTS))})")
+        raise BackfillError(f"{source}: outside the archive roots ({', '.join(map(str, archive_roots()))})")
     if source.is_dir():
         found = (
             source.glob(pattern) if pattern else (p for p in source.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
@@ -184,7 +183,7 @@ def _plan_one(
         return
     seen.add(digest)
     with advisory_lock(LockKey.ENQUEUE, digest):
-        reason = _already_handled(digest, retry_failed=retry_failed)
+        reason = already_handled(digest, retry_failed=retry_failed)
         if reason:
             report.skip(reason, path)
             return
@@ -204,12 +203,17 @@ def _plan_one(
             send(job)
 
 
-def _already_handled(digest: str, *, retry_failed: bool) -> str:
-    """Why content ``digest`` needs no new job (``"indexed"``, ``"queued"``, ...), or ``""``."""
+def content_jobs(digest: str) -> QuerySet[IndexJob]:
+    """The IndexJobs of one file content (sha256 known at request, or found by the probe step), newest first."""
+    return IndexJob.objects.filter(Q(sha256=digest) | Q(game__sha256=digest)).order_by("-created_at")
+
+
+def already_handled(digest: str, *, retry_failed: bool) -> str:
+    """Why content ``digest`` needs no new job (``"indexed"``, ``"queued"``, ...), or ``""``; call under
+    ``LockKey.ENQUEUE`` on the digest."""
     if Game.objects.filter(sha256=digest, status=Game.Status.INDEXED).exists():
         return "indexed"
-    jobs = IndexJob.objects.filter(Q(sha256=digest) | Q(game__sha256=digest)).order_by("-created_at")
-    latest = jobs.values_list("status", flat=True).first()
+    latest = content_jobs(digest).values_list("status", flat=True).first()
     if latest is None or (latest == IndexJob.Status.FAILED and retry_failed):
         return ""
     return {IndexJob.Status.SUCCEEDED: "indexed"}.get(latest, str(latest))

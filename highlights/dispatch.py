@@ -91,6 +91,11 @@ def render_reel(reel: Reel) -> None:
     send_on_commit(signature("highlights.render_reel", args=(reel.pk,)))
 
 
+def prune_clip_index() -> None:
+    """After ``services.delete_game``: drop deleted clips from the FAISS clip index, on commit (``default`` queue)."""
+    send_on_commit(signature("indexer.prune_clip_index"))
+
+
 def send_labelling(labelling: Labelling | None) -> None:
     """Send the labelling a registry change calls for (``learning.Activation.labelling``), on commit.
 

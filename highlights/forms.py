@@ -13,11 +13,9 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, BadRequest, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
-from highlights import selectors
+from highlights import selectors, uploads
 from highlights.models import ActionLabel, Clip, Game, HighlightModel, Player, Reel, ReviewStatus
 from search.query import QueryError
-
-NAME_MAX_BYTES = 255  # longest file name (UTF-8 bytes) Linux file systems store
 
 
 def _max_length(model: type[Any], field: str) -> int:
@@ -125,8 +123,10 @@ class TrainForm(forms.Form):
 
 
 def _name_fits(upload: UploadedFile) -> None:
-    if len((upload.name or "").encode()) > NAME_MAX_BYTES:
-        raise ValidationError(f"the file name is longer than {NAME_MAX_BYTES} bytes")
+    try:
+        uploads.safe_name(upload.name or "")
+    except uploads.UploadError as exc:
+        raise ValidationError(str(exc)) from exc
 
 
 class IndexForm(forms.Form):

@@ -232,7 +232,8 @@ class IndexJob(models.Model):
         NORMAL = "normal"
         HIGH = "high"
 
-    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="jobs", null=True, blank=True)
+    # Kept when its game is deleted (audit): source_path and sha256 still say which file it indexed.
+    game = models.ForeignKey(Game, on_delete=models.SET_NULL, related_name="jobs", null=True, blank=True)
     backfill = models.ForeignKey(Backfill, on_delete=models.SET_NULL, related_name="jobs", null=True, blank=True)
     priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.NORMAL)
     sha256 = models.CharField(max_length=64, blank=True, db_index=True, help_text="file content, when known at request")
@@ -363,7 +364,9 @@ class Reel(models.Model):
     """A highlight reel: an ordered list of trimmed clips, rendered to one MP4.
 
     ``version`` increases with every edit of the title or items; a render produces the file of one
-    version (``rendered_version``), so rendering the same version twice does nothing.
+    version (``rendered_version``), so rendering the same version twice does nothing. A render
+    refreshes ``heartbeat_at`` as it advances; one "rendering" with no heartbeat for
+    ``HL_RENDER_STALL_S`` seconds died with its worker and may be rendered again.
     """
 
     class Status(models.TextChoices):
@@ -392,6 +395,12 @@ class Reel(models.Model):
     video = models.FileField(upload_to="reels/", blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True, help_text="of the rendered video")
     render_s = models.FloatField(null=True, blank=True, help_text="wall seconds of the last render")
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="last time a render worker started or advanced this reel's render"
+    )
+    render_reason = models.CharField(
+        max_length=255, blank=True, help_text="why the reel must be rendered again (shown to its owner)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -430,11 +439,11 @@ class Reel(models.Model):
 
     def start_render(self) -> bool:
         """Mark this version rendering from 0 %; ``False`` when an edit made a newer version meanwhile."""
-        return self._write_if_current(status=self.Status.RENDERING, progress=0, error="")
+        return self._write_if_current(status=self.Status.RENDERING, progress=0, error="", heartbeat_at=timezone.now())
 
     def render_progress(self, fraction: float) -> None:
-        """Record render progress (``fraction`` in [0, 1]; 100 % only once :meth:`complete_render` ran)."""
-        self._write_if_current(progress=min(int(fraction * 100), 99))
+        """Record render progress (``fraction`` in [0, 1]; 100 % only after :meth:`complete_render`) and a heartbeat."""
+        self._write_if_current(progress=min(int(fraction * 100), 99), heartbeat_at=timezone.now())
 
     def complete_render(self, video: str, *, duration_ms: int, render_s: float) -> bool:
         """Publish ``video`` (relative to ``MEDIA_ROOT``) as this version's render; ``False`` if it is stale."""
@@ -445,6 +454,8 @@ class Reel(models.Model):
             rendered_version=self.version,
             duration_ms=duration_ms,
             render_s=render_s,
+            heartbeat_at=timezone.now(),
+            render_reason="",
         )
 
     def fail_render(self, error: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ import ffmpeg
 from ml.files import atomic_write
 
 AUDIO_RATE = 48_000
+PROGRESS_EVERY_S = 10.0  # the longest gap between two progress reports while ffmpeg runs
 
 
 class RenderError(RuntimeError):
@@ -148,7 +150,9 @@ def render_video(
         segments: the cuts, in reel order.
         output: destination file; its folder is created.
         fmt: the output format.
-        on_progress: called with the fraction done (0..1) whenever it grows by at least 1%.
+        on_progress: called with the fraction done (0..1) whenever it grows by at least 1%, and at least
+            every ``PROGRESS_EVERY_S`` seconds while ffmpeg reports (a heartbeat, even when a long reel
+            advances slowly).
 
     Returns:
         The rendered duration in seconds (sum of the segment durations).
@@ -161,7 +165,7 @@ def render_video(
         if not seg.path.is_file():
             raise RenderError(f"source video missing: {seg.path}")
     total_s = sum(seg.duration_s for seg in segments)
-    reported = 0.0
+    reported, reported_at = 0.0, time.monotonic()
     with atomic_write(output) as tmp, tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(render_command(segments, tmp, fmt), stdout=subprocess.PIPE, stderr=errors, text=True)
         assert proc.stdout is not None
@@ -169,8 +173,8 @@ def render_video(
             key, _, value = line.strip().partition("=")
             if key == "out_time_us" and value.isdigit() and on_progress is not None and total_s > 0:
                 done = min(int(value) / 1e6 / total_s, 1.0)
-                if done - reported >= 0.01:
-                    reported = done
+                if done - reported >= 0.01 or time.monotonic() - reported_at >= PROGRESS_EVERY_S:
+                    reported, reported_at = done, time.monotonic()
                     on_progress(done)
         if proc.wait() != 0:
             errors.seek(0)

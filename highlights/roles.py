@@ -40,6 +40,11 @@ def can_view_reel(user: User, reel: Reel) -> bool:
     return reel.published or reel.owner_id == user.pk or is_editor(user)
 
 
+def can_publish_reel(user: User) -> bool:
+    """Editors and admins publish any reel, or take it off publication (an owner's edit also does)."""
+    return is_editor(user)
+
+
 def can_edit_reel(user: User, reel: Reel) -> bool:
     """Only the owner changes a reel's title, items or renders it; admins may change any reel."""
     return user.is_authenticated and (reel.owner_id == user.pk or bool(user.is_superuser))

@@ -113,6 +113,12 @@ def _learned_vocabulary() -> set[str]:
     }
 
 
+def visible_clips(*, include_rejected: bool = False) -> QuerySet[Clip]:
+    """Clips with game and action joined, without those editors rejected unless ``include_rejected`` (editors)."""
+    clips: QuerySet[Clip] = Clip.objects.select_related("game", "action")
+    return clips if include_rejected else clips.exclude(review_status=ReviewStatus.REJECTED)
+
+
 def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> QuerySet[Clip]:
     """Clips matching a parsed query (every filter and every free-text word), ranked by ``query.order``.
 
@@ -123,9 +129,7 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
     Returns:
         An unsliced queryset with game and action joined; ``query.limit`` is the caller's to apply.
     """
-    clips: QuerySet[Clip] = Clip.objects.select_related("game", "action")
-    if not include_rejected:
-        clips = clips.exclude(review_status=ReviewStatus.REJECTED)
+    clips = visible_clips(include_rejected=include_rejected)
     clips = clips.filter(*_word_conditions(query.words))  # one filter call: cloning per word is quadratic
     if query.sport:
         clips = clips.filter(game__sport=query.sport)
@@ -178,8 +182,9 @@ def search_clips(text: str, *, limit: int = 50) -> list[ClipHit]:
     return [ClipHit.of(c, c.highlight_score) for c in clips]
 
 
-def similar_clips(clip: Clip, *, k: int = 10) -> list[ClipHit]:
-    """The ``k`` clips nearest to ``clip`` by embedding (cosine similarity as the score)."""
+def similar_clips(clip: Clip, *, k: int = 10, include_rejected: bool = False) -> list[ClipHit]:
+    """Of the ``k`` clips nearest to ``clip`` by embedding, those still stored and visible (cosine similarity as the
+    score); rejected clips only with ``include_rejected`` (editors)."""
     hits = clip_index(model_weights()).search(clip.embedding_vector(), k, exclude={clip.pk})
-    found = Clip.objects.in_bulk([pk for pk, _ in hits])
+    found = visible_clips(include_rejected=include_rejected).in_bulk([pk for pk, _ in hits])
     return [ClipHit.of(found[pk], score) for pk, score in hits if pk in found]

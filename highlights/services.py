@@ -7,9 +7,12 @@ and its caller hands the row to ``highlights.dispatch``, which sends it once the
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -21,7 +24,7 @@ from django.utils.text import Truncator
 from highlights import selectors
 from highlights.models import ActionLabel, Backfill, Clip, Game, IndexJob, Reel, ReelItem, ReviewStatus
 from highlights.rendering import OutputFormat, RenderError, Segment, render_video
-from indexer.artifacts import PIPELINE_VERSION
+from indexer.artifacts import PIPELINE_VERSION, game_media_dirs, game_work_dir
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +67,15 @@ def create_index_job(
     )
 
 
+def archive_roots() -> list[Path]:
+    """The folders files may be indexed from: ``HL_ARCHIVE_ROOTS`` and the uploads folder ``HL_UPLOAD_DIR``."""
+    return [*map(Path, settings.HL_ARCHIVE_ROOTS), Path(settings.HL_UPLOAD_DIR)]
+
+
 def in_archive(path: Path) -> bool:
-    """Whether ``path`` (links resolved) lies inside one of ``HL_ARCHIVE_ROOTS``."""
+    """Whether ``path`` (links resolved) lies inside one of the :func:`archive_roots`."""
     resolved = path.resolve()
-    return any(resolved.is_relative_to(Path(root).resolve()) for root in settings.HL_ARCHIVE_ROOTS)
+    return any(resolved.is_relative_to(root.resolve()) for root in archive_roots())
 
 
 class IngestError(ValueError):
@@ -75,14 +83,14 @@ class IngestError(ValueError):
 
 
 def ingest_path(path: str | Path) -> Path:
-    """The resolved path of a video editors may index: an existing file inside one of ``HL_ARCHIVE_ROOTS``.
+    """The resolved path of a video editors may index: an existing file inside the archive roots or uploads.
 
     Raises:
         IngestError: the file is missing or lies outside the archive roots.
     """
     resolved = Path(path).resolve()
     if not in_archive(resolved):
-        roots = ", ".join(map(str, settings.HL_ARCHIVE_ROOTS))
+        roots = ", ".join(map(str, archive_roots()))
         raise IngestError(f"{path} is outside the archive roots ({roots})")
     if not resolved.is_file():
         raise IngestError(f"no such file: {path}")
@@ -145,17 +153,21 @@ def create_reel(
     *,
     kind: str = Reel.Kind.MANUAL,
     query: str = "",
+    by_editor: bool = False,
 ) -> Reel:
     """Create a reel owned by ``owner`` with ``items`` in order.
 
+    Args:
+        by_editor: the owner is an editor, who may also use clips editors rejected.
+
     Raises:
-        ReelError: an item names an unknown clip or has unusable trim points, there are more than
-            ``HL_REEL_MAX_ITEMS`` items, or the title is longer than its column.
+        ReelError: an item names an unknown (or, for fans, rejected) clip or has unusable trim points,
+            there are more than ``HL_REEL_MAX_ITEMS`` items, or the title is longer than its column.
     """
     with transaction.atomic():
         reel = Reel.objects.create(owner=owner, title=_title(title) or "Untitled reel", kind=kind, query=query)
         if items:
-            _write_items(reel, items)
+            _write_items(reel, items, include_rejected=by_editor)
     return reel
 
 
@@ -166,10 +178,16 @@ def _title(title: str) -> str:
     return title
 
 
-def _write_items(reel: Reel, items: Sequence[ItemSpec]) -> None:
+def _write_items(reel: Reel, items: Sequence[ItemSpec], *, include_rejected: bool) -> None:
+    """Replace the reel's items; a rejected clip is refused unless allowed or already in the reel."""
     if len(items) > settings.HL_REEL_MAX_ITEMS:
         raise ReelError(f"a reel holds at most {settings.HL_REEL_MAX_ITEMS} clips")
-    clips = Clip.objects.select_related("game").in_bulk({i.clip_id for i in items})
+    already = set(reel.items.values_list("clip_id", flat=True))
+    clips = {
+        pk: clip
+        for pk, clip in Clip.objects.select_related("game").in_bulk({i.clip_id for i in items}).items()
+        if include_rejected or pk in already or clip.review_status != ReviewStatus.REJECTED
+    }
     rows = []
     for position, spec in enumerate(items):
         clip = clips.get(spec.clip_id)
@@ -186,16 +204,26 @@ def _write_items(reel: Reel, items: Sequence[ItemSpec]) -> None:
 
 
 def update_reel(
-    reel: Reel, *, title: str | None = None, items: Sequence[ItemSpec] | None = None, published: bool | None = None
+    reel: Reel,
+    *,
+    title: str | None = None,
+    items: Sequence[ItemSpec] | None = None,
+    published: bool | None = None,
+    by_editor: bool = False,
 ) -> Reel:
     """Change a reel's title, items (replaced as a whole, in the given order) or publication.
 
     A change of title or items makes a new version: the rendered video no longer matches and the
-    reel goes back to draft until it is rendered again.
+    reel goes back to draft until it is rendered again. Such a change also takes a published reel
+    off publication unless an editor makes it: publication approves one content, and only editors
+    approve (the caller checks that only they change ``published``).
+
+    Args:
+        by_editor: the change is an editor's (keeps publication; rejected clips may be added).
 
     Raises:
-        ReelError: an item names an unknown clip or has unusable trim points, there are more than
-            ``HL_REEL_MAX_ITEMS`` items, or the title is longer than its column.
+        ReelError: an item names an unknown (or, for fans, newly added rejected) clip or has unusable
+            trim points, there are more than ``HL_REEL_MAX_ITEMS`` items, or the title is longer than its column.
     """
     with transaction.atomic():
         reel = Reel.objects.select_for_update().get(pk=reel.pk)
@@ -203,10 +231,12 @@ def update_reel(
         if title is not None and _title(title) and _title(title) != reel.title:
             reel.title, changed = _title(title), True
         if items is not None:
-            _write_items(reel, items)
+            _write_items(reel, items, include_rejected=by_editor)
             changed = True
         if published is not None:
             reel.published = published
+        if changed and not by_editor:
+            reel.published = False
         if changed:
             reel.edited()
         reel.save()
@@ -217,7 +247,8 @@ def request_render(reel: Reel) -> tuple[Reel, bool]:
     """Queue a render of the reel's current version.
 
     Idempotent: a reel whose current version is rendered, queued or rendering is returned as it is.
-    A failed render is retried.
+    A failed render is retried, and so is a stale one: "rendering" with no heartbeat for
+    ``HL_RENDER_STALL_S`` seconds (its worker died).
 
     Returns:
         The reel, and whether the caller must send its render (``highlights.dispatch.render_reel``).
@@ -227,7 +258,10 @@ def request_render(reel: Reel) -> tuple[Reel, bool]:
     """
     with transaction.atomic():
         reel = Reel.objects.select_for_update().get(pk=reel.pk)
-        if reel.is_rendered or reel.status in (Reel.Status.QUEUED, Reel.Status.RENDERING):
+        stale_before = timezone.now() - timedelta(seconds=settings.HL_RENDER_STALL_S)
+        beating = reel.heartbeat_at is not None and reel.heartbeat_at > stale_before
+        live = reel.status == Reel.Status.RENDERING and beating
+        if reel.is_rendered or reel.status == Reel.Status.QUEUED or live:
             return reel, False
         if not reel.items.exists():
             raise ReelError("add at least one clip before rendering")
@@ -250,10 +284,10 @@ def output_format() -> OutputFormat:
 def render_reel(reel_id: int) -> None:
     """Render the reel's current version to ``MEDIA_ROOT/reels/reel-<id>-v<version>.mp4`` (the task's body).
 
-    Progress (0-100) is written to the row as ffmpeg reports it. Writes are guarded by the version
-    rendered, so an edit made during the render leaves the stale result unused (and deleted); a
-    successful render deletes the file of the version rendered before. A render error
-    marks the reel failed with ffmpeg's message (retry with :func:`request_render`).
+    Progress (0-100) and the heartbeat are written to the row as ffmpeg reports progress. Writes are
+    guarded by the version rendered, so an edit made during the render leaves the stale result
+    unused (and deleted); a successful render deletes the file of the version rendered before. A
+    render error marks the reel failed with ffmpeg's message (retry with :func:`request_render`).
     """
     reel = Reel.objects.get(pk=reel_id)
     version, previous = reel.version, reel.video.name
@@ -280,6 +314,72 @@ def render_reel(reel_id: int) -> None:
         (Path(settings.MEDIA_ROOT) / name).unlink(missing_ok=True)
     elif previous and previous != name:  # the file of the version rendered before
         (Path(settings.MEDIA_ROOT) / previous).unlink(missing_ok=True)
+
+
+def mark_render_failed(reel_id: int, message: str) -> None:
+    """Mark a queued or rendering reel failed with a one-line message (the render task's failure hook)."""
+    line = message.strip().splitlines()[0] if message.strip() else "render failed"
+    Reel.objects.filter(pk=reel_id, status__in=[Reel.Status.QUEUED, Reel.Status.RENDERING]).update(
+        status=Reel.Status.FAILED, error=line
+    )
+
+
+# --- deleting a game ---------------------------------------------------------------------------
+
+
+def delete_game(game: Game) -> bool:
+    """Delete a game with its shots, clips and face tracks, keeping its IndexJobs for audit.
+
+    Reels with items cut from the game's clips lose those items and get a new version: they go back
+    to draft, their rendered video (which shows the deleted footage) is removed, and
+    ``render_reason`` tells the owner why on the reel page. The game's IndexJobs stay, their game
+    unset, with the source path and sha256 of the file they indexed. Once the transaction commits,
+    the game's thumbnails, face crops and analysis work files are removed from disk, and so is its
+    video when it is an upload (inside ``HL_UPLOAD_DIR``); archive files are never touched. Called by
+    the admin's delete view and delete action.
+
+    Returns:
+        Whether the game had clips, so the caller must drop them from the FAISS index
+        (``highlights.dispatch.prune_clip_index``).
+    """
+    media = Path(settings.MEDIA_ROOT)
+    with transaction.atomic():
+        game = Game.objects.select_for_update().get(pk=game.pk)
+        IndexJob.objects.filter(game=game, sha256="").update(sha256=game.sha256)
+        doomed = [*(media / folder for folder in game_media_dirs(game.pk)), game_work_dir(game.pk)]
+        source = Path(game.source_path)
+        if source.resolve().is_relative_to(Path(settings.HL_UPLOAD_DIR).resolve()):
+            doomed.append(source)
+        cut = ReelItem.objects.filter(clip__game=game)
+        for reel in Reel.objects.select_for_update().filter(pk__in=cut.values("reel_id")):
+            removed = cut.filter(reel=reel).count()
+            if reel.video:
+                doomed.append(media / reel.video.name)
+            reel.render_reason = f"{game} was deleted: {removed} clip(s) of it left this reel; render it again"[:255]
+            reel.version += 1
+            reel.status, reel.progress, reel.error, reel.video = Reel.Status.DRAFT, 0, "", ""
+            reel.save()
+        cut.delete()
+        had_clips = game.clips.exists()
+        game.delete()
+        transaction.on_commit(partial(_remove_paths, doomed))
+    return had_clips
+
+
+def _remove_paths(paths: Sequence[Path]) -> None:
+    """Remove files and folders (an emptied upload folder too); a failure is logged, never raised after commit."""
+    upload_dir = Path(settings.HL_UPLOAD_DIR).resolve()
+    for path in paths:
+        try:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+                folder = path.parent.resolve()
+                if folder.parent == upload_dir and not any(folder.iterdir()):
+                    folder.rmdir()
+        except OSError as exc:
+            logger.warning("could not remove %s: %s", path, exc)
 
 
 # --- auto reels --------------------------------------------------------------------------------

@@ -9,6 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.utils.functional import lazy
+
+from highlights.secret_key import installation_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -20,11 +23,24 @@ def env_path(name: str, default: Path) -> Path:
     return Path(env.str(name, default=str(default)))
 
 
+VAR_DIR = env_path("HL_VAR_DIR", BASE_DIR / "var")
+
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me")
+# Deployments pass DJANGO_SECRET_KEY (docker-compose requires it); otherwise each installation generates its
+# own key into var/ the first time the key is read, not on import (see highlights/secret_key.py).
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or lazy(installation_secret_key, str)(VAR_DIR / "secret_key")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 
-VAR_DIR = env_path("HL_VAR_DIR", BASE_DIR / "var")
+# Behind a TLS-terminating proxy (which sets X-Forwarded-Proto): HTTPS only, Secure cookies, HSTS.
+HL_BEHIND_TLS = env.bool("HL_BEHIND_TLS", default=False)
+if HL_BEHIND_TLS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -176,6 +192,7 @@ CELERY_TASK_ROUTES = {
     "highlights.train_highlight_model": {"queue": "ingest"},  # a CRNN decodes its training clips
     "highlights.render_reel": {"queue": "render"},
     "indexer.recover_stalled_jobs": {"queue": "default"},  # an exact name wins over "indexer.*"
+    "indexer.prune_clip_index": {"queue": "default"},  # light: must not wait behind hours of decoding
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -223,6 +240,14 @@ HL_INDEX_KEEP_SNAPSHOTS = env.int("HL_INDEX_KEEP_SNAPSHOTS", default=3)  # older
 # --- Backfills ---------------------------------------------------------------------------------
 # Folders that backfills may read; a path outside them is refused. Defaults to var/archive.
 HL_ARCHIVE_ROOTS = [Path(p) for p in env.list("HL_ARCHIVE_ROOTS", default=[str(VAR_DIR / "archive")])]
+# Editors' uploads: <HL_UPLOAD_DIR>/<sha256 prefix>/<file name>, never overwritten; also an archive root.
+HL_UPLOAD_DIR = env_path("HL_UPLOAD_DIR", VAR_DIR / "uploads")
+HL_UPLOAD_MAX_BYTES = env.int("HL_UPLOAD_MAX_BYTES", default=8 * 1024**3)  # larger uploads answer 413
+FILE_UPLOAD_HANDLERS = [
+    "highlights.uploads.UploadLimitHandler",  # stops reading past HL_UPLOAD_MAX_BYTES (imported on first upload)
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Reel rendering (HL_REEL_ prefix) -------------------------------------------------------------
 HL_REEL_WIDTH = env.int("HL_REEL_WIDTH", default=1280)  # output frame, pixels (clips are scaled and padded)
@@ -233,6 +258,9 @@ HL_REEL_CRF = env.int("HL_REEL_CRF", default=23)  # libx264 constant rate factor
 HL_REEL_THREADS = env.int("HL_REEL_THREADS", default=0)  # ffmpeg threads (0: ffmpeg's default)
 HL_REEL_MAX_ITEMS = env.int("HL_REEL_MAX_ITEMS", default=500)  # more items in one reel are refused (HTTP 400)
 HL_CONDENSED_MIN_SCORE = env.float("HL_CONDENSED_MIN_SCORE", default=0.0)  # condensed games keep clips above it
+# A reel "rendering" with no heartbeat for this long lost its worker and may be rendered again; a live render
+# beats at least every 10 s (highlights.rendering.PROGRESS_EVERY_S), so this only has to outlast a slow start.
+HL_RENDER_STALL_S = env.float("HL_RENDER_STALL_S", default=300.0)
 
 # --- Faces and players (HL_FACE_ prefix) ----------------------------------------------------------
 HL_FACE_DETECTOR = env.str("HL_FACE_DETECTOR", default="hog")  # "hog" (dlib HOG) or "cnn" (dlib MMOD, slow on CPU)

@@ -1,20 +1,36 @@
 """Celery tasks of the product app: thin, named wrappers taking a primary key.
 
 ``highlights.render_reel`` runs on its own ``render`` queue (``settings.CELERY_TASK_ROUTES``), so
-long encodes never hold up indexing or light work; training and CRNN labelling decode video and run
-on the ``ingest`` queue.
+long encodes never hold up indexing or light work, under the indexer's retry policy; training and CRNN
+labelling decode video and run on the ``ingest`` queue.
 """
 
 from __future__ import annotations
 
-from celery import shared_task
+from typing import Any
+
+from celery import Task, shared_task
 
 from highlights import dispatch, learning, services
+from highlights.rendering import RenderError
+from indexer.pipeline import RETRY_POLICY
 
 
-@shared_task(name="highlights.render_reel", soft_time_limit=3600, time_limit=3660, acks_late=True)
+class RenderTask(Task):
+    """Marks the reel failed when its render finally fails (retries exhausted, time limit, any other error)."""
+
+    def on_failure(self, exc: Exception, task_id: str, args: tuple, kwargs: dict, einfo: Any) -> None:
+        message = str(exc) if isinstance(exc, RenderError) else f"{type(exc).__name__}: {exc}"
+        services.mark_render_failed(args[0], message)
+
+
+@shared_task(name="highlights.render_reel", base=RenderTask, soft_time_limit=3600, time_limit=3660, **RETRY_POLICY)
 def render_reel(reel_id: int) -> None:
-    """Render the current version of a reel to MP4 (does nothing when that version is rendered)."""
+    """Render the current version of a reel to MP4 (does nothing when that version is rendered).
+
+    Idempotent per reel version, so it is acknowledged late and requeued when its process dies; a
+    render whose whole worker died is recognised by its stale heartbeat (``services.request_render``).
+    """
     services.render_reel(reel_id)
 
 

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from highlights import charts, dispatch, forms, learning, plots, roles, selectors, services
+from highlights import charts, dispatch, forms, learning, plots, roles, selectors, services, uploads
 from highlights.http import ranged_file_response
 from highlights.models import (
     ActionLabel,
@@ -102,10 +102,9 @@ def search(request: HttpRequest) -> HttpResponse:
 @require_GET
 def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The clip in the player (range requests), its labels with confidences, players and similar clips."""
-    clip = get_object_or_404(Clip.objects.select_related("game", "action"), pk=pk)
-    if clip.review_status == ReviewStatus.REJECTED and not roles.is_editor(request.user):
-        raise Http404("clip rejected")
-    similar = selectors.similar_clips(clip, k=8)
+    editor = roles.is_editor(request.user)
+    clip = get_object_or_404(selectors.visible_clips(include_rejected=editor), pk=pk)
+    similar = selectors.similar_clips(clip, k=8, include_rejected=editor)
     similar_clips = Clip.objects.select_related("game", "action").in_bulk([h.clip_id for h in similar])
     players = Player.objects.filter(face_tracks__clip=clip).exclude(name="").distinct()
     return render(
@@ -117,7 +116,7 @@ def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "players": players,
             "similar": [similar_clips[h.clip_id] for h in similar if h.clip_id in similar_clips],
             "actions": ActionLabel.objects.filter(sport=clip.game.sport),
-            "is_editor": roles.is_editor(request.user),
+            "is_editor": editor,
             "reels": Reel.objects.filter(owner=request.user) if request.user.is_authenticated else [],
             "current_reel": _current_reel(request),
         },
@@ -140,7 +139,7 @@ def clip_review(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def clip_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
-    clip = get_object_or_404(Clip, pk=pk)
+    clip = get_object_or_404(selectors.visible_clips(include_rejected=roles.is_editor(request.user)), pk=pk)
     if not clip.thumbnail:
         raise Http404("no thumbnail")
     return ranged_file_response(request, Path(settings.MEDIA_ROOT) / clip.thumbnail.name)
@@ -224,7 +223,8 @@ def reel_create(request: HttpRequest) -> HttpResponse:
     data, next_url = forms.cleaned(forms.ReelCreateForm(request.POST)), _next_url(request)
     items = [services.ItemSpec(data["clip"])] if data["clip"] else []
     try:
-        reel = services.create_reel(request.user, data["title"], items)
+        editor = roles.is_editor(request.user)
+        reel = services.create_reel(request.user, data["title"], items, by_editor=editor)
     except services.ReelError as exc:
         messages.error(request, str(exc))
         return redirect("reels")
@@ -237,11 +237,12 @@ def reel_create(request: HttpRequest) -> HttpResponse:
 def reel_add(request: HttpRequest, pk: int) -> HttpResponse:
     """Append a clip (whole) to a reel; answers a small fragment to htmx, else redirects back."""
     reel = _own_reel(request, pk)
+    editor = roles.is_editor(request.user)
     data, next_url = forms.cleaned(forms.ReelAddForm(request.POST)), _next_url(request)
-    clip = get_object_or_404(Clip, pk=data["clip"])
+    clip = get_object_or_404(selectors.visible_clips(include_rejected=editor), pk=data["clip"])
     items = [services.ItemSpec(i.clip_id, i.trim_in_ms, i.trim_out_ms) for i in reel.items.all()]
     try:
-        services.update_reel(reel, items=[*items, services.ItemSpec(clip.pk)])
+        services.update_reel(reel, items=[*items, services.ItemSpec(clip.pk)], by_editor=editor)
     except services.ReelError as exc:
         raise BadRequest(str(exc)) from exc
     request.session[CURRENT_REEL] = reel.pk
@@ -284,7 +285,7 @@ def reel_editor(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "highlights/reel.html",
-        {"reel": reel, "items": items, "editable": editable, "can_publish": roles.is_editor(request.user)},
+        {"reel": reel, "items": items, "editable": editable, "can_publish": roles.can_publish_reel(request.user)},
     )
 
 
@@ -310,28 +311,36 @@ def reel_shared(request: HttpRequest, token: str) -> HttpResponse:
 # --- jobs --------------------------------------------------------------------------------------
 
 
+@login_required
 @require_http_methods(["GET", "POST"])
 def jobs(request: HttpRequest) -> HttpResponse:
-    """IndexJob progress, stages and errors (the table alone for htmx polling); editors index new videos."""
+    """Editors only: IndexJob progress, stages and errors (the table alone for htmx polling); index new videos."""
+    if not roles.is_editor(request.user):
+        raise PermissionDenied("only editors see and start indexing jobs")
     if request.method == "POST":
-        if not roles.is_editor(request.user):
-            raise PermissionDenied("only editors index videos")
         facts = forms.cleaned(forms.IndexForm(request.POST, request.FILES))
+        fields = {name: facts[name] for name in ("sport", "title", "home_team", "away_team")}
+        upload = request.FILES.get("video")
         try:
-            path = _uploaded_or_named(request)
-            job = services.create_index_job(
-                path,
-                sport=facts["sport"],
-                title=facts["title"],
-                home_team=facts["home_team"],
-                away_team=facts["away_team"],
-            )
-            dispatch.index_job(job)
+            uploads.refuse_if_over_limit(request)
+            if upload is None:
+                dispatch.index_job(services.create_index_job(services.ingest_path(facts["path"]), **fields))
+            elif (indexed := uploads.index_upload(upload, **fields)).reused:
+                messages.info(request, f"{upload.name} is already indexed or queued (job {indexed.job.pk})")
+            else:
+                dispatch.index_job(indexed.job)
+        except uploads.UploadError as exc:
+            messages.error(request, str(exc))
+            return _jobs_page(request, status=exc.status)
         except services.IngestError as exc:
             messages.error(request, str(exc))
         return redirect("jobs")
+    return _jobs_page(request)
+
+
+def _jobs_page(request: HttpRequest, status: int = 200) -> HttpResponse:
     rows = IndexJob.objects.select_related("game").order_by("-created_at")[:100]
-    context = {"jobs": rows, "is_editor": roles.is_editor(request.user), "sports": Sport.choices}
+    context = {"jobs": rows, "sports": Sport.choices}
     counts = IndexJob.objects.aggregate(
         running=Count("pk", filter=Q(status=IndexJob.Status.RUNNING)),
         queued=Count("pk", filter=Q(status=IndexJob.Status.QUEUED)),
@@ -339,20 +348,7 @@ def jobs(request: HttpRequest) -> HttpResponse:
     )
     context["counts"] = counts
     template = "highlights/_jobs_table.html" if request.headers.get("HX-Request") else "highlights/jobs.html"
-    return render(request, template, context)
-
-
-def _uploaded_or_named(request: HttpRequest) -> Path:
-    upload = request.FILES.get("video")
-    if upload is None:
-        return services.ingest_path(request.POST.get("path", ""))
-    folder = Path(settings.HL_ARCHIVE_ROOTS[0]) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / Path(upload.name).name
-    with target.open("wb") as out:
-        for chunk in upload.chunks():
-            out.write(chunk)
-    return services.ingest_path(target)
+    return render(request, template, context, status=status)
 
 
 # --- editors' highlight types ----------------------------------------------------------------------

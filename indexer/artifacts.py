@@ -1,4 +1,5 @@
-"""Where the pipeline keeps its per-game work files (resumable steps), and the keys its results are stored under.
+"""Where the pipeline keeps its per-game files (work files of resumable steps, thumbnails, face crops), and the
+keys its results are stored under.
 
 Results are keyed by every parameter that changes them, so a settings change is never answered
 with a stale result: the ``analyse`` artifact by :func:`analysis_key` (pipeline version, sampling,
@@ -67,10 +68,20 @@ def clips_key(analysis: str, *, min_clip_s: float) -> str:
     return _digest({"analysis": analysis, "min_clip_s": min_clip_s})
 
 
+def game_work_dir(game_id: int) -> Path:
+    """The game's folder of work files under ``HL_WORK_DIR`` (removed with the game)."""
+    return Path(settings.HL_WORK_DIR) / f"game_{game_id}"
+
+
+def game_media_dirs(game_id: int) -> tuple[str, str]:
+    """The game's clip thumbnails and face crops: folders relative to ``MEDIA_ROOT`` (removed with the game)."""
+    return f"thumbs/game_{game_id}", f"faces/game_{game_id}"
+
+
 def analysis_path(game_id: int, model_version: str, key: str) -> Path:
     """The ``analyse`` step's result (``.npz``) for (game, model version, analysis key), under ``HL_WORK_DIR``."""
     safe = model_version.replace("@", "-")
-    return Path(settings.HL_WORK_DIR) / f"game_{game_id}" / f"analysis-p{PIPELINE_VERSION}-{safe}-{key}.npz"
+    return game_work_dir(game_id) / f"analysis-p{PIPELINE_VERSION}-{safe}-{key}.npz"
 
 
 def keyframe_dir(artifact: Path) -> Path:

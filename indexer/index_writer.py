@@ -80,6 +80,22 @@ def rebuild_clip_index() -> tuple[int, int]:
         return clip_index(runtime.model_weights()).rebuild(vectors), len(vectors)
 
 
+def prune_clip_index() -> int:
+    """Remove from the clip index the ids of clips no longer in the database (a deleted game's), as a new snapshot.
+
+    Returns:
+        How many ids were removed (0 writes no snapshot).
+    """
+    index = clip_index(runtime.model_weights())
+    with advisory_lock(LockKey.CLIP_INDEX):
+        if not index.version():
+            return 0
+        keep = set(_current_clips().values_list("pk", flat=True))
+        if set(index.ids(index.load()).tolist()) <= keep:
+            return 0
+        return index.sync({}, keep)[1]
+
+
 def check_clip_index() -> IndexCheck:
     """Compare the ids in the newest clip index snapshot with the Clip primary keys in the database."""
     index = clip_index(runtime.model_weights())

@@ -25,6 +25,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -34,14 +35,14 @@ from highlights import learning, people
 from highlights.locks import LockKey, session_lock
 from highlights.models import ActionLabel, Clip, ClipPrediction, Face, FaceScan, FaceTrack, Game, IndexJob, Shot, Sport
 from indexer import artifacts, index_writer, runtime
-from indexer.artifacts import PIPELINE_VERSION, analysis_path, keyframe_dir
+from indexer.artifacts import PIPELINE_VERSION, analysis_path, game_media_dirs, keyframe_dir
 from indexer.errors import CorruptVideoError, PermanentError, RetryableError
 from indexer.stages.analysis import Analysis, analyse_video
 from indexer.stages.clips import build_clips
 from indexer.stages.faces import FaceFrames, FaceScanParams, FaceTrackSpec, ScanStats, scan_span
 from indexer.stages.frames import write_jpeg
 from indexer.stages.probe import probe_video
-from indexer.steps import Step, step
+from indexer.steps import RetryPolicy, Step, step
 from ml.files import atomic_write
 from ml.preprocessing import l2_normalize
 from ml.weights import sha256_file
@@ -49,6 +50,24 @@ from ml.weights import sha256_file
 logger = logging.getLogger(__name__)
 
 RETRYABLE_ERRORS = (RetryableError, OperationalError, InterfaceError)
+
+
+def retry_options(retry: RetryPolicy) -> dict[str, Any]:
+    """Celery options of an idempotent task: late acknowledgement, requeued when its process dies, and
+    retryable errors retried under ``retry`` (exponential backoff with jitter). Reel renders use them too."""
+    return {
+        "autoretry_for": RETRYABLE_ERRORS,
+        "retry_backoff": True,
+        "retry_backoff_max": retry.backoff_max_s,
+        "retry_jitter": True,
+        "max_retries": retry.max_retries,
+        "acks_late": True,
+        "reject_on_worker_lost": True,
+    }
+
+
+RETRY_POLICY = retry_options(RetryPolicy())
+""":func:`retry_options` of the default policy, for tasks outside the step registry."""
 
 
 def run_step(job_id: int, name: str) -> bool:
@@ -241,7 +260,7 @@ def _save_face_tracks(game: Game, clip: Clip, tracks: list[FaceTrackSpec], stats
         if FaceScan.objects.filter(clip=clip, model_version=version).exists():
             return
         for number, spec in enumerate(tracks):
-            name = f"faces/game_{game.pk}/clip_{clip.pk}_track_{number}.jpg"
+            name = f"{game_media_dirs(game.pk)[1]}/clip_{clip.pk}_track_{number}.jpg"
             write_jpeg(spec.crop, media / name)
             track = FaceTrack.objects.create(
                 game=game,
@@ -280,7 +299,7 @@ def _thumbnails(job: IndexJob) -> None:
     media = Path(settings.MEDIA_ROOT)
     for clip in Clip.objects.filter(game=game, thumbnail=""):
         window = int(np.argmin(np.abs(centres - (clip.start_ms + clip.end_ms) / 2000.0)))
-        name = f"thumbs/game_{game.pk}/clip_{clip.pk}.jpg"
+        name = f"{game_media_dirs(game.pk)[0]}/clip_{clip.pk}.jpg"
         with atomic_write(media / name) as tmp:
             shutil.copyfile(keyframe_dir(artifact) / f"window_{window:06d}.jpg", tmp)
         Clip.objects.filter(pk=clip.pk).update(thumbnail=name)

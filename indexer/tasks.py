@@ -18,8 +18,8 @@ from celery.exceptions import Ignore
 from django.conf import settings
 
 from highlights.models import IndexJob
-from indexer import recovery
-from indexer.pipeline import RETRYABLE_ERRORS, run_step
+from indexer import index_writer, recovery
+from indexer.pipeline import RETRY_POLICY, retry_options, run_step
 from indexer.steps import STEPS, Step
 
 
@@ -46,18 +46,18 @@ def _step_task(step: Step) -> Task:
         base=StepTask,
         soft_time_limit=step.soft_time_limit_s,
         time_limit=step.time_limit_s,
-        autoretry_for=RETRYABLE_ERRORS,
-        retry_backoff=True,
-        retry_backoff_max=step.retry.backoff_max_s,
-        retry_jitter=True,
-        max_retries=step.retry.max_retries,
-        acks_late=True,
-        reject_on_worker_lost=True,
+        **retry_options(step.retry),
     )(run)
 
 
 STEP_TASKS: dict[str, Task] = {s.name: _step_task(s) for s in STEPS}
 """The step tasks by step name."""
+
+
+@shared_task(name="indexer.prune_clip_index", soft_time_limit=600, time_limit=660, **RETRY_POLICY)
+def prune_clip_index() -> int:
+    """Drop deleted clips from the FAISS clip index (after a game is deleted); idempotent."""
+    return index_writer.prune_clip_index()
 
 
 @shared_task(name="indexer.recover_stalled_jobs", soft_time_limit=120, time_limit=180)

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from highlights import dispatch, roles, selectors, services
 from highlights.api import serializers as s
 from highlights.forms import SearchForm
-from highlights.models import Clip, Game, IndexJob, Player, Reel
+from highlights.models import Clip, Game, IndexJob, Player, Reel, ReviewStatus
 from search.query import QueryError
 
 
@@ -30,6 +30,13 @@ class IsEditorOrReadOnly(permissions.BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         return request.method in permissions.SAFE_METHODS or roles.is_editor(request.user)
+
+
+class IsEditor(permissions.BasePermission):
+    """Editors and admins only, reads included (job rows carry server paths and raw errors)."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return roles.is_editor(request.user)
 
 
 class ReelPermission(permissions.BasePermission):
@@ -41,6 +48,9 @@ class ReelPermission(permissions.BasePermission):
     def has_object_permission(self, request: Request, view: APIView, obj: Reel) -> bool:
         if request.method in permissions.SAFE_METHODS:
             return roles.can_view_reel(request.user, obj)
+        only_publication = isinstance(request.data, dict) and set(request.data) == {"published"}
+        if request.method == "PATCH" and only_publication and roles.can_publish_reel(request.user):
+            return True  # editors publish any reel (or take it off) without editing it
         return roles.can_edit_reel(request.user, obj)
 
 
@@ -85,7 +95,7 @@ class ClipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def get_queryset(self) -> QuerySet[Clip]:
         if self.action == "list":
             return clips_for(self.request)
-        return Clip.objects.select_related("game", "action")
+        return selectors.visible_clips(include_rejected=roles.is_editor(self.request.user))
 
     @extend_schema(request=s.ClipReviewSerializer, responses=s.ClipSerializer)
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
@@ -107,7 +117,7 @@ class ClipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=True, methods=["get"])
     def similar(self, request: Request, pk: str | None = None) -> Response:
         """The clips nearest to this one by embedding (FAISS)."""
-        hits = selectors.similar_clips(self.get_object(), k=12)
+        hits = selectors.similar_clips(self.get_object(), k=12, include_rejected=roles.is_editor(request.user))
         found = Clip.objects.select_related("game", "action").in_bulk([h.clip_id for h in hits])
         return Response(s.ClipSerializer([found[h.clip_id] for h in hits], many=True).data)
 
@@ -129,7 +139,9 @@ class PlayerViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.PlayerSerializer
 
     def get_queryset(self) -> QuerySet[Player]:
-        return Player.objects.exclude(name="").annotate(clip_count=Count("face_tracks__clip", distinct=True))
+        shown = ~Q(face_tracks__clip__review_status=ReviewStatus.REJECTED)
+        clip_count = Count("face_tracks__clip", filter=shown, distinct=True)
+        return Player.objects.exclude(name="").annotate(clip_count=clip_count)
 
 
 class ReelViewSet(viewsets.ModelViewSet):
@@ -140,6 +152,8 @@ class ReelViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet[Reel]:
         reels = Reel.objects.select_related("owner").prefetch_related("items__clip")
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the id's type for the schema
+            return reels.none()
         if roles.is_editor(self.request.user):
             return reels
         return reels.filter(Q(owner=self.request.user) | Q(published=True))
@@ -147,7 +161,7 @@ class ReelViewSet(viewsets.ModelViewSet):
     def _check_publish(self, data: dict[str, Any], reel: Reel | None = None) -> bool | None:
         published = data.get("published")
         changes = published is not None and published != (reel.published if reel else False)
-        if changes and not roles.is_editor(self.request.user):
+        if changes and not roles.can_publish_reel(self.request.user):
             self.permission_denied(self.request, "only editors publish reels")
         return published
 
@@ -155,7 +169,12 @@ class ReelViewSet(viewsets.ModelViewSet):
         data = serializer.validated_data
         self._check_publish(data)
         try:
-            reel = services.create_reel(self.request.user, data.get("title", ""), s.item_specs(data.get("items", [])))
+            reel = services.create_reel(
+                self.request.user,
+                data.get("title", ""),
+                s.item_specs(data.get("items", [])),
+                by_editor=roles.is_editor(self.request.user),
+            )
         except services.ReelError as exc:
             raise ValidationError({"items": str(exc)}) from exc
         serializer.instance = reel
@@ -166,7 +185,13 @@ class ReelViewSet(viewsets.ModelViewSet):
         published = self._check_publish(data, reel)
         items = s.item_specs(data["items"]) if "items" in data else None
         try:
-            serializer.instance = services.update_reel(reel, title=data.get("title"), items=items, published=published)
+            serializer.instance = services.update_reel(
+                reel,
+                title=data.get("title"),
+                items=items,
+                published=published,
+                by_editor=roles.is_editor(self.request.user),
+            )
         except services.ReelError as exc:
             raise ValidationError({"items": str(exc)}) from exc
 
@@ -216,10 +241,10 @@ class ReelViewSet(viewsets.ModelViewSet):
 
 
 class JobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """Indexing jobs; editors request new ones for files in ``HL_ARCHIVE_ROOTS``."""
+    """Indexing jobs, for editors only; they request new ones for files in the archive roots."""
 
     serializer_class = s.IndexJobSerializer
-    permission_classes = [IsEditorOrReadOnly]
+    permission_classes = [IsEditor]
     queryset = IndexJob.objects.select_related("game")
 
     @extend_schema(request=s.IndexRequestSerializer, responses={201: s.IndexJobSerializer})

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import re
+import secrets
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.scale.conftest import INGEST_WORKER_OPTIONS
@@ -55,3 +61,63 @@ def test_beat_sends_the_recovery_task_to_a_queue_a_worker_serves() -> None:
     queue = app.amqp.router.route({}, schedule["task"])["queue"].name
     render = services["worker-render"]["command"]
     assert queue in render[render.index("-Q") + 1].split(",")
+
+
+def _env_example() -> dict[str, str]:
+    """``.env.example`` as the ``.env`` an operator copies from it."""
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def _interpolate(value: str, variables: dict[str, str]) -> str:
+    """Compose's ``${VAR}``, ``${VAR:-default}`` and ``${VAR:?message}`` (an unset or empty required one fails)."""
+
+    def one(match: re.Match[str]) -> str:
+        name, op, arg = match.group(1), match.group(2), match.group(3)
+        found = variables.get(name, "")
+        if op == ":?" and not found:
+            raise AssertionError(f"compose requires {name}: {arg}")
+        return found or (arg if op == ":-" else "")
+
+    return re.sub(r"\$\{(\w+)(?:(:-|:\?)([^}]*))?\}", one, value)
+
+
+def _web_environment(variables: dict[str, str]) -> dict[str, str]:
+    """The variables docker-compose.yml gives the ``web`` service: its ``.env`` file, then its ``environment``."""
+    web = _compose()["services"]["web"]
+    assert web["env_file"] == ".env"
+    return {**variables, **{k: _interpolate(str(v), variables) for k, v in web["environment"].items()}}
+
+
+def test_compose_requires_a_secret_key() -> None:
+    dotenv = _env_example()
+    assert dotenv["DJANGO_SECRET_KEY"] == ""  # the example carries no usable key: the operator generates one
+    with pytest.raises(AssertionError, match="DJANGO_SECRET_KEY"):
+        _web_environment(dotenv)
+
+
+def test_check_deploy_is_clean_with_the_compose_environment() -> None:
+    dotenv = _env_example()
+    dotenv["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)
+    web = _web_environment(dotenv)
+    assert web["HL_BEHIND_TLS"] == "true"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "HL_", "DATABASE_", "CELERY_"))}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={**env, **web},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_uploads_have_their_own_writable_volume_and_the_archive_stays_read_only() -> None:
+    compose = _compose()
+    assert "uploads" in compose["volumes"]
+    for name in ("web", "worker-ingest", "worker-render"):  # the web app writes uploads, workers index them
+        service = compose["services"][name]
+        assert service["environment"]["HL_UPLOAD_DIR"] == "/data/uploads"
+        assert "uploads:/data/uploads" in service["volumes"]
+        assert "${ARCHIVE_DIR:-./archive}:/archive:ro" in service["volumes"]

@@ -27,8 +27,10 @@ PASSWORD = "a-long-test-password"
 
 @pytest.fixture(scope="module")
 def web_env(committed_env: Path, video_dir: Path) -> Iterator[Path]:
-    """The committed test database, private var folders, and ``video_dir`` as an archive root editors may index from."""
-    with override_settings(HL_ARCHIVE_ROOTS=[video_dir, committed_env / "archive"]):
+    """The committed test database, private var folders (uploads too), and ``video_dir`` as an archive root."""
+    with override_settings(
+        HL_ARCHIVE_ROOTS=[video_dir, committed_env / "archive"], HL_UPLOAD_DIR=committed_env / "uploads"
+    ):
         yield committed_env
         Reel.objects.all().delete()
         IndexJob.objects.all().delete()

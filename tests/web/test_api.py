@@ -240,7 +240,7 @@ def test_jobs_editors_index_files_from_the_ingest_folders(env: dict[str, Game], 
         datetime.fromisoformat(job[k]) for k in ("started_at", "heartbeat_at", "finished_at")
     )
     assert started <= heartbeat <= finished
-    listed = Client().get("/api/jobs/").json()["results"]
+    listed = login("editor").get("/api/jobs/").json()["results"]
     assert job["id"] in {j["id"] for j in listed}
     assert IndexJob.objects.get(pk=job["id"]).game.title == "Clay"
 
