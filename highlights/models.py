@@ -18,7 +18,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
-from indexer.steps import STEP_NAMES, STEPS, Step, step, steps_after
+from indexer.steps import STEP_NAMES, STEPS, Step, steps_after
 
 
 class EmbeddingMixin:
@@ -271,8 +271,8 @@ class IndexJob(models.Model):
 
     @property
     def current_step(self) -> Step | None:
-        """The registered step of :attr:`stage` (what the jobs page describes), or ``None`` before the first."""
-        return step(self.stage) if self.stage else None
+        """The registered step of :attr:`stage` (the jobs page shows its title); ``None`` before the first step."""
+        return next((s for s in STEPS if s.name == self.stage), None)
 
     @property
     def is_finished(self) -> bool:
