@@ -132,7 +132,7 @@ def _name_fits(upload: UploadedFile) -> None:
 class IndexForm(forms.Form):
     """An editor's request to index an uploaded video or a file already on the server, with game facts."""
 
-    video = forms.FileField(required=False, validators=[_name_fits])
+    video = forms.FileField(required=False, allow_empty_file=True, validators=[_name_fits])  # emptiness: uploads
     path = forms.CharField(required=False, max_length=_max_length(Game, "source_path"))
     sport = forms.CharField(required=False, max_length=_max_length(Game, "sport"))
     title = forms.CharField(required=False, max_length=_max_length(Game, "title"))

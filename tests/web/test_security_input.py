@@ -89,10 +89,11 @@ def test_markup_in_user_strings_comes_back_escaped(markup_everywhere: dict[str, 
         assert resp.status_code == 200, name
         assert PAYLOAD not in html, name
         assert ESCAPED in html, name
-    # an upload's file name reaches the jobs page (as the job's path or in a message)
+    # an upload's file name reaches the jobs page (in the refusal of a non-video, then in the page)
     upload = SimpleUploadedFile(f"{PAYLOAD}.mp4", b"not a video", content_type="video/mp4")
-    for resp in (editor.post("/jobs/", {"video": upload}, follow=True), editor.get("/jobs/")):
-        assert resp.status_code == 200
+    refused, page = editor.post("/jobs/", {"video": upload}, follow=True), editor.get("/jobs/")
+    assert (refused.status_code, page.status_code) == (400, 200)
+    for resp in (refused, page):
         assert PAYLOAD not in resp.content.decode()
 
 
