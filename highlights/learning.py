@@ -41,7 +41,7 @@ from django.db.models import Max, QuerySet
 
 from highlights.models import ActionLabel, Clip, Game, HighlightModel, LearnedLabel, ReviewStatus, Sport
 from indexer import runtime
-from indexer.artifacts import analysis_path
+from indexer.artifacts import existing_analysis
 from indexer.stages.analysis import Analysis
 from indexer.stages.spans import span_frames
 from ml.crnn import CRNN, TwoStreamCRNN, clip_tensor, fine_tune, flow_backbone
@@ -133,8 +133,8 @@ def verified_examples(labels: Sequence[str], *, model_version: str | None = None
 
 def _window_embeddings(clip: Clip) -> np.ndarray:
     """``(n, D)`` float32 embeddings of the analysis windows centred inside the clip (empty without the artifact)."""
-    path = analysis_path(clip.game_id, clip.model_version)
-    if not path.exists():
+    path = existing_analysis(clip.game_id, clip.model_version)
+    if path is None:
         return np.zeros((0, len(clip.embedding_vector())), dtype=np.float32)
     analysis = Analysis.load(path)
     centres = analysis.spans_s.mean(axis=1)
@@ -258,7 +258,15 @@ def train_crnn_model(
 
 @torch.inference_mode()
 def _crnn_proba(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 8) -> np.ndarray:
-    return torch.cat([torch.softmax(model(part)[0], dim=1) for part in x.split(batch_size)]).numpy()
+    """``(N, K)`` float32 class probabilities of a CRNN on ``x``, on the configured device and precision."""
+    place = runtime.placement()
+    model.to(place.device)
+    parts = []
+    for part in x.split(batch_size):
+        with place.autocast():
+            logits = model(part.to(place.device))[0]
+        parts.append(torch.softmax(logits.float(), dim=1).cpu())
+    return torch.cat(parts).numpy()
 
 
 def train_model(labels: Sequence[str], kind: str, *, user: AbstractBaseUser | None = None) -> HighlightModel:
@@ -443,10 +451,10 @@ def _score_clips(model: HighlightModel, clips: QuerySet[Clip]) -> int:
         ids.append(pk)
         vectors.append(np.frombuffer(bytes(embedding), dtype=np.float32))
         if len(ids) == APPLY_BATCH:
-            labelled += _write_labels(model, ids, predict_proba(head, np.stack(vectors)))
+            labelled += _write_labels(model, ids, predict_proba(head, np.stack(vectors), placement=runtime.placement()))
             ids, vectors = [], []
     if ids:
-        labelled += _write_labels(model, ids, predict_proba(head, np.stack(vectors)))
+        labelled += _write_labels(model, ids, predict_proba(head, np.stack(vectors), placement=runtime.placement()))
     return labelled
 
 
@@ -618,7 +626,7 @@ def evaluate_manifest(rows: Sequence[ManifestRow], model: HighlightModel | None 
         probe = probe_video(r.path)
         outputs.append(_action_model_windows(r, probe.width, probe.height))
     if model is not None:
-        probs = predict_proba(load_network(model), np.stack([e for _, e in outputs]))
+        probs = predict_proba(load_network(model), np.stack([e for _, e in outputs]), placement=runtime.placement())
         return evaluate_predictions(y, probs, classes)
     columns = [runtime.model_weights().categories.index(c) for c in classes]
     scores = np.stack([p[columns] for p, _ in outputs])

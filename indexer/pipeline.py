@@ -163,10 +163,14 @@ def _probe(job: IndexJob) -> None:
 
 
 def _analyse(job: IndexJob) -> None:
+    """Analyse the video once per (pipeline, model, precision); later steps find the artifact from the job's record."""
     game = _game(job)
     weights = runtime.model_weights()
-    out = analysis_path(game.pk, weights.version)
+    precision = runtime.placement().precision
+    out = analysis_path(game.pk, weights.version, precision)
+    versions = {**job.model_versions, "action": weights.version, "precision": precision}
     if out.exists():
+        IndexJob.objects.filter(pk=job.pk).update(model_versions=versions)
         return
     recognizer = runtime.action_recognizer()
     params = AnalysisParams(
@@ -174,7 +178,7 @@ def _analyse(job: IndexJob) -> None:
         window_frames=settings.HL_WINDOW_FRAMES,
         overlap=settings.HL_WINDOW_OVERLAP,
         short_side=runtime.decode_short_side(),
-        batch_windows=settings.HL_BATCH_WINDOWS,
+        batch_windows=recognizer.batch_windows(settings.HL_BATCH_WINDOWS, settings.HL_WINDOW_FRAMES),
     )
     probe = probe_video(Path(game.source_path))
     analysis = analyse_video(
@@ -186,9 +190,7 @@ def _analyse(job: IndexJob) -> None:
         keyframe_dir=keyframe_dir(out),
     )
     analysis.save(out)
-    IndexJob.objects.filter(pk=job.pk).update(
-        model_versions={**job.model_versions, "action": weights.version}, timings={**job.timings, **analysis.timings}
-    )
+    IndexJob.objects.filter(pk=job.pk).update(model_versions=versions, timings={**job.timings, **analysis.timings})
 
 
 def _save_clips(job: IndexJob) -> None:
@@ -200,7 +202,7 @@ def _save_clips(job: IndexJob) -> None:
 def _write_clips(job: IndexJob) -> None:
     game = _game(job)
     weights = runtime.model_weights()
-    analysis = Analysis.load(analysis_path(game.pk, weights.version))
+    analysis = Analysis.load(_analysis_artifact(job, game))
     specs = build_clips(
         analysis.spans_s,
         analysis.probs,
@@ -330,7 +332,7 @@ def _save_face_tracks(game: Game, clip: Clip, tracks: list[FaceTrackSpec], stats
 def _make_thumbnails(job: IndexJob) -> None:
     """Each clip's thumbnail is the keyframe of the analysis window centred nearest the clip's middle."""
     game = _game(job)
-    artifact = analysis_path(game.pk, runtime.model_weights().version)
+    artifact = _analysis_artifact(job, game)
     centres = Analysis.load(artifact).spans_s.mean(axis=1)
     media = Path(settings.MEDIA_ROOT)
     for clip in Clip.objects.filter(game=game, thumbnail=""):
@@ -358,6 +360,13 @@ def _game(job: IndexJob) -> Game:
     if job.game is None:
         raise CorruptVideoError(f"{job.source_path}: the probe step did not record a game")
     return job.game
+
+
+def _analysis_artifact(job: IndexJob, game: Game) -> Path:
+    """The analysis artifact this job's ``analyse`` step wrote (at the precision it ran at, maybe on another worker)."""
+    job.refresh_from_db(fields=["model_versions"])
+    precision = job.model_versions.get("precision", "fp32")
+    return analysis_path(game.pk, runtime.model_weights().version, precision)
 
 
 def _progress_reporter(job_id: int, low: int, high: int) -> Callable[[float], None]:

@@ -8,12 +8,15 @@ import torch
 from django.conf import settings
 
 from indexer.errors import PermanentError
+from ml.device import Placement
+from ml.device import placement as resolve_placement
 from ml.faces import FaceAnalyzer
 from ml.recognizer import ActionRecognizer, resize_short_side
 from ml.weights import VideoModelWeights, WeightsError
 
 _lock = threading.Lock()
 _recognizers: dict[str, ActionRecognizer] = {}
+_placements: dict[tuple[str, str], Placement] = {}
 
 
 def model_weights(name: str | None = None) -> VideoModelWeights:
@@ -39,6 +42,21 @@ def decode_short_side() -> int:
     return resize_short_side(settings.HL_INPUT_SIZE, model_weights())
 
 
+def placement() -> Placement:
+    """Device and precision the models run at (``HL_DEVICE``, ``HL_PRECISION``), resolved once per process.
+
+    Raises:
+        PermanentError: an unknown setting, or CUDA asked for where no GPU is visible.
+    """
+    key = (settings.HL_DEVICE, settings.HL_PRECISION)
+    if key not in _placements:
+        try:
+            _placements[key] = resolve_placement(*key)
+        except ValueError as exc:
+            raise PermanentError(str(exc)) from exc
+    return _placements[key]
+
+
 def action_recognizer() -> ActionRecognizer:
     """The configured action model, loaded on the first call in this process.
 
@@ -55,7 +73,9 @@ def action_recognizer() -> ActionRecognizer:
                 model = _build(name, weights)
             except WeightsError as exc:
                 raise PermanentError(str(exc)) from exc
-            _recognizers[name] = ActionRecognizer(model, weights, crop_size=settings.HL_INPUT_SIZE)
+            _recognizers[name] = ActionRecognizer(
+                model, weights, crop_size=settings.HL_INPUT_SIZE, placement=placement()
+            )
         return _recognizers[name]
 
 

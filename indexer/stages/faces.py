@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.errors import CorruptVideoError
+from indexer.stages.decode import open_frames
 from indexer.stages.frames import decode_size
 from ml.faces import FaceDetection, euclidean
 
@@ -212,7 +213,7 @@ class FaceTracker:
 
 
 class FaceFrames:
-    """Random access to single frames of a video, resized while decoding (decord).
+    """Random access to single frames of a video, resized while decoding (decord, or PyAV for files decord refuses).
 
     Args:
         path: video file.
@@ -220,28 +221,26 @@ class FaceFrames:
         short_side: decoded short side in pixels.
 
     Raises:
-        CorruptVideoError: decord cannot open the file.
+        CorruptVideoError: neither decord nor PyAV can open the file.
     """
 
     def __init__(self, path: Path, *, width: int, height: int, short_side: int, num_threads: int = 2) -> None:
-        import decord
-
         self.path = path
         size = decode_size(width, height, min(short_side, min(width, height)))
         self.scale = width / size[0]  # video pixels per decoded pixel
         try:
-            self._reader = decord.VideoReader(str(path), width=size[0], height=size[1], num_threads=num_threads)
-        except (decord.DECORDError, RuntimeError) as exc:
+            self._reader = open_frames(path, size=size, num_threads=num_threads)
+        except CorruptVideoError as exc:
             raise CorruptVideoError(f"{path}: cannot decode video for faces ({exc})") from exc
-        self.fps = float(self._reader.get_avg_fps()) or 25.0
-        self.count = len(self._reader)
+        self.fps = self._reader.fps
+        self.count = len(self._reader.times_s)
 
     def at(self, time_s: float) -> np.ndarray | None:
         """The ``(h, w, 3)`` uint8 RGB frame shown at ``time_s`` seconds, or ``None`` past the end."""
         index = round(time_s * self.fps)
         if index >= self.count:
             return None
-        return self._reader[index].asnumpy()
+        return self._reader.get_batch([index])[0]
 
 
 def scan_span(
