@@ -82,6 +82,29 @@ def probe_video(path: Path) -> VideoProbe:
     )
 
 
+def is_video_file(path: Path) -> bool:
+    """Whether ffprobe reads ``path`` as moving video: any container FFmpeg demuxes, not a still image.
+
+    A file counts when it has a video stream that is not an attached picture (cover art), its
+    container is not one of FFmpeg's single-image demuxers (``image2``, ``png_pipe``, ``jpeg_pipe``
+    ...), and the stream does not report exactly one frame (a one-frame GIF). Never raises: an
+    unreadable file is simply not video. Costs one ffprobe run (tens of milliseconds).
+    """
+    try:
+        info = ffmpeg.probe(str(path))
+    except ffmpeg.Error:
+        return False
+    formats = set(str(info.get("format", {}).get("format_name", "")).split(","))
+    if formats & {"image2", "image2pipe"} or any(name.endswith("_pipe") for name in formats):
+        return False
+    return any(
+        s.get("codec_type") == "video"
+        and not (s.get("disposition") or {}).get("attached_pic")
+        and str(s.get("nb_frames", "")) != "1"
+        for s in info.get("streams", [])
+    )
+
+
 def _rate(value: str | None) -> float:
     try:
         rate = Fraction(value) if value else Fraction(0)
