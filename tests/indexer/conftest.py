@@ -53,16 +53,16 @@ def animated_gif(video_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 @pytest.fixture(scope="session")
 def interlaced_ts(video_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shared 1080p30 tennis clip as MPEG-2 1080i in a transport stream, top field first.
+    """The shared NBA broadcast clip as MPEG-2 1080i (scaled to 1920x1080) in a transport stream, top field first.
 
     ``tinterlace=interleave_top`` weaves the top field of each odd frame with the bottom field of
     the next, so every frame holds two instants 1/30 s apart (combing wherever things move), as a
     broadcast 1080i camera records; ``+ilme+ildct -top 1`` codes it as interlaced MPEG-2.
     """
-    out = tmp_path_factory.mktemp("ts") / "tennis_1080i.ts"
+    out = tmp_path_factory.mktemp("ts") / "nba_broadcast_1080i.ts"
     _ffmpeg(
-        "-i", str(video_dir / "tennis_atp_hardcourt_5s.mp4"),
-        "-vf", "tinterlace=mode=interleave_top,setfield=tff",
+        "-i", str(video_dir / "basketball_nba_broadcast_5s.mp4"),
+        "-vf", "scale=1920:1080,fps=30,tinterlace=mode=interleave_top,setfield=tff",
         "-c:v", "mpeg2video", "-b:v", "15M", "-maxrate", "15M", "-bufsize", "4M", "-flags", "+ilme+ildct", "-top", "1",
         "-c:a", "mp2", "-b:a", "192k", "-f", "mpegts", str(out),
     )  # fmt: skip
