@@ -179,6 +179,7 @@ def _analyse(job: IndexJob) -> None:
         overlap=settings.HL_WINDOW_OVERLAP,
         short_side=runtime.decode_short_side(),
         batch_windows=recognizer.batch_windows(settings.HL_BATCH_WINDOWS, settings.HL_WINDOW_FRAMES),
+        decode_threads=settings.HL_DECODE_THREADS,
     )
     probe = probe_video(Path(game.source_path))
     analysis = analyse_video(

@@ -55,3 +55,16 @@ def test_beat_sends_the_recovery_task_to_a_queue_a_worker_serves() -> None:
     queue = app.amqp.router.route({}, schedule["task"])["queue"].name
     render = services["worker-render"]["command"]
     assert queue in render[render.index("-Q") + 1].split(",")
+
+
+def test_the_gpu_profile_runs_the_ingest_command_on_an_nvidia_device() -> None:
+    services = _compose()["services"]
+    gpu, cpu = services["worker-ingest-gpu"], services["worker-ingest"]
+    assert gpu["profiles"] == ["gpu"]  # not started by a plain `docker compose up`
+    assert "profiles" not in cpu
+    assert gpu["deploy"]["resources"]["reservations"]["devices"][0]["driver"] == "nvidia"
+    assert gpu["environment"]["HL_DEVICE"] == "cuda"
+    assert "cu" in gpu["build"]["args"]["TORCH_INDEX_URL"].rsplit("/", 1)[-1]
+    same = [arg for arg in cpu["command"] if "@" not in arg]
+    assert [arg for arg in gpu["command"] if "@" not in arg] == same  # same queue, concurrency, recycling
+    assert set(cpu["environment"]) <= set(gpu["environment"])
