@@ -187,7 +187,7 @@ HL_WINDOW_FRAMES = env.int("HL_WINDOW_FRAMES", default=16)  # T frames per actio
 HL_WINDOW_OVERLAP = env.float("HL_WINDOW_OVERLAP", default=0.25)  # fraction of a window shared with the next
 HL_INPUT_SIZE = env.int("HL_INPUT_SIZE", default=224)  # square crop fed to the model, pixels
 HL_BATCH_WINDOWS = env.int("HL_BATCH_WINDOWS", default=4)  # windows per forward pass
-HL_TORCH_THREADS = env.int("HL_TORCH_THREADS", default=0)  # 0 = torch's default
+HL_TORCH_THREADS = env.int("HL_TORCH_THREADS", default=0)  # 0: the CPUs this process may use (ml.device.available_cpus)
 HL_DECODE_THREADS = env.int("HL_DECODE_THREADS", default=1)  # video decoder threads beside the model
 HL_DEVICE = env.str("HL_DEVICE", default="auto")  # "auto" (CUDA when visible), "cpu" or "cuda"
 HL_PRECISION = env.str("HL_PRECISION", default="auto")  # "auto", "fp32", "bf16" or "fp16" (CUDA); see ml/device.py

@@ -8,7 +8,7 @@ import torch
 from django.conf import settings
 
 from indexer.errors import PermanentError
-from ml.device import Placement
+from ml.device import Placement, available_cpus
 from ml.device import placement as resolve_placement
 from ml.faces import FaceAnalyzer
 from ml.recognizer import ActionRecognizer, resize_short_side
@@ -67,8 +67,7 @@ def action_recognizer() -> ActionRecognizer:
     with _lock:
         if name not in _recognizers:
             weights = model_weights(name)
-            if settings.HL_TORCH_THREADS:
-                torch.set_num_threads(settings.HL_TORCH_THREADS)
+            torch.set_num_threads(settings.HL_TORCH_THREADS or available_cpus())
             try:
                 model = _build(name, weights)
             except WeightsError as exc:

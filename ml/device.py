@@ -14,6 +14,7 @@ set of weights serves every precision and the outputs are cast back to float32.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ __all__ = [
     "DEVICES",
     "PRECISIONS",
     "Placement",
+    "available_cpus",
     "batch_from_free_memory",
     "cpu_has_bf16",
     "placement",
@@ -148,6 +150,25 @@ def placement(device: str = "auto", precision: str = "auto") -> Placement:
     cuda_bf16 = resolved.type == "cuda" and torch.cuda.is_bf16_supported()
     chosen = resolve_precision(precision, resolved, cpu_bf16=cpu_has_bf16(), cuda_bf16=cuda_bf16)
     return Placement(resolved, chosen)
+
+
+def available_cpus(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """CPUs this process may use: its affinity mask, capped by a cgroup v2 CPU quota (``docker --cpus``).
+
+    torch's default thread count is the machine's core count, which oversubscribes a container
+    limited to fewer CPUs by a quota (its affinity mask still lists every core of the host).
+
+    Args:
+        cpu_max: the cgroup v2 ``cpu.max`` file (``"<quota> <period>"`` in microseconds, or ``"max <period>"``).
+    """
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+    except (OSError, ValueError):
+        return cpus
+    if quota == "max":
+        return cpus
+    return max(1, min(cpus, int(int(quota) / int(period))))
 
 
 def batch_from_free_memory(free_bytes: int, bytes_per_item: int, *, cap: int, fraction: float = 0.5) -> int:

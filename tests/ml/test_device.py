@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from ml.device import (
     CPU_FP32,
     Placement,
     _cpuinfo_flags,
+    available_cpus,
     batch_from_free_memory,
     cpu_has_bf16,
     resolve_device,
@@ -119,3 +121,12 @@ def test_batch_from_free_memory(free: int, per_item: int, cap: int, expected: in
 def test_batch_from_free_memory_rejects_nonsense() -> None:
     with pytest.raises(ValueError, match="bytes_per_item > 0"):
         batch_from_free_memory(2**30, 0, cap=4)
+
+
+@pytest.mark.parametrize(("cpu_max", "cap"), [("max 100000\n", None), ("150000 100000\n", 1), ("100000 100000", 1)])
+def test_available_cpus_honours_a_cgroup_quota(tmp_path: Path, cpu_max: str, cap: int | None) -> None:
+    path = tmp_path / "cpu.max"
+    path.write_text(cpu_max)
+    cpus = len(os.sched_getaffinity(0))
+    assert available_cpus(path) == (cpus if cap is None else min(cpus, cap))
+    assert available_cpus(tmp_path / "missing") == cpus
