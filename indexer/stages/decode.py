@@ -124,7 +124,8 @@ class PyAVReader:
         deinterlace: deinterlace with ``bwdif`` (``parity=auto``: field order from the stream).
 
     Raises:
-        CorruptVideoError: FFmpeg cannot open the file or it has no video frame.
+        CorruptVideoError: FFmpeg cannot open the file, it has no video frame, or fewer frames than
+            its container's index lists (a truncated file: decord refuses those, and so do we).
     """
 
     def __init__(self, path: Path, *, size: tuple[int, int], num_threads: int, deinterlace: bool = False) -> None:
@@ -140,11 +141,14 @@ class PyAVReader:
                 self._time_base = Fraction(stream.time_base)
                 self._start = stream.start_time or 0
                 rate = stream.average_rate or stream.guessed_rate
+                declared = stream.frames  # from the container's index (MP4, MKV ...); 0 where unknown (GIF, TS)
                 pts = sorted({p.pts for p in container.demux(stream) if p.pts is not None and p.size})
         except (av.FFmpegError, IndexError) as exc:
             raise CorruptVideoError(f"{path}: cannot decode video with PyAV ({_first_line(exc)})") from exc
         if not pts:
             raise CorruptVideoError(f"{path}: no video frames")
+        if declared and len(pts) < 0.99 * declared:
+            raise CorruptVideoError(f"{path}: truncated ({len(pts)} of the {declared} video frames its index lists)")
         self._pts = np.asarray(pts, dtype=np.int64)
         self.times_s = (self._pts - self._start).astype(np.float64) * float(self._time_base)
         self.fps = float(rate) if rate else 25.0

@@ -124,3 +124,13 @@ def test_interlaced_source_is_deinterlaced_before_the_model(interlaced_ts: Path)
     clean_frames = np.concatenate([b.frames for b in deinterlaced])
     assert clean_frames.shape == woven_frames.shape
     assert _combing(clean_frames) < 0.6 * _combing(woven_frames)
+
+
+def test_pyav_refuses_a_truncated_file_as_decord_does(video_dir: Path, tmp_path: Path) -> None:
+    data = (video_dir / "baseball_mlb_pitch_7s.mp4").read_bytes()
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(data[: len(data) // 3])  # the index (moov) is at the front: it lists every frame
+    with pytest.raises(CorruptVideoError, match="truncated"):
+        PyAVReader(truncated, size=(456, 256), num_threads=1)
+    with pytest.raises(CorruptVideoError, match=str(truncated)):
+        FrameSampler(truncated, width=960, height=540, sample_fps=5.0, short_side=128)
