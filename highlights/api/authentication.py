@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.authentication import BasicScheme
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
@@ -18,3 +19,9 @@ class BasicAuthentication(authentication.BasicAuthentication):
         if "\x00" in userid or "\x00" in password:
             raise exceptions.AuthenticationFailed("credentials cannot contain NUL characters")
         return super().authenticate_credentials(userid, password, request)
+
+
+class BasicAuthenticationScheme(BasicScheme):
+    """The OpenAPI scheme of :class:`BasicAuthentication`: HTTP Basic (drf-spectacular's matches DRF's class only)."""
+
+    target_class = "highlights.api.authentication.BasicAuthentication"

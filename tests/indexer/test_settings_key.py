@@ -75,3 +75,18 @@ def test_changing_a_setting_re_analyses_and_replaces_the_clips(
         keys = set(Clip.objects.filter(game_id=game_id).values_list("params_key", flat=True))
         assert keys == {artifacts.clips_key(key, min_clip_s=settings.HL_MIN_CLIP_S)}
     assert not {c["id"] for c in longer["clips"]} & {c["id"] for c in first["clips"]}
+
+
+def test_window_embeddings_find_the_analysis_at_any_precision(settings: Any, tmp_path: Path) -> None:
+    settings.HL_WORK_DIR = str(tmp_path)
+    model_version = "i3d@test"
+    assert artifacts.existing_analysis(7, model_version) is None
+    bf16 = artifacts.analysis_path(7, model_version, artifacts.current_analysis_key("bf16"))
+    assert bf16 != artifacts.analysis_path(7, model_version, artifacts.current_analysis_key("fp32"))
+    bf16.parent.mkdir(parents=True)
+    bf16.write_bytes(b"")
+    assert artifacts.existing_analysis(7, model_version) == bf16
+    fp32 = artifacts.analysis_path(7, model_version, artifacts.current_analysis_key("fp32"))
+    fp32.write_bytes(b"")
+    assert artifacts.existing_analysis(7, model_version) == fp32, "full precision first"
+    assert artifacts.existing_analysis(8, model_version) is None, "another game's artifact is not taken"
