@@ -91,8 +91,10 @@ def test_markup_in_user_strings_comes_back_escaped(markup_everywhere: dict[str, 
         assert ESCAPED in html, name
     # an upload's file name reaches the jobs page (as the job's path or in a message)
     upload = SimpleUploadedFile(f"{PAYLOAD}.mp4", b"not a video", content_type="video/mp4")
-    for resp in (editor.post("/jobs/", {"video": upload}, follow=True), editor.get("/jobs/")):
-        assert resp.status_code == 200
+    refused, page = editor.post("/jobs/", {"video": upload}, follow=True), editor.get("/jobs/")
+    assert (refused.status_code, page.status_code) == (400, 200), "not a readable video: refused before it is kept"
+    assert ESCAPED in refused.content.decode(), "the refusal names the file, escaped"
+    for resp in (refused, page):
         assert PAYLOAD not in resp.content.decode()
 
 
