@@ -6,7 +6,9 @@ RUN apt-get update \
 RUN useradd --create-home --uid 1000 app
 WORKDIR /app
 COPY requirements.txt .
-RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
+# The CPU wheel by default; the GPU ingest workers (compose profile "gpu") build with a CUDA wheel index.
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+RUN pip install --no-cache-dir torch==2.13.0 --index-url ${TORCH_INDEX_URL} \
  && pip install --no-cache-dir -r requirements.txt
 COPY . .
 # Data (index snapshots, work files, thumbnails, uploads, weights) lives on named volumes under /data; the

@@ -5,12 +5,22 @@ Figures, measured side by side in one run:
     action model, audio, motion, shots, clips, FAISS, thumbnails), model already loaded;
   * ``decode_rtf``: the same file decoded alone at the pipeline's sampling settings;
   * ``ratio``: index_rtf / decode_rtf (1.0 would mean the model and the rest cost nothing);
+  * ``model_s_per_window``: the action model alone on batches of real windows of the same file
+    (preprocessing included, nothing else running), median of ``--model-batches`` batches;
+  * ``pipeline_s_per_window``: the ``analyse`` step (decode, model, audio, motion, shots, keyframes)
+    per window, and ``overhead`` = pipeline / model (1.0: nothing but the model costs time);
+  * ``index_s_per_window``: the whole indexing job per window;
+  * ``precision``, ``device``, ``torch_threads``: where and how the model ran (``HL_PRECISION``,
+    ``HL_DEVICE``, ``HL_TORCH_THREADS``);
+  * ``fp32_agreement``: on the shared clips, how many keep fp32's top-1 video label at the run's
+    precision, and the largest change of a video-label probability (null when the run is fp32);
   * ``peak_rss_mb``: peak resident memory of this process.
 
 Usage (a few minutes on 2 cores)::
 
     ./dev demo >/dev/null   # once, for the virtualenv and weights
-    .venv/bin/python benchmarks/index_speed.py [--minutes 5] [--height 720]
+    .venv/bin/python benchmarks/index_speed.py [--minutes 5] [--height 720] [--model-batches 5]
+    HL_PRECISION=bf16 .venv/bin/python benchmarks/index_speed.py   # another precision (see ml/device.py)
 
 The input is cached under ``var/bench/``. Runs in local mode against its own database
 (``highlights_bench`` on the embedded server unless DATABASE_URL is set).
@@ -23,6 +33,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -80,10 +91,59 @@ def _duration(path: Path) -> str:
     ).stdout.strip()  # fmt: skip
 
 
+def model_seconds_per_window(recognizer: object, video: Path, probe: object, batches: int) -> float:
+    """Median seconds per window of the action model alone on batches of the video's own first windows."""
+    from django.conf import settings
+
+    from indexer import runtime
+    from indexer.stages.frames import FrameSampler
+
+    window, size = settings.HL_WINDOW_FRAMES, settings.HL_BATCH_WINDOWS
+    sampler = FrameSampler(
+        video, width=probe.width, height=probe.height, sample_fps=settings.HL_SAMPLE_FPS,
+        short_side=runtime.decode_short_side(), batch_size=window * size,
+    )  # fmt: skip
+    frames = next(iter(sampler)).frames
+    clips = frames[: window * size].reshape(size, window, *frames.shape[1:])
+    recognizer(clips)  # warm-up: oneDNN picks its kernels on the first call
+    seconds = []
+    for _ in range(batches):
+        started = time.perf_counter()
+        recognizer(clips)
+        seconds.append((time.perf_counter() - started) / size)
+    return statistics.median(seconds)
+
+
+def fp32_agreement(recognizer: object) -> dict | None:
+    """Top-1 video labels of the shared clips at the run's precision against float32 (None for an fp32 run)."""
+    from indexer import artifacts, runtime
+    from indexer.stages.analysis import analyse_video
+    from indexer.stages.probe import probe_video
+    from ml.device import Placement
+    from ml.recognizer import ActionRecognizer
+
+    placement = runtime.placement()
+    if placement.precision == "fp32":
+        return None
+    reference = ActionRecognizer(
+        recognizer.model, recognizer.weights, crop_size=recognizer.crop_size, placement=Placement(placement.device)
+    )
+    params = artifacts.analysis_params()
+    same, largest, clips = 0, 0.0, sorted((SHARED / "data" / "video").glob("*.mp4"))
+    for path in clips:
+        probe = probe_video(path)
+        ours = analyse_video(path, probe, recognizer, params).probs.mean(axis=0)
+        theirs = analyse_video(path, probe, reference, params).probs.mean(axis=0)
+        same += int(ours.argmax() == theirs.argmax())
+        largest = max(largest, float(abs(ours - theirs).max()))
+    return {"clips": len(clips), "same_top1": same, "max_prob_change": round(largest, 4)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--height", type=int, default=720)
+    parser.add_argument("--model-batches", type=int, default=5, help="batches timed for the model alone")
     args = parser.parse_args()
     video = build_long_video(args.minutes, args.height)
 
@@ -96,6 +156,7 @@ def main() -> None:
     import django
 
     django.setup()
+    import torch
     from django.conf import settings
     from django.core.management import call_command
 
@@ -103,13 +164,14 @@ def main() -> None:
     from highlights.models import Game, IndexJob
     from highlights.services import create_index_job
     from indexer import runtime
-    from indexer.stages.frames import FrameSampler
+    from indexer.stages.frames import FrameSampler, window_starts
     from indexer.stages.probe import probe_video
 
     call_command("migrate", verbosity=0)
     Game.objects.filter(source_path=str(video)).delete()  # re-index from scratch
     probe = probe_video(video)
-    runtime.action_recognizer()  # load once, as a warm worker would
+    recognizer = runtime.action_recognizer()  # load once, as a warm worker would
+    placement = runtime.placement()
 
     started = time.perf_counter()
     frames = sum(
@@ -123,6 +185,7 @@ def main() -> None:
         )
     )
     decode_s = time.perf_counter() - started
+    model_s = model_seconds_per_window(recognizer, video, probe, args.model_batches)
 
     started = time.perf_counter()
     job = create_index_job(video)
@@ -131,6 +194,8 @@ def main() -> None:
     job.refresh_from_db()
     if job.status != IndexJob.Status.SUCCEEDED:
         raise SystemExit(f"indexing failed: {job.error}")
+    windows = len(window_starts(frames, settings.HL_WINDOW_FRAMES, settings.HL_WINDOW_OVERLAP))
+    pipeline_s = job.timings["analyse"] / windows
 
     print(
         json.dumps(
@@ -149,6 +214,15 @@ def main() -> None:
                 "index_rtf": round(probe.duration_s / index_s, 2),
                 "ratio": round(decode_s / index_s, 3),
                 "stage_s": job.timings,
+                "windows": windows,
+                "model_s_per_window": round(model_s, 3),
+                "pipeline_s_per_window": round(pipeline_s, 3),
+                "overhead": round(pipeline_s / model_s, 2),
+                "index_s_per_window": round(index_s / windows, 3),
+                "precision": placement.precision,
+                "device": str(placement.device),
+                "torch_threads": torch.get_num_threads(),
+                "fp32_agreement": fp32_agreement(recognizer),
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 "cpu": platform.processor() or platform.machine(),
                 "threads": os.cpu_count(),

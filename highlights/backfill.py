@@ -24,9 +24,16 @@ from django.utils import timezone
 from highlights.locks import LockKey, advisory_lock
 from highlights.models import Backfill, Game, IndexJob, Sport
 from highlights.services import archive_roots, create_index_job, in_archive
+from indexer.stages.probe import is_video_file
 from ml.weights import sha256_file
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".ts", ".mts", ".mpg", ".mpeg", ".webm"})
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".ts", ".mts", ".mpg", ".mpeg", ".webm", ".gif"})
+"""Suffixes taken as video without probing (the fast path of folder walks)."""
+NOT_VIDEO_SUFFIXES = frozenset(
+    {".csv", ".json", ".txt", ".md", ".xml", ".nfo", ".srt", ".vtt", ".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+    | {".wav", ".mp3", ".aac", ".flac", ".pdf", ".zip", ".gz", ".tar", ".part", ".tmp"}
+)
+"""Suffixes skipped without probing (sidecars, stills, audio, archives, partial downloads)."""
 MANIFEST_COLUMNS = ("path", "sport", "title", "date", "home", "away")
 _THROUGHPUT_WINDOW_S = 900.0
 
@@ -80,7 +87,9 @@ def archive_files(source: Path, pattern: str = "") -> list[ArchiveFile]:
         source: a folder (walked recursively) or a ``.csv`` manifest (relative paths are taken
             from the manifest's folder).
         pattern: a glob matched against paths relative to a folder, e.g. ``"2019/**/*.mp4"``;
-            empty: every file with a video suffix.
+            empty: every file ffprobe reads as video (files with a known video suffix are taken as such
+            without probing; known sidecar, image and audio suffixes are skipped; any other file is
+            probed, see :func:`indexer.stages.probe.is_video_file`).
 
     Raises:
         BackfillError: ``source`` is missing or outside the archive roots, or the manifest is malformed.
@@ -90,11 +99,18 @@ def archive_files(source: Path, pattern: str = "") -> list[ArchiveFile]:
     if not in_archive(source):
         raise BackfillError(f"{source}: outside the archive roots ({', '.join(map(str, archive_roots()))})")
     if source.is_dir():
-        found = (
-            source.glob(pattern) if pattern else (p for p in source.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
-        )
-        return [ArchiveFile(p) for p in sorted(found) if p.is_file()]
+        if pattern:
+            return [ArchiveFile(p) for p in sorted(source.glob(pattern)) if p.is_file()]
+        return [ArchiveFile(p) for p in sorted(source.rglob("*")) if p.is_file() and _is_video(p)]
     return list(_read_manifest(source))
+
+
+def _is_video(path: Path) -> bool:
+    """A video suffix, or (for a suffix neither known as video nor as something else) what ffprobe says."""
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_SUFFIXES:
+        return True
+    return suffix not in NOT_VIDEO_SUFFIXES and is_video_file(path)
 
 
 def _read_manifest(manifest: Path) -> Iterator[ArchiveFile]:

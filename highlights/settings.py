@@ -230,9 +230,12 @@ HL_WINDOW_FRAMES = env.int("HL_WINDOW_FRAMES", default=16)  # T frames per actio
 HL_WINDOW_OVERLAP = env.float("HL_WINDOW_OVERLAP", default=0.25)  # fraction of a window shared with the next
 HL_INPUT_SIZE = env.int("HL_INPUT_SIZE", default=224)  # square crop fed to the model, pixels
 HL_BATCH_WINDOWS = env.int("HL_BATCH_WINDOWS", default=4)  # windows per forward pass
-HL_TORCH_THREADS = env.int("HL_TORCH_THREADS", default=0)  # 0 = torch's default
 HL_MODEL_CACHE_SIZE = env.int("HL_MODEL_CACHE_SIZE", default=8)  # models a worker keeps loaded (LRU)
 HL_SLOWFAST_SHA256 = env.str("HL_SLOWFAST_SHA256", default="")  # pins the SlowFast checkpoint (none published)
+HL_TORCH_THREADS = env.int("HL_TORCH_THREADS", default=0)  # 0: the CPUs this process may use (ml.device.available_cpus)
+HL_DECODE_THREADS = env.int("HL_DECODE_THREADS", default=1)  # video decoder threads beside the model
+HL_DEVICE = env.str("HL_DEVICE", default="auto")  # "auto" (CUDA when visible), "cpu" or "cuda"
+HL_PRECISION = env.str("HL_PRECISION", default="auto")  # "auto", "fp32", "bf16" or "fp16" (CUDA); see ml/device.py
 HL_MIN_CLIP_S = env.float("HL_MIN_CLIP_S", default=1.0)
 HL_FAISS_CLIP_FACTORY = env.str("HL_FAISS_CLIP_FACTORY", default="IDMap2,Flat")
 HL_INDEX_KEEP_SNAPSHOTS = env.int("HL_INDEX_KEEP_SNAPSHOTS", default=3)  # older versions kept for readers

@@ -3,8 +3,8 @@ keys its results are stored under.
 
 Results are keyed by every parameter that changes them, so a settings change is never answered
 with a stale result: the ``analyse`` artifact by :func:`analysis_key` (pipeline version, sampling,
-window and input-size settings) beside the model version, the clips by :func:`clips_key` (the
-analysis key and ``HL_MIN_CLIP_S``).
+window and input-size settings, the model's precision) beside the model version, the clips by
+:func:`clips_key` (the analysis key and ``HL_MIN_CLIP_S``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from django.conf import settings
 
 from indexer import runtime
 from indexer.stages.analysis import AnalysisParams
+from ml.device import RESOLVED_PRECISIONS
 
 PIPELINE_VERSION = "1"
 """Bumped when a step's output changes meaning; results of another version are recomputed."""
@@ -30,6 +31,7 @@ def analysis_params() -> AnalysisParams:
         overlap=settings.HL_WINDOW_OVERLAP,
         short_side=runtime.decode_short_side(),
         batch_windows=settings.HL_BATCH_WINDOWS,
+        decode_threads=settings.HL_DECODE_THREADS,
     )
 
 
@@ -39,12 +41,14 @@ def _digest(params: dict[str, object]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def analysis_key(params: AnalysisParams, *, crop_size: int) -> str:
+def analysis_key(params: AnalysisParams, *, crop_size: int, precision: str) -> str:
     """The key of an analysis: a hash of everything besides the model weights that changes its result.
 
     That is the pipeline version, ``sample_fps``, ``window_frames``, ``overlap``, the decoded
-    ``short_side`` and the model's square ``crop_size`` (``HL_INPUT_SIZE``), in pixels. Batching
-    and decoder threads change only the speed and are left out.
+    ``short_side``, the model's square ``crop_size`` (``HL_INPUT_SIZE``), in pixels, and the
+    ``precision`` the model ran at (``"fp32"``, ``"bf16"`` or ``"fp16"``, see :mod:`ml.device`:
+    reduced precision changes the probabilities slightly). Batching, decoder threads and the
+    device change only the speed and are left out.
     """
     return _digest(
         {
@@ -54,13 +58,18 @@ def analysis_key(params: AnalysisParams, *, crop_size: int) -> str:
             "overlap": params.overlap,
             "short_side": params.short_side,
             "crop_size": crop_size,
+            "precision": precision,
         }
     )
 
 
-def current_analysis_key() -> str:
-    """:func:`analysis_key` of the configured settings."""
-    return analysis_key(analysis_params(), crop_size=settings.HL_INPUT_SIZE)
+def current_analysis_key(precision: str) -> str:
+    """:func:`analysis_key` of the configured settings for a model run at ``precision``.
+
+    The precision is the one the ``analyse`` step ran at (recorded in the job's ``model_versions``),
+    which another worker's placement need not share.
+    """
+    return analysis_key(analysis_params(), crop_size=settings.HL_INPUT_SIZE, precision=precision)
 
 
 def clips_key(analysis: str, *, min_clip_s: float) -> str:
@@ -82,6 +91,21 @@ def analysis_path(game_id: int, model_version: str, key: str) -> Path:
     """The ``analyse`` step's result (``.npz``) for (game, model version, analysis key), under ``HL_WORK_DIR``."""
     safe = model_version.replace("@", "-")
     return game_work_dir(game_id) / f"analysis-p{PIPELINE_VERSION}-{safe}-{key}.npz"
+
+
+def existing_analysis(game_id: int, model_version: str) -> Path | None:
+    """The game's analysis artifact for ``model_version`` and the configured settings at any precision.
+
+    Float32 is looked for first, then bfloat16 and float16 (``ml.device.RESOLVED_PRECISIONS``).
+
+    Returns:
+        The artifact's path, or None if none exists.
+    """
+    for precision in RESOLVED_PRECISIONS:
+        path = analysis_path(game_id, model_version, current_analysis_key(precision))
+        if path.exists():
+            return path
+    return None
 
 
 def keyframe_dir(artifact: Path) -> Path:

@@ -24,6 +24,7 @@ import logging
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -134,34 +135,46 @@ def _probe(job: IndexJob) -> None:
         job.attach_game(game)
 
 
-def _artifact(game: Game) -> Path:
-    """The analysis artifact of the game for the configured model and settings."""
-    return analysis_path(game.pk, runtime.model_weights().version, artifacts.current_analysis_key())
+def _precision(job: IndexJob) -> str:
+    """The precision the job's ``analyse`` step ran at (maybe on another worker; float32 before it recorded one)."""
+    job.refresh_from_db(fields=["model_versions"])
+    return job.model_versions.get("precision", "fp32")
 
 
-def _clip_versions() -> dict[str, str]:
+def _artifact(game: Game, precision: str) -> Path:
+    """The analysis artifact of the game for the configured model and settings, run at ``precision``."""
+    return analysis_path(game.pk, runtime.model_weights().version, artifacts.current_analysis_key(precision))
+
+
+def _clip_versions(job: IndexJob) -> dict[str, str]:
     """What the stored clips of the configured model and settings are keyed by (``Clip`` fields)."""
-    key = artifacts.clips_key(artifacts.current_analysis_key(), min_clip_s=settings.HL_MIN_CLIP_S)
+    key = artifacts.clips_key(artifacts.current_analysis_key(_precision(job)), min_clip_s=settings.HL_MIN_CLIP_S)
     return {"pipeline_version": PIPELINE_VERSION, "model_version": runtime.model_weights().version, "params_key": key}
 
 
 def _analyse(job: IndexJob) -> None:
+    """Analyse the video once per (pipeline, model, precision); later steps find the artifact from the job's record."""
     game = _game(job)
-    out = _artifact(game)
+    precision = runtime.placement().precision
+    out = _artifact(game, precision)
+    versions = {"action": runtime.model_weights().version, "precision": precision}
     if out.exists():
+        job.record(model_versions=versions)
         return
     recognizer = runtime.action_recognizer()
+    params = artifacts.analysis_params()
+    params = replace(params, batch_windows=recognizer.batch_windows(params.batch_windows, params.window_frames))
     probe = probe_video(Path(game.source_path))
     analysis = analyse_video(
         Path(game.source_path),
         probe,
         recognizer,
-        artifacts.analysis_params(),
+        params,
         on_progress=_progress_reporter(job, step("analyse")),
         keyframe_dir=keyframe_dir(out),
     )
     analysis.save(out)
-    job.record(timings=analysis.timings, model_versions={"action": runtime.model_weights().version})
+    job.record(timings=analysis.timings, model_versions=versions)
 
 
 def _clips(job: IndexJob) -> None:
@@ -173,7 +186,7 @@ def _clips(job: IndexJob) -> None:
 def _write_clips(job: IndexJob) -> None:
     game = _game(job)
     weights = runtime.model_weights()
-    analysis = Analysis.load(_artifact(game))
+    analysis = Analysis.load(_artifact(game, _precision(job)))
     specs = build_clips(
         analysis.spans_s,
         analysis.probs,
@@ -183,7 +196,7 @@ def _write_clips(job: IndexJob) -> None:
         weights.categories,
         min_clip_s=settings.HL_MIN_CLIP_S,
     )
-    versions = _clip_versions()
+    versions = _clip_versions(job)
     with transaction.atomic():
         game = Game.objects.select_for_update().get(pk=game.pk)
         if Clip.objects.filter(game=game, **versions).exists():
@@ -231,7 +244,7 @@ def _faces(job: IndexJob) -> None:
     game = _game(job)
     analyzer = runtime.face_analyzer()
     clips = list(
-        Clip.objects.filter(game=game, **_clip_versions())
+        Clip.objects.filter(game=game, **_clip_versions(job))
         .exclude(face_scans__model_version=analyzer.version)
         .order_by("start_ms")
     )
@@ -294,7 +307,7 @@ def _save_face_tracks(game: Game, clip: Clip, tracks: list[FaceTrackSpec], stats
 def _thumbnails(job: IndexJob) -> None:
     """Each clip's thumbnail is the keyframe of the analysis window centred nearest the clip's middle."""
     game = _game(job)
-    artifact = _artifact(game)
+    artifact = _artifact(game, _precision(job))
     centres = Analysis.load(artifact).spans_s.mean(axis=1)
     media = Path(settings.MEDIA_ROOT)
     for clip in Clip.objects.filter(game=game, thumbnail=""):

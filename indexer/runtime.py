@@ -9,6 +9,7 @@ on demand (a re-registered or tampered weights file is then read again).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -18,6 +19,8 @@ import torch
 from django.conf import settings
 
 from indexer.errors import PermanentError
+from ml.device import Placement, available_cpus
+from ml.device import placement as resolve_placement
 from ml.faces import FaceAnalyzer
 from ml.preprocessing import resize_short_side
 from ml.recognizer import ActionRecognizer
@@ -73,8 +76,10 @@ class ModelCache:
             return list(self._entries)
 
 
-#: The worker process's models: ``("action", name)``, ``("faces", detector)``, ``("learned", pk, sha256)``.
+#: The worker process's models: ``("action", name, crop, placement)``, ``("faces", detector, short side)``,
+#: ``("learned", pk, sha256)``.
 models = ModelCache(lambda: settings.HL_MODEL_CACHE_SIZE)
+_resolved_placement = functools.cache(resolve_placement)  # (HL_DEVICE, HL_PRECISION) → Placement, once per process
 
 
 def model_weights(name: str | None = None) -> VideoModelWeights:
@@ -106,25 +111,38 @@ def decode_short_side() -> int:
     return resize_short_side(settings.HL_INPUT_SIZE, model_weights())
 
 
+def placement() -> Placement:
+    """Device and precision the models run at (``HL_DEVICE``, ``HL_PRECISION``), resolved once per process.
+
+    Raises:
+        PermanentError: an unknown setting, or CUDA asked for where no GPU is visible.
+    """
+    try:
+        return _resolved_placement(settings.HL_DEVICE, settings.HL_PRECISION)
+    except ValueError as exc:
+        raise PermanentError(str(exc)) from exc
+
+
 def action_recognizer() -> ActionRecognizer:
     """The configured action model, loaded on the first call in this process.
 
     Raises:
-        PermanentError: the weights are missing or corrupt (run ``python manage.py fetch_weights``).
+        PermanentError: the weights are missing or corrupt (run ``python manage.py fetch_weights``), or
+            ``HL_DEVICE`` / ``HL_PRECISION`` cannot be resolved (see :func:`placement`).
     """
     name = settings.HL_ACTION_MODEL
+    place = placement()
 
     def load() -> ActionRecognizer:
         weights = model_weights(name)
-        if settings.HL_TORCH_THREADS:
-            torch.set_num_threads(settings.HL_TORCH_THREADS)
+        torch.set_num_threads(settings.HL_TORCH_THREADS or available_cpus())
         try:
             model = _build(name, weights)
         except WeightsError as exc:
             raise PermanentError(str(exc)) from exc
-        return ActionRecognizer(model, weights, crop_size=settings.HL_INPUT_SIZE)
+        return ActionRecognizer(model, weights, crop_size=settings.HL_INPUT_SIZE, placement=place)
 
-    return models.get(("action", name, settings.HL_INPUT_SIZE), load)
+    return models.get(("action", name, settings.HL_INPUT_SIZE, place.describe()), load)
 
 
 def _build(name: str, weights: VideoModelWeights) -> torch.nn.Module:

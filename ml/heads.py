@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812  (the PyTorch convention)
 from torch import Tensor, nn
 
+from ml.device import CPU_FP32, Placement
+
 __all__ = ["EmbeddingHead", "balanced_class_weights", "cross_val_proba", "predict_proba", "train_head"]
 
 
@@ -111,13 +113,20 @@ def train_head(
 
 
 @torch.inference_mode()
-def predict_proba(head: nn.Module, x: np.ndarray, *, batch_size: int = 65536) -> np.ndarray:
-    """Class probabilities ``(N, K)`` float32 of ``(N, D)`` embeddings, in batches of ``batch_size`` rows."""
-    head.eval()
-    parts = [
-        torch.softmax(head(torch.from_numpy(np.array(x[i : i + batch_size], dtype=np.float32))), dim=1)
-        for i in range(0, len(x), batch_size)
-    ]
+def predict_proba(
+    head: nn.Module, x: np.ndarray, *, batch_size: int = 65536, placement: Placement = CPU_FP32
+) -> np.ndarray:
+    """Class probabilities ``(N, K)`` float32 of ``(N, D)`` embeddings, in batches of ``batch_size`` rows.
+
+    The head is moved to ``placement``'s device and run at its precision (autocast).
+    """
+    head.eval().to(placement.device)
+    parts = []
+    for i in range(0, len(x), batch_size):
+        rows = torch.from_numpy(np.array(x[i : i + batch_size], dtype=np.float32)).to(placement.device)
+        with placement.autocast():
+            logits = head(rows)
+        parts.append(torch.softmax(logits.float(), dim=1).cpu())
     return torch.cat(parts).numpy() if parts else np.zeros((0, 0), dtype=np.float32)
 
 

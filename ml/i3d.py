@@ -55,6 +55,7 @@ __all__ = [
     "I3DWeights",
     "InceptionI3d",
     "flax_to_state_dict",
+    "fold_batch_norm",
     "i3d_rgb",
 ]
 
@@ -170,8 +171,9 @@ class SamePadMaxPool3d(nn.Module):
             ``(B, C, ceil(T / s_t), ceil(H / s_h), ceil(W / s_w))`` for strides ``(s_t, s_h, s_w)``.
         """
         pads = _same_pads_3d(x.shape, self.kernel_size, self.stride)
-        if any(before or after for before, after in pads):
-            x = F.pad(x, _f_pad_arg(pads), value=float("-inf"))
+        if all(before == after for before, after in pads):  # symmetric: max_pool3d pads with -inf itself, no copy
+            return F.max_pool3d(x, self.kernel_size, self.stride, padding=tuple(before for before, _ in pads))
+        x = F.pad(x, _f_pad_arg(pads), value=float("-inf"))
         return F.max_pool3d(x, self.kernel_size, self.stride)
 
     def extra_repr(self) -> str:
@@ -233,7 +235,29 @@ class Unit3D(nn.Module):
         Returns:
             ``(B, C_out, T', H', W')``, non-negative (so a following max-pool's padding never wins).
         """
-        return F.relu(self.bn(self.conv(x)))
+        return F.relu(self.bn(self.conv(x)), inplace=True)  # in place on the fresh convolution output
+
+
+def fold_batch_norm(model: nn.Module) -> nn.Module:
+    """Fold every :class:`Unit3D`'s batch norm (running statistics) into its convolution, for inference.
+
+    ``BN(conv(x)) = conv(x) * s + (beta - mean * s)`` with ``s = 1 / sqrt(var + eps)`` per output
+    channel, so the convolution takes weights ``w * s`` and bias ``beta - mean * s`` and the batch
+    norm (one memory-bound pass over every activation) goes away. Outputs agree to float32
+    rounding (about 1e-5). The model can no longer be trained or save its original state dict.
+
+    Returns:
+        ``model``, modified in place, in ``eval()`` mode.
+    """
+    with torch.no_grad():
+        for unit in model.modules():
+            if isinstance(unit, Unit3D) and isinstance(unit.bn, BatchNorm3dNoScale):
+                bn, conv = unit.bn, unit.conv
+                scale = torch.rsqrt(bn.running_var + bn.eps)
+                conv.weight = nn.Parameter(conv.weight * scale.view(-1, 1, 1, 1, 1), requires_grad=False)
+                conv.bias = nn.Parameter(bn.bias - bn.running_mean * scale, requires_grad=False)
+                unit.bn = nn.Identity()
+    return model.eval()
 
 
 class InceptionModule(nn.Module):
@@ -467,7 +491,8 @@ def i3d_rgb(
         num_classes: number of logits; must equal ``len(weights.categories)`` with weights.
 
     Returns:
-        The model on CPU; in ``eval()`` mode when weights were loaded.
+        The model on CPU; with weights, in ``eval()`` mode with its batch norms folded into the
+        convolutions (:func:`fold_batch_norm`: an inference model).
 
     Raises:
         ValueError: ``weights`` without ``weights_dir``, or ``num_classes`` disagreeing with it.
@@ -490,4 +515,4 @@ def i3d_rgb(
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:  # missing/unexpected keys or shape mismatch
         raise CheckpointMismatchError(f"{path}: {exc}") from exc
-    return model.eval()
+    return fold_batch_norm(model)

@@ -55,18 +55,36 @@ def centre_crop(clips: np.ndarray, crop_size: int) -> np.ndarray:
     return np.ascontiguousarray(clips[:, :, top : top + crop_size, left : left + crop_size])
 
 
-def normalize(crop: np.ndarray, *, mean: tuple[float, float, float], std: tuple[float, float, float]) -> torch.Tensor:
+def normalize(
+    crop: np.ndarray,
+    *,
+    mean: tuple[float, float, float],
+    std: tuple[float, float, float],
+    device: torch.device | None = None,
+) -> torch.Tensor:
     """uint8 RGB clips → the models' float input layout, normalised per channel.
+
+    The uint8 crop is moved to ``device`` as it is, converted to float once there, and normalised in
+    place, with the scaling to ``[0, 1]`` folded into the statistics: ``(x - 255 mean) / (255 std)``.
 
     Args:
         crop: ``(B, T, H, W, 3)`` uint8 RGB (see :func:`centre_crop`).
         mean, std: per-channel normalisation of RGB scaled to ``[0, 1]``: ``(x / 255 - mean) / std``.
+        device: where the result lives (the CPU by default).
 
     Returns:
-        ``(B, 3, T, H, W)`` float32.
+        ``(B, 3, T, H, W)`` float32 on ``device``, in the channels-last 3-D memory layout (the crop's own
+        ``(B, T, H, W, C)`` order: the channel axis is permuted, not copied).
+
+    Raises:
+        ValueError: ``crop`` is not uint8.
     """
-    x = torch.from_numpy(crop).permute(0, 4, 1, 2, 3).float().div_(255.0)
-    return (x - torch.tensor(mean).view(1, 3, 1, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1, 1)
+    if crop.dtype != np.uint8:
+        raise ValueError(f"expected uint8 clips, got {crop.dtype}")
+    x = torch.from_numpy(crop).to(device or torch.device("cpu"), non_blocking=True).permute(0, 4, 1, 2, 3).float()
+    offset = torch.tensor(mean, dtype=torch.float32, device=x.device).view(1, 3, 1, 1, 1) * 255.0
+    scale = 1.0 / (torch.tensor(std, dtype=torch.float32, device=x.device).view(1, 3, 1, 1, 1) * 255.0)
+    return x.sub_(offset).mul_(scale)
 
 
 def l2_normalize(vectors: np.ndarray) -> np.ndarray:

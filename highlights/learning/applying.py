@@ -20,6 +20,7 @@ from highlights.learning.params import CRNNParams
 from highlights.learning.registry import Labelling
 from highlights.learning.taxonomy import BACKGROUND
 from highlights.models import Clip, Game, HighlightModel, LearnedLabel
+from indexer import runtime
 from ml.heads import predict_proba
 
 logger = logging.getLogger(__name__)
@@ -80,10 +81,10 @@ def _score_clips(model: HighlightModel, clips: QuerySet[Clip]) -> int:
         ids.append(clip.pk)
         vectors.append(clip.embedding_vector())
         if len(ids) == APPLY_BATCH:
-            labelled += _write_labels(model, ids, predict_proba(head, np.stack(vectors)))
+            labelled += _write_labels(model, ids, predict_proba(head, np.stack(vectors), placement=runtime.placement()))
             ids, vectors = [], []
     if ids:
-        labelled += _write_labels(model, ids, predict_proba(head, np.stack(vectors)))
+        labelled += _write_labels(model, ids, predict_proba(head, np.stack(vectors), placement=runtime.placement()))
     return labelled
 
 

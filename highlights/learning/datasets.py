@@ -13,8 +13,7 @@ from highlights.learning.errors import LearningError
 from highlights.learning.params import CRNNParams
 from highlights.learning.taxonomy import BACKGROUND, label_set_key
 from highlights.models import Clip, ReviewStatus
-from indexer import artifacts
-from indexer.artifacts import analysis_path
+from indexer.artifacts import existing_analysis
 from indexer.stages.analysis import Analysis
 from indexer.stages.spans import span_frames
 from ml.crnn import clip_tensor
@@ -59,9 +58,12 @@ def verified_examples(labels: Sequence[str], *, model_version: str | None = None
 
 
 def window_embeddings(clip: Clip) -> np.ndarray:
-    """``(n, D)`` float32 embeddings of the analysis windows centred inside the clip (empty without the artifact)."""
-    path = analysis_path(clip.game_id, clip.model_version, artifacts.current_analysis_key())
-    if not path.exists():
+    """``(n, D)`` float32 embeddings of the analysis windows centred inside the clip (empty without the artifact).
+
+    The artifact of the clip's model at the configured settings is found at any precision it ran at.
+    """
+    path = existing_analysis(clip.game_id, clip.model_version)
+    if path is None:
         return np.zeros((0, len(clip.embedding_vector())), dtype=np.float32)
     analysis = Analysis.load(path)
     centres = analysis.spans_s.mean(axis=1)

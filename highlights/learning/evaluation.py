@@ -147,7 +147,7 @@ def evaluate_manifest(rows: Sequence[ManifestRow], model: HighlightModel | None 
         return evaluate_predictions(y, crnn_proba(network, x), classes)
     outputs = [_action_model_windows(s) for s in spans]
     if model is not None:
-        probs = predict_proba(load_network(model), np.stack([e for _, e in outputs]))
+        probs = predict_proba(load_network(model), np.stack([e for _, e in outputs]), placement=runtime.placement())
         return evaluate_predictions(y, probs, classes)
     columns = [runtime.model_weights().categories.index(c) for c in classes]
     scores = np.stack([p[columns] for p, _ in outputs])

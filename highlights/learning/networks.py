@@ -32,8 +32,18 @@ def build_crnn(
 
 @torch.inference_mode()
 def crnn_proba(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 8) -> np.ndarray:
-    """``(N, K)`` float32 softmax probabilities of a CRNN in ``eval()`` mode on ``(N, C, T, H, W)`` inputs."""
-    return torch.cat([torch.softmax(model(part)[0], dim=1) for part in x.split(batch_size)]).numpy()
+    """``(N, K)`` float32 softmax probabilities of a CRNN in ``eval()`` mode on ``(N, C, T, H, W)`` inputs.
+
+    The model runs on the worker's device and precision (:func:`indexer.runtime.placement`).
+    """
+    place = runtime.placement()
+    model.to(place.device)
+    parts = []
+    for part in x.split(batch_size):
+        with place.autocast():
+            logits = model(part.to(place.device))[0]
+        parts.append(torch.softmax(logits.float(), dim=1).cpu())
+    return torch.cat(parts).numpy()
 
 
 def load_network(model: HighlightModel) -> torch.nn.Module:

@@ -143,6 +143,7 @@ def analyse_video(
         sample_fps=params.sample_fps,
         short_side=params.short_side,
         num_threads=params.decode_threads,
+        deinterlace=probe.interlaced,
     )
     window = params.window_frames
     starts = window_starts(sampler.count, window, params.overlap)

@@ -21,6 +21,7 @@ game-relative signals (see :mod:`indexer.stages.baseline`).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -178,11 +179,12 @@ def _analysis_frames(path: Path, sample_rate: int) -> Iterator[np.ndarray]:
         AudioDecodeError: ffmpeg exited with an error.
     """
     process = (
-        ffmpeg.input(str(path))
-        .output("pipe:", format="f32le", ac=1, ar=sample_rate)
-        .global_args("-nostdin", "-hide_banner", "-loglevel", "error")
+        ffmpeg.input(str(path), threads=1)  # one decoder thread: it runs beside the video model's threads
+        .output("pipe:", format="f32le", ac=1, ar=sample_rate, vn=None, sn=None, dn=None)
+        .global_args("-nostdin", "-hide_banner", "-loglevel", "error", "-filter_threads", "1")
         .run_async(pipe_stdout=True, pipe_stderr=True)
     )
+    _yield_cpu(process.pid)
     stderr_tail: deque[str] = deque(maxlen=_STDERR_LINES)
     drain = threading.Thread(target=_drain, args=(process.stderr, stderr_tail), daemon=True)
     drain.start()
@@ -207,6 +209,18 @@ def _analysis_frames(path: Path, sample_rate: int) -> Iterator[np.ndarray]:
         raise AudioDecodeError(f"ffmpeg could not decode the audio of {path}: {last}")
     if len(pending) > (FRAME_SIZE - HOP_SIZE if emitted else 0):
         yield np.pad(pending, (0, FRAME_SIZE - len(pending)))[None]
+
+
+AUDIO_NICENESS = 10
+"""Niceness added to the audio decoder: on a busy worker it takes the cores the video model leaves idle."""
+
+
+def _yield_cpu(pid: int) -> None:
+    """Lower the priority of a helper process so that it does not preempt the model's threads (Linux)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, pid) + AUDIO_NICENESS)
+    except (OSError, AttributeError):  # gone already, or a platform without setpriority
+        logger.debug("could not lower the priority of process %s", pid)
 
 
 def _drain(stream: IO[bytes], tail: deque[str]) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.errors import CorruptVideoError
+from indexer.stages.decode import open_frames
 from indexer.stages.frames import decode_size, shown_at
 from ml.faces import FaceDetection, euclidean
 
@@ -208,7 +209,7 @@ class FaceTracker:
 
 
 class FaceFrames:
-    """Random access to single frames of a video, resized while decoding (decord).
+    """Random access to single frames of a video, resized while decoding (decord, or PyAV for files decord refuses).
 
     Args:
         path: video file.
@@ -216,22 +217,18 @@ class FaceFrames:
         short_side: decoded short side in pixels.
 
     Raises:
-        CorruptVideoError: decord cannot open the file.
+        CorruptVideoError: neither decord nor PyAV can open the file.
     """
 
     def __init__(self, path: Path, *, width: int, height: int, short_side: int, num_threads: int = 2) -> None:
-        import decord
-
         self.path = path
         size = decode_size(width, height, min(short_side, min(width, height)))
         self.scale = width / size[0]  # video pixels per decoded pixel
         try:
-            self._reader = decord.VideoReader(str(path), width=size[0], height=size[1], num_threads=num_threads)
-        except (decord.DECORDError, RuntimeError) as exc:
+            self._reader = open_frames(path, size=size, num_threads=num_threads)
+        except CorruptVideoError as exc:
             raise CorruptVideoError(f"{path}: cannot decode video for faces ({exc})") from exc
-        stamps = self._reader.get_frame_timestamp(np.arange(len(self._reader))) if len(self._reader) else None
-        self._starts_s = stamps[:, 0] if stamps is not None else np.zeros(0)
-        self.end_s = float(stamps[-1, 1]) if stamps is not None else 0.0
+        self.end_s = self._reader.end_s
         """When the last frame stops being shown, seconds of presentation time."""
 
     def at(self, time_s: float) -> np.ndarray | None:
@@ -242,7 +239,7 @@ class FaceFrames:
         """
         if time_s >= self.end_s:
             return None
-        return self._reader[int(shown_at(self._starts_s, time_s))].asnumpy()
+        return self._reader.get_batch([int(shown_at(self._reader.times_s, time_s))])[0]
 
 
 def scan_span(

@@ -1,4 +1,7 @@
-"""Decode frames with decord at a frame stride, resized while decoding, and group them into windows.
+"""Decode frames at a frame stride, resized while decoding, and group them into windows.
+
+Frames come from :func:`indexer.stages.decode.open_frames`: decord, or PyAV for files decord
+refuses and for interlaced sources (deinterlaced before resizing).
 
 Frame-stride sampling with overlapping fixed-length windows follows the usual practice of
 clip-based action recognition (Carreira & Zisserman 2017; Feichtenhofer et al. 2019): a video is
@@ -15,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.errors import CorruptVideoError
+from indexer.stages.decode import open_frames
 from ml.files import atomic_write
 
 
@@ -97,12 +101,14 @@ class FrameSampler:
         path: video file.
         width, height: the video's frame size in pixels (from the probe).
         sample_fps: frames per second to keep.
-        short_side: decoded short side in pixels (decord resizes while decoding, its cheapest path).
+        short_side: decoded short side in pixels (resized while decoding, decord's cheapest path).
         batch_size: frames per yielded batch (bounds memory for long games).
         num_threads: decoder threads.
+        deinterlace: deinterlace before resizing (``VideoProbe.interlaced``); decodes through PyAV.
 
     Raises:
-        CorruptVideoError: decord cannot open the file, or (while iterating) decoding fails part-way.
+        CorruptVideoError: neither decord nor PyAV can open the file, or (while iterating) decoding
+            fails part-way.
     """
 
     def __init__(
@@ -115,22 +121,15 @@ class FrameSampler:
         short_side: int,
         batch_size: int = 32,
         num_threads: int = 2,
+        deinterlace: bool = False,
     ) -> None:
-        import decord
-
         self.path = path
         self.batch_size = batch_size
         self.size = decode_size(width, height, short_side)
-        try:
-            self._reader = decord.VideoReader(
-                str(path), width=self.size[0], height=self.size[1], num_threads=num_threads
-            )
-        except (decord.DECORDError, RuntimeError) as exc:
-            raise CorruptVideoError(f"{path}: cannot decode video ({_first_line(exc)})") from exc
-        self.fps = float(self._reader.get_avg_fps()) or 25.0
-        stamps = self._reader.get_frame_timestamp(np.arange(len(self._reader)))[:, 0] if len(self._reader) else []
-        self.indices = sample_indices(np.asarray(stamps, dtype=np.float64), sample_fps)
-        self.times_s = np.asarray(stamps, dtype=np.float64)[self.indices]
+        self._reader = open_frames(path, size=self.size, num_threads=num_threads, deinterlace=deinterlace)
+        self.fps = self._reader.fps
+        self.indices = sample_indices(self._reader.times_s, sample_fps)
+        self.times_s = self._reader.times_s[self.indices]
         self.frame_period_s = max(1.0 / sample_fps, 1.0 / self.fps)
 
     @property
@@ -139,16 +138,12 @@ class FrameSampler:
         return len(self.indices)
 
     def __iter__(self) -> Iterator[FrameBatch]:
-        import decord
-
         for start in range(0, self.count, self.batch_size):
             chunk = self.indices[start : start + self.batch_size]
             try:
-                frames = self._reader.get_batch(chunk.tolist()).asnumpy()
-            except (decord.DECORDError, RuntimeError) as exc:
-                raise CorruptVideoError(
-                    f"{self.path}: decoding failed near {self.times_s[start]:.1f} s ({_first_line(exc)})"
-                ) from exc
+                frames = self._reader.get_batch(chunk.tolist())
+            except CorruptVideoError as exc:
+                raise CorruptVideoError(f"{exc} near {self.times_s[start]:.1f} s") from exc
             yield FrameBatch(frames=frames, times_s=self.times_s[start : start + len(chunk)])
 
 
@@ -166,8 +161,3 @@ def window_starts(n_frames: int, window: int, overlap: float) -> list[int]:
     if starts[-1] != last:
         starts.append(last)
     return starts
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__

@@ -23,6 +23,8 @@ class VideoProbe:
         video_codec: e.g. ``"h264"``.
         has_audio: whether an audio stream is present (it may still be silent).
         audio_sample_rate: Hz, 0 without audio.
+        interlaced: ffprobe's ``field_order`` names a field order (``tt``, ``bb``, ``tb``, ``bt``):
+            the frames are woven from two fields and are deinterlaced before the model.
     """
 
     duration_s: float
@@ -33,6 +35,11 @@ class VideoProbe:
     video_codec: str
     has_audio: bool
     audio_sample_rate: int
+    interlaced: bool = False
+
+
+INTERLACED_FIELD_ORDERS = frozenset({"tt", "bb", "tb", "bt"})
+"""ffprobe ``field_order`` values of interlaced video (``progressive`` and ``unknown`` are not)."""
 
 
 def probe_video(path: Path) -> VideoProbe:
@@ -71,6 +78,30 @@ def probe_video(path: Path) -> VideoProbe:
         video_codec=str(video.get("codec_name", "")),
         has_audio=audio is not None,
         audio_sample_rate=int(audio.get("sample_rate") or 0) if audio else 0,
+        interlaced=video.get("field_order") in INTERLACED_FIELD_ORDERS,
+    )
+
+
+def is_video_file(path: Path) -> bool:
+    """Whether ffprobe reads ``path`` as moving video: any container FFmpeg demuxes, not a still image.
+
+    A file counts when it has a video stream that is not an attached picture (cover art), its
+    container is not one of FFmpeg's single-image demuxers (``image2``, ``png_pipe``, ``jpeg_pipe``
+    ...), and the stream does not report exactly one frame (a one-frame GIF). Never raises: an
+    unreadable file is simply not video. Costs one ffprobe run (tens of milliseconds).
+    """
+    try:
+        info = ffmpeg.probe(str(path))
+    except ffmpeg.Error:
+        return False
+    formats = set(str(info.get("format", {}).get("format_name", "")).split(","))
+    if formats & {"image2", "image2pipe"} or any(name.endswith("_pipe") for name in formats):
+        return False
+    return any(
+        s.get("codec_type") == "video"
+        and not (s.get("disposition") or {}).get("attached_pic")
+        and str(s.get("nb_frames", "")) != "1"
+        for s in info.get("streams", [])
     )
 
 

@@ -3,7 +3,7 @@
 Unlike :class:`~indexer.stages.frames.FrameSampler`, which walks a whole game at a frame rate, this
 reads only the frames of one span: the ``count`` frames nearest to the centres of ``count`` equal
 slices of ``[start_s, end_s)`` (the segment-based sampling of Temporal Segment Networks, Wang et
-al., ECCV 2016), resized while decoding.
+al., ECCV 2016), resized while decoding (decord, or PyAV for files decord refuses).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.errors import CorruptVideoError
+from indexer.stages.decode import open_frames
 from indexer.stages.frames import decode_size, shown_at
 
 
@@ -44,18 +45,14 @@ def span_frames(
         CorruptVideoError: the file cannot be decoded, or has no frame.
         ValueError: ``count`` < 1 or ``end_s`` <= ``start_s``.
     """
-    import decord
-
     if count < 1 or end_s <= start_s:
         raise ValueError(f"need count >= 1 and a non-empty span, got {count} frames over [{start_s}, {end_s})")
-    size = decode_size(width, height, short_side)
     try:
-        reader = decord.VideoReader(str(path), width=size[0], height=size[1], num_threads=num_threads)
-        if len(reader) == 0:
+        reader = open_frames(path, size=decode_size(width, height, short_side), num_threads=num_threads)
+        stamps = reader.times_s
+        if len(stamps) == 0:
             raise CorruptVideoError(f"{path}: no frames")
-        stamps = reader.get_frame_timestamp(np.arange(len(reader)))[:, 0]
         targets = start_s + (np.arange(count) + 0.5) * (end_s - start_s) / count
-        picks = shown_at(stamps, targets)
-        return reader.get_batch(picks.tolist()).asnumpy()
-    except (decord.DECORDError, RuntimeError) as exc:
+        return reader.get_batch(shown_at(stamps, targets).tolist())
+    except CorruptVideoError as exc:
         raise CorruptVideoError(f"{path}: cannot decode [{start_s:.2f}, {end_s:.2f}) s ({exc})") from exc

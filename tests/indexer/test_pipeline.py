@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -175,3 +176,44 @@ def test_manage_py_exit_status_2_and_one_stderr_line_for_an_empty_file(tmp_path:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "empty" in lines[0]
+
+
+def test_an_animated_gif_indexes_through_pyav(
+    index_game: Callable[..., dict[str, Any]], animated_gif: Path, video_dir: Path
+) -> None:
+    mp4 = index_game(video_dir / "basketball_nba_broadcast_5s.mp4")
+    gif = index_game(animated_gif)
+    game = Game.objects.get(pk=gif["game_id"])
+    assert game.status == Game.Status.INDEXED
+    assert gif["labels"][0][0] == mp4["labels"][0][0] == "playing basketball"
+    assert gif["clips"]
+    assert gif["duration_s"] == pytest.approx(mp4["duration_s"], abs=0.2)
+    for clip in game.clips.all():
+        assert (Path(settings.MEDIA_ROOT) / clip.thumbnail.name).stat().st_size > 1000
+        assert clip.face_scans.exists()  # the faces step decoded the GIF too
+
+
+def test_an_interlaced_ts_is_deinterlaced_and_labels_at_least_as_well_as_before(
+    index_game: Callable[..., dict[str, Any]], interlaced_ts: Path
+) -> None:
+    from indexer import runtime
+    from indexer.stages.analysis import AnalysisParams, analyse_video
+    from indexer.stages.probe import probe_video
+
+    indexed = index_game(interlaced_ts)
+    label, probability = indexed["labels"][0]
+    assert label == "playing basketball"  # the progressive original's label
+    assert Game.objects.get(pk=indexed["game_id"]).status == Game.Status.INDEXED
+    probe = probe_video(interlaced_ts)
+    assert probe.interlaced
+    params = AnalysisParams(
+        sample_fps=settings.HL_SAMPLE_FPS,
+        window_frames=settings.HL_WINDOW_FRAMES,
+        overlap=settings.HL_WINDOW_OVERLAP,
+        short_side=runtime.decode_short_side(),
+        batch_windows=settings.HL_BATCH_WINDOWS,
+    )
+    recognizer = runtime.action_recognizer()
+    woven = analyse_video(interlaced_ts, replace(probe, interlaced=False), recognizer, params)  # the frames as stored
+    probabilities = dict(woven.video_labels(recognizer.categories, k=len(recognizer.categories)))
+    assert probability > probabilities[label]  # combing costs the model confidence; deinterlacing wins it back

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import pickle
 import shutil
@@ -17,8 +18,10 @@ from ml.i3d import (
     CheckpointMismatchError,
     I3DWeights,
     InceptionI3d,
+    SamePadMaxPool3d,
     _same_padding,
     flax_to_state_dict,
+    fold_batch_norm,
     i3d_rgb,
 )
 from ml.weights import ChecksumError, UnsafePickleError, WeightsNotFoundError, load_numpy_pickle, locate
@@ -205,3 +208,27 @@ def test_pretrained_labels_real_footage(
     assert WEIGHTS.categories[top] == label
     assert float(probs[top]) > min_prob
     assert embedding.shape == (1, 1024)
+
+
+def test_folding_batch_norm_and_symmetric_pooling_keep_the_outputs() -> None:
+    torch.manual_seed(0)
+    reference = i3d_rgb(num_classes=10).eval()
+    for module in reference.modules():  # non-trivial running statistics, as a trained model has
+        if hasattr(module, "running_var"):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+            module.bias.data.uniform_(-0.2, 0.2)
+    folded = fold_batch_norm(copy.deepcopy(reference))
+    assert not any(hasattr(m, "running_var") for m in folded.modules())
+    x = torch.rand(2, 3, 8, 112, 112) * 2 - 1
+    with torch.inference_mode():
+        (logits, embedding), (logits_f, embedding_f) = reference(x), folded(x)
+    torch.testing.assert_close(logits_f, logits, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(embedding_f, embedding, rtol=1e-4, atol=1e-4)
+
+
+def test_same_max_pool_matches_explicit_minus_infinity_padding() -> None:
+    pool = SamePadMaxPool3d((3, 3, 3), (1, 1, 1))
+    x = torch.randn(1, 4, 5, 9, 9)
+    padded = torch.nn.functional.pad(x, (1, 1, 1, 1, 1, 1), value=float("-inf"))
+    torch.testing.assert_close(pool(x), torch.nn.functional.max_pool3d(padded, (3, 3, 3), (1, 1, 1)))

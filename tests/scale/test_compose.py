@@ -116,8 +116,21 @@ def test_check_deploy_is_clean_with_the_compose_environment() -> None:
 def test_uploads_have_their_own_writable_volume_and_the_archive_stays_read_only() -> None:
     compose = _compose()
     assert "uploads" in compose["volumes"]
-    for name in ("web", "worker-ingest", "worker-render"):  # the web app writes uploads, workers index them
+    for name in ("web", "worker-ingest", "worker-ingest-gpu", "worker-render"):  # web writes uploads, workers index
         service = compose["services"][name]
         assert service["environment"]["HL_UPLOAD_DIR"] == "/data/uploads"
         assert "uploads:/data/uploads" in service["volumes"]
         assert "${ARCHIVE_DIR:-./archive}:/archive:ro" in service["volumes"]
+
+
+def test_the_gpu_profile_runs_the_ingest_command_on_an_nvidia_device() -> None:
+    services = _compose()["services"]
+    gpu, cpu = services["worker-ingest-gpu"], services["worker-ingest"]
+    assert gpu["profiles"] == ["gpu"]  # not started by a plain `docker compose up`
+    assert "profiles" not in cpu
+    assert gpu["deploy"]["resources"]["reservations"]["devices"][0]["driver"] == "nvidia"
+    assert gpu["environment"]["HL_DEVICE"] == "cuda"
+    assert "cu" in gpu["build"]["args"]["TORCH_INDEX_URL"].rsplit("/", 1)[-1]
+    same = [arg for arg in cpu["command"] if "@" not in arg]
+    assert [arg for arg in gpu["command"] if "@" not in arg] == same  # same queue, concurrency, recycling
+    assert set(cpu["environment"]) <= set(gpu["environment"])

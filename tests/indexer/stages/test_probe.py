@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from indexer.errors import CorruptVideoError
-from indexer.stages.probe import probe_video
+from indexer.stages.probe import is_video_file, probe_video
 
 
 def test_probe_reads_streams_of_a_broadcast_clip(video_dir: Path) -> None:
@@ -47,3 +47,25 @@ def test_probe_rejects_audio_only_files(tmp_path: Path) -> None:
     )
     with pytest.raises(CorruptVideoError, match="no video stream"):
         probe_video(audio)
+
+
+def test_probe_flags_interlaced_sources(interlaced_ts: Path, video_dir: Path) -> None:
+    info = probe_video(interlaced_ts)
+    assert info.interlaced
+    assert (info.width, info.height, info.video_codec) == (1920, 1080, "mpeg2video")
+    assert not probe_video(video_dir / "tennis_atp_hardcourt_5s.mp4").interlaced
+
+
+def test_is_video_file_accepts_any_container_with_moving_pictures(
+    animated_gif: Path, interlaced_ts: Path, video_dir: Path, tmp_path: Path
+) -> None:
+    renamed = tmp_path / "game.unknown-suffix"
+    renamed.write_bytes((video_dir / "baseball_mlb_pitch_7s.mp4").read_bytes())
+    still = tmp_path / "still.gif"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(animated_gif), "-frames:v", "1", str(still)], check=True)
+    photo = tmp_path / "photo.jpg"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(animated_gif), "-frames:v", "1", str(photo)], check=True)
+    notes = tmp_path / "notes.bin"
+    notes.write_text("not a video\n" * 20)
+    assert [is_video_file(p) for p in (animated_gif, interlaced_ts, renamed)] == [True, True, True]
+    assert [is_video_file(p) for p in (still, photo, notes, tmp_path / "missing.mp4")] == [False, False, False, False]
