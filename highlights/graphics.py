@@ -197,6 +197,7 @@ def store_graphics(game_id: int, result: stage.GraphicsResult, *, sport_given: b
             away_first = len(leagues) == 1 and leagues <= AWAY_FIRST_LEAGUES
             game.away_team, game.home_team = names if away_first else names[::-1]
         game.graphics = {
+            "sides": sides,
             "teams": [team_display_name(side) for side in sides if side in team_sides],
             "bug_box": list(result.bug_box) if result.bug_box else None,
             "samples": result.samples,
@@ -267,3 +268,29 @@ def rescore_clips(game: Game) -> int:
             changed.append(clip)
     Clip.objects.bulk_update(changed, ["highlight_score"])
     return len(changed)
+
+
+def graphics_summary(game: Game) -> dict[str, object]:
+    """What the graphics showed of a game: ``{"teams": [str], "players": [str], "states": int}``.
+
+    ``teams`` are the sides read as teams (codes or names, as displayed); ``players`` the names of the
+    players linked from the graphics (as editors may since have renamed them), in order of first appearance.
+    """
+    players = (
+        PlayerAppearance.objects.filter(game=game, source=PlayerAppearance.Source.GRAPHICS)
+        .order_by("start_ms", "pk")
+        .values_list("player__name", flat=True)
+    )
+    return {
+        "teams": list(game.graphics.get("teams", [])),
+        "players": list(dict.fromkeys(name for name in players if name)),
+        "states": GameState.objects.filter(game=game).count(),
+    }
+
+
+def event_side(game: Game, event: Event) -> str:
+    """The name of an event's side: as read on the bug, else its team's code; empty when unknown."""
+    sides = game.graphics.get("sides") or []
+    if event.side is not None and event.side < len(sides):
+        return str(sides[event.side])
+    return event.team.code if event.team else ""

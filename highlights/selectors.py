@@ -7,10 +7,22 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
-from highlights.models import ActionLabel, Clip, FaceTrack, Game, HighlightModel, LearnedLabel, Player, ReviewStatus
+from highlights.models import (
+    ActionLabel,
+    Clip,
+    Event,
+    FaceTrack,
+    Game,
+    HighlightModel,
+    LearnedLabel,
+    Player,
+    PlayerAppearance,
+    ReviewStatus,
+    Team,
+)
 from indexer.runtime import model_weights
 from search.clips import clip_index
-from search.query import Order, ParsedQuery, parse_query, singular
+from search.query import SCORING, Order, ParsedQuery, parse_query, singular
 
 
 @dataclass(frozen=True)
@@ -29,15 +41,34 @@ class ClipHit:
         return cls(clip.pk, clip.game_id, clip.start_s, clip.end_s, clip.label, round(score, 6))
 
 
-def _has_player(**player_filters: object) -> Exists:
-    """Clips with a face track of a player matching ``player_filters`` (``name__icontains``, ``number``)."""
-    return Exists(
-        FaceTrack.objects.filter(clip=OuterRef("pk"), **{f"player__{k}": v for k, v in player_filters.items()})
+def _has_player(**player_filters: object) -> Q:
+    """Clips a player matching ``player_filters`` (``name__icontains``, ``number``) is in, by face or by graphics."""
+    lookups = {f"player__{k}": v for k, v in player_filters.items()}
+    return Q(Exists(FaceTrack.objects.filter(clip=OuterRef("pk"), **lookups))) | Q(
+        Exists(PlayerAppearance.objects.filter(clip=OuterRef("pk"), **lookups))
     )
+
+
+def _player_clips(player_ids: list[int]) -> Q:
+    """Clips any of the players is in: a face track of theirs, or their name on the score bug."""
+    return Q(pk__in=FaceTrack.objects.filter(player__in=player_ids).values("clip_id")) | Q(
+        pk__in=PlayerAppearance.objects.filter(player__in=player_ids, clip__isnull=False).values("clip_id")
+    )
+
+
+def _event_clips(event_type: str) -> QuerySet[Event]:
+    """Clip ids that are the play of an event of ``event_type`` (:data:`search.query.SCORING`: any with points)."""
+    events = Event.objects.filter(clip__isnull=False)
+    events = events.filter(points__gt=0) if event_type == SCORING else events.filter(type__iexact=event_type)
+    return events.values("clip_id")
 
 
 def _word_matches(word: str) -> Q:
     """Clips whose label, learned label, action, sport, title, teams or players contain ``word`` (or its singular).
+
+    Teams are the game's home and away teams, the teams read on its score bug, and the full names of
+    the teams whose code the word is (``LAD`` → Los Angeles Dodgers). Players are linked by face or by
+    the graphics.
 
     The word is resolved first against the label vocabularies and the small tables (actions, games,
     players), so the clip table is filtered on indexed columns only (``label IN``, ``action_id IN``,
@@ -52,8 +83,16 @@ def _word_matches(word: str) -> Q:
     named = Q()
     for form in forms:
         named |= Q(name__icontains=form)
+    codes = [form.upper() for form in forms]
+    coded = Q(code__in=codes)
+    for code in codes:
+        coded |= Q(aliases__contains=[code])
+    team_names = list(Team.objects.filter(coded).values_list("name", flat=True))
     games = Game.objects.filter(
-        _any_contains(("title", "home_team", "away_team"), forms) | Q(sport__in=[form.lower() for form in forms])
+        _any_contains(("title", "home_team", "away_team", "graphics__teams"), forms)
+        | Q(sport__in=[form.lower() for form in forms])
+        | Q(home_team__in=team_names)
+        | Q(away_team__in=team_names)
     )
     labels = [name for name in _label_vocabulary() if contains(name)]
     learned = [name for name in _learned_vocabulary() if contains(name)]
@@ -68,7 +107,7 @@ def _word_matches(word: str) -> Q:
     if game_ids:
         q |= Q(game__in=game_ids)
     if player_ids:
-        q |= Q(pk__in=FaceTrack.objects.filter(player__in=player_ids).values("clip_id"))
+        q |= _player_clips(player_ids)
     if learned:
         q |= Q(pk__in=_learned_label_clips(learned))
     return q
@@ -137,6 +176,8 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
             | Q(label__in=[name for name in _label_vocabulary() if action in name.lower()])
             | (Q(pk__in=_learned_label_clips(learned)) if learned else Q(pk__in=[]))
         )
+    if query.event:
+        clips = clips.filter(pk__in=_event_clips(query.event))
     if query.game_id is not None:
         clips = clips.filter(game_id=query.game_id)
     if query.date_from:

@@ -19,3 +19,9 @@ def analysis_path(game_id: int, model_version: str) -> Path:
 def keyframe_dir(artifact: Path) -> Path:
     """Middle frames of the analysis windows (``window_{i:06d}.jpg``), beside the analysis artifact."""
     return artifact.with_name(artifact.stem + "-keyframes")
+
+
+def graphics_path(game_id: int, ocr_version: str) -> Path:
+    """The ``graphics`` step's reading of the score bug (JSON) for (game, pipeline version, OCR version)."""
+    safe = ocr_version.replace("@", "-")
+    return Path(settings.HL_WORK_DIR) / f"game_{game_id}" / f"graphics-p{PIPELINE_VERSION}-{safe}.json"

@@ -9,6 +9,7 @@ from django.conf import settings
 
 from indexer.errors import PermanentError
 from ml.faces import FaceAnalyzer
+from ml.ocr import OcrEngine, OcrWeights
 from ml.recognizer import ActionRecognizer, resize_short_side
 from ml.weights import VideoModelWeights, WeightsError
 
@@ -89,3 +90,20 @@ def face_analyzer() -> FaceAnalyzer:
             except (WeightsError, ValueError) as exc:
                 raise PermanentError(str(exc)) from exc
         return _face_analyzers[name]
+
+
+_ocr_engines: dict[int, OcrEngine] = {}
+
+
+def ocr_engine() -> OcrEngine:
+    """The score-bug OCR engine (PP-OCRv4 through RapidOCR), one per process; its models load on first use."""
+    with _lock:
+        if not _ocr_engines:
+            _ocr_engines[0] = OcrEngine(OcrWeights.DEFAULT, threads=settings.HL_GRAPHICS_OCR_THREADS)
+        return _ocr_engines[0]
+
+
+def ocr_version() -> str:
+    """Name and weights digest of the OCR models, e.g. ``pp_ocrv4@48fc40f2`` (keys the graphics artifact)."""
+    weights = OcrWeights.DEFAULT
+    return f"{weights.name.lower()}@{weights.value.rec_sha256[:8]}"

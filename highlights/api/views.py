@@ -77,10 +77,23 @@ def clips_for(request: Request) -> QuerySet[Clip]:
 
 
 class GameViewSet(viewsets.ReadOnlyModelViewSet):
-    """Indexed games."""
+    """Indexed games, with the game-state timeline and the events read or imported for each."""
 
     serializer_class = s.GameSerializer
     queryset = Game.objects.all()
+
+    @extend_schema(responses=s.GameStateSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def states(self, request: Request, pk: str | None = None) -> Response:
+        """The game-state timeline read from the score bug: one row per change, in video time order."""
+        return Response(s.GameStateSerializer(self.get_object().states.all(), many=True).data)
+
+    @extend_schema(responses=s.EventSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def events(self, request: Request, pk: str | None = None) -> Response:
+        """The game's events (scoring plays read from the graphics, imported plays ...), in video time order."""
+        events = self.get_object().events.select_related("team", "player")
+        return Response(s.EventSerializer(events, many=True).data)
 
 
 @extend_schema(parameters=_FILTER_PARAMS)

@@ -93,7 +93,7 @@ def sport_from_graphics(states: Sequence[GameState], team_sport: str | None = No
     if not states:
         return None
     fields = {key for state in states for key, value in state.fields.items() if value is not None}
-    if fields & _BASEBALL_FIELDS or any(state.half for state in states):
+    if fields & _BASEBALL_FIELDS or any(state.half in ("top", "bottom") for state in states):
         return "baseball"
     if fields & _TENNIS_FIELDS:
         return "tennis"
