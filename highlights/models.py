@@ -14,6 +14,8 @@ import numpy as np
 from django.conf import settings
 from django.db import models
 
+from highlights.charts import score_line
+
 
 class Sport(models.TextChoices):
     BASKETBALL = "basketball"
@@ -574,8 +576,9 @@ class GameState(models.Model):
         return f"{self.side_a} {self.score_a} - {self.score_b} {self.side_b} at {self.time_ms / 1000:.1f}s"
 
     @property
-    def score(self) -> tuple[int | None, int | None]:
-        return self.score_a, self.score_b
+    def summary(self) -> str:
+        """The state as one line of text, e.g. ``"LAD 1–0 MIL · top 1"`` (``highlights.charts.score_line``)."""
+        return score_line(self.side_a, self.score_a, self.score_b, self.side_b, self.period, self.half, self.clock_s)
 
 
 class Event(models.Model):

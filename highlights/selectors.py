@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, JSONField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import JSONObject
 
 from highlights.models import (
     ActionLabel,
@@ -13,6 +15,7 @@ from highlights.models import (
     Event,
     FaceTrack,
     Game,
+    GameState,
     HighlightModel,
     LearnedLabel,
     Player,
@@ -189,6 +192,51 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
     if query.order == Order.RECENT:
         return clips.order_by(F("game__date").desc(nulls_last=True), "-game__created_at", "-start_ms", "pk")
     return clips.order_by("-highlight_score", "pk")
+
+
+def attach_graphics(clips: Iterable[Clip]) -> list[Clip]:
+    """Clips with what the score bug showed when each began, and the players the graphics linked to it.
+
+    Sets ``clip.game_state``: a dict of the GameState in effect at the clip's start (``side_a``,
+    ``score_a``, ``score_b``, ``side_b``, ``period``, ``half``, ``clock_s``) or ``None``; and
+    ``clip.graphics_players``: the distinct named players of its graphics appearances. Two queries
+    for any number of clips (one correlated subquery per clip on the (game, time) index).
+    """
+    clips = list(clips)
+    ids = [c.pk for c in clips]
+    state = (
+        GameState.objects.filter(game=OuterRef("game_id"), time_ms__lte=OuterRef("start_ms"))
+        .order_by("-time_ms")
+        .values(
+            json=JSONObject(
+                side_a="side_a",
+                score_a="score_a",
+                score_b="score_b",
+                side_b="side_b",
+                period="period",
+                half="half",
+                clock_s="clock_s",
+            )
+        )[:1]
+    )
+    states = dict(
+        Clip.objects.filter(pk__in=ids)
+        .annotate(game_state=Subquery(state, output_field=JSONField()))
+        .values_list("pk", "game_state")
+    )
+    players: dict[int, list[Player]] = {}
+    for appearance in (
+        PlayerAppearance.objects.filter(clip__in=ids, source=PlayerAppearance.Source.GRAPHICS)
+        .exclude(player__name="")
+        .select_related("player")
+        .order_by("clip_id", "player_id", "start_ms")
+        .distinct("clip_id", "player_id")
+    ):
+        players.setdefault(appearance.clip_id, []).append(appearance.player)
+    for clip in clips:
+        clip.game_state = states.get(clip.pk)  # type: ignore[attr-defined]
+        clip.graphics_players = players.get(clip.pk, [])  # type: ignore[attr-defined]
+    return clips
 
 
 def search_clips(text: str, *, limit: int = 50) -> list[ClipHit]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from highlights import graphics, people
+from highlights import graphics, people, selectors
 from highlights.models import ActionLabel, Clip, Event, Game, GameState, Player, PlayerAppearance, Team
 from highlights.selectors import search_clips
 from indexer.stages.clips import highlight_score
@@ -154,3 +154,30 @@ def test_search_finds_graphics_players_teams_and_scoring_plays(
     assert search_clips("goals") == []
     with django_assert_max_num_queries(16):  # type: ignore[operator]  # six small-table look-ups per word, one for clips
         search_clips("LAD Aguilar scoring plays")
+
+
+def test_cards_and_pages_show_the_score_players_and_scoring_events(
+    baseball: tuple[Game, list[Clip]], client: object
+) -> None:
+    game, _ = baseball
+    graphics.store_graphics(game.pk, _result([RUN]), sport_given=False, teams_given=False)
+    first, play, _, after = selectors.attach_graphics(Clip.objects.filter(game=game).order_by("start_ms"))
+    assert first.game_state["score_a"] == 0 and after.game_state["score_a"] == 1  # type: ignore[attr-defined]
+    assert [p.name for p in play.graphics_players] == ["Aguilar"]  # type: ignore[attr-defined]
+    assert after.graphics_players == []  # type: ignore[attr-defined]
+
+    page = client.get(f"/games/{game.pk}/").content.decode()  # type: ignore[attr-defined]
+    assert 'id="scoreline"' in page
+    assert "LAD 0–0 MIL · top 1" in page and "LAD 1–0 MIL · top 1" in page
+    assert 'class="event"' in page and 'data-seek="10.0"' in page  # the marker seeks to the scoring play
+    assert "Aguilar" in page
+    clip_page = client.get(f"/clips/{play.pk}/").content.decode()  # type: ignore[attr-defined]
+    assert "Scoring play: <b>run</b>" in clip_page
+    assert "LAD 0–0 MIL · top 1" in clip_page
+    assert ">Aguilar</a>" in clip_page
+    states = client.get(f"/api/games/{game.pk}/states/").json()  # type: ignore[attr-defined]
+    assert [(s["time_ms"], s["score_a"], s["score_b"], s["side_a"]) for s in states] == [
+        (0, 0, 0, "LAD"),
+        (27_000, 1, 0, "LAD"),
+    ]
+    assert client.get("/api/games/999999/states/").status_code == 404  # type: ignore[attr-defined]
