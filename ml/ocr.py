@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import enum
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -103,14 +104,23 @@ class OcrEngine:
     Args:
         weights: the model set.
         threads: ONNX Runtime intra-op threads (0: its default, one per core).
-        det_side: short side, pixels, the detector resizes images to (RapidOCR's ``limit_side_len`` with
-            ``limit_type="min"``; its default 736).
+        det_max_side: long side, pixels, above which the detector shrinks an image (RapidOCR's ``limit_side_len``
+            with ``limit_type="max"``); smaller images are read at their own size.
+
+    Attributes:
+        stats: running totals since construction: ``detect_calls``, ``detect_s``, ``recognize_crops``,
+            ``recognize_calls``, ``recognize_s`` (wall seconds).
     """
 
-    def __init__(self, weights: OcrWeights = OcrWeights.DEFAULT, *, threads: int = 0, det_side: int = 736) -> None:
+    def __init__(
+        self, weights: OcrWeights = OcrWeights.DEFAULT, *, threads: int = 0, det_max_side: int = 1280
+    ) -> None:
         self.weights = weights
         self.threads = threads
-        self.det_side = det_side
+        self.det_max_side = det_max_side
+        self.stats: dict[str, float] = dict.fromkeys(
+            ("detect_calls", "detect_s", "recognize_calls", "recognize_crops", "recognize_s"), 0.0
+        )
         self._lock = threading.Lock()
         self._engine: Any = None
 
@@ -124,7 +134,8 @@ class OcrEngine:
                 self._engine = RapidOCR(
                     det_model_path=str(files.path(files.det, files.det_sha256)),
                     rec_model_path=str(files.path(files.rec, files.rec_sha256)),
-                    det_limit_side_len=self.det_side,
+                    det_limit_side_len=self.det_max_side,
+                    det_limit_type="max",
                     intra_op_num_threads=threads,
                     use_cls=False,
                 )
@@ -133,7 +144,10 @@ class OcrEngine:
     def detect(self, image: np.ndarray) -> list[Box]:
         """Text-line boxes in ``image``, ``(H, W, 3)`` uint8 RGB, as ``(x, y, w, h)`` pixels, top to bottom."""
         engine = self._loaded()
+        started = time.perf_counter()
         quads, _ = engine.text_det(np.ascontiguousarray(image[:, :, ::-1]))
+        self.stats["detect_calls"] += 1
+        self.stats["detect_s"] += time.perf_counter() - started
         if quads is None or len(quads) == 0:
             return []
         boxes = []
@@ -148,7 +162,11 @@ class OcrEngine:
         if not crops:
             return []
         engine = self._loaded()
+        started = time.perf_counter()
         results, _ = engine.text_rec([np.ascontiguousarray(c[:, :, ::-1]) for c in crops])
+        self.stats["recognize_calls"] += 1
+        self.stats["recognize_crops"] += len(crops)
+        self.stats["recognize_s"] += time.perf_counter() - started
         return [(str(text), float(score)) for text, score in results]
 
     def read(self, image: np.ndarray) -> list[TextLine]:
