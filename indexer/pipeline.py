@@ -2,11 +2,13 @@
 
 Steps run in order, each as its own named task taking the IndexJob's primary key:
 
-``probe`` → ``analyse`` → ``clips`` → ``index`` → ``faces`` → ``thumbnails``
+``probe`` → ``analyse`` → ``clips`` → ``graphics`` → ``index`` → ``faces`` → ``thumbnails``
 
 Every step is idempotent: ``analyse`` writes its result to an artifact keyed by (game, pipeline
 version, model version) and is skipped when the artifact exists; ``clips`` returns early when the
 game already has clips of the same versions (rows are written in one transaction under a row lock);
+``graphics`` keeps what it read from the score bug in an artifact and replaces the game's graphics rows
+(states, graphics events and appearances) in one transaction;
 ``index`` reconciles the FAISS snapshot with the database; ``faces`` scans only clips without a
 FaceScan row of the face model's version (a clip's tracks and its scan row are written in one
 transaction under the clip's row lock); ``thumbnails`` fills only missing ones.
@@ -17,6 +19,7 @@ turning up, see ``indexer.recovery``) neither runs beside the live one nor repea
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -30,24 +33,26 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from highlights import learning, people
+from highlights import graphics, learning, people
 from highlights.locks import session_lock
 from highlights.models import ActionLabel, Clip, ClipPrediction, Face, FaceScan, FaceTrack, Game, IndexJob, Shot, Sport
 from indexer import runtime
-from indexer.artifacts import PIPELINE_VERSION, analysis_path, keyframe_dir
+from indexer.artifacts import PIPELINE_VERSION, analysis_path, graphics_path, keyframe_dir
 from indexer.errors import CorruptVideoError, PermanentError, RetryableError
 from indexer.index_writer import index_writer_lock
+from indexer.stages import graphics as graphics_stage
 from indexer.stages.analysis import Analysis, AnalysisParams, analyse_video
 from indexer.stages.clips import build_clips
 from indexer.stages.faces import FaceFrames, FaceScanParams, FaceTrackSpec, ScanStats, save_crop, scan_span
 from indexer.stages.probe import probe_video
+from indexer.stages.sport import sport_class_sums, sport_from_classes
 from ml.weights import sha256_file
 from search.clips import clip_index
 
 logger = logging.getLogger(__name__)
 
-STEPS = ("probe", "analyse", "clips", "index", "faces", "thumbnails")
-_PROGRESS_AT_START = {"probe": 0, "analyse": 5, "clips": 80, "index": 88, "faces": 89, "thumbnails": 92}
+STEPS = ("probe", "analyse", "clips", "graphics", "index", "faces", "thumbnails")
+_PROGRESS_AT_START = {"probe": 0, "analyse": 5, "clips": 80, "graphics": 81, "index": 88, "faces": 89, "thumbnails": 92}
 RETRYABLE_ERRORS = (RetryableError, OperationalError, InterfaceError)
 JOB_LOCK_KEY = 0x484C_4A42  # PostgreSQL advisory lock class: one session lock per job while a step of it runs
 
@@ -60,6 +65,7 @@ def canvas(job_id: int, first_step: str = STEPS[0]) -> chain:
         "probe": tasks.probe,
         "analyse": tasks.analyse,
         "clips": tasks.save_clips,
+        "graphics": tasks.read_score_bug,
         "index": tasks.update_index,
         "faces": tasks.detect_faces,
         "thumbnails": tasks.make_thumbnails,
@@ -222,7 +228,8 @@ def _write_clips(job: IndexJob) -> None:
         )
         video_labels = analysis.video_labels(weights.categories)
         if game.sport == Sport.OTHER:
-            game.sport = _infer_sport(video_labels) or Sport.OTHER
+            sums = sport_class_sums(analysis.probs.mean(axis=0), weights.categories, _class_sports())
+            game.sport = sport_from_classes(sums) or Sport.OTHER
         actions = _action_lookup(game.sport)
         clips = Clip.objects.bulk_create(
             Clip(
@@ -248,6 +255,34 @@ def _write_clips(job: IndexJob) -> None:
         )
         game.top_labels = [[label, round(p, 6)] for label, p in video_labels]
         game.save(update_fields=["top_labels", "sport", "updated_at"])
+
+
+def _read_graphics(job: IndexJob) -> None:
+    """Read the score bug (once per pipeline and OCR version: kept in an artifact), then store what it showed."""
+    game = _game(job)
+    ocr, version = runtime.ocr_engine(), runtime.ocr_version()
+    out = graphics_path(game.pk, version)
+    if out.exists():
+        result = graphics_stage.GraphicsResult.from_dict(json.loads(out.read_text()))
+    else:
+        params = graphics_stage.GraphicsParams(
+            sample_fps=settings.HL_GRAPHICS_FPS, short_side=settings.HL_GRAPHICS_SHORT_SIDE
+        )
+        path = Path(game.source_path)
+        frames = graphics_stage.graphics_frames(path, probe_video(path), params)
+        result = graphics_stage.read_graphics(frames, ocr, params)
+        _write_atomic(out, json.dumps(result.to_dict()))
+    fields = job.game_fields
+    graphics.store_graphics(
+        game.pk,
+        result,
+        sport_given=bool(fields.get("sport")),
+        teams_given=bool(fields.get("home_team") or fields.get("away_team")),
+    )
+    IndexJob.objects.filter(pk=job.pk).update(
+        model_versions={**job.model_versions, "ocr": version},
+        timings={**job.timings, "graphics_read": round(result.seconds, 3)},
+    )
 
 
 def _update_index(job: IndexJob) -> None:
@@ -344,6 +379,7 @@ _STEP_FUNCTIONS: dict[str, Callable[[IndexJob], None]] = {
     "probe": _probe,
     "analyse": _analyse,
     "clips": _save_clips,
+    "graphics": _read_graphics,
     "index": _update_index,
     "faces": _detect_faces,
     "thumbnails": _make_thumbnails,
@@ -381,10 +417,9 @@ def _action_lookup(sport: str) -> dict[str, ActionLabel]:
     return lookup
 
 
-def _infer_sport(video_labels: list[tuple[str, float]]) -> str | None:
-    """The sport of the best-ranked video label that the taxonomy maps to a sport, if any."""
-    lookup = _action_lookup("")
-    return next((lookup[label].sport for label, _ in video_labels if label in lookup), None)
+def _class_sports() -> dict[str, str]:
+    """Model class name → the sport the taxonomy maps it to."""
+    return {name: action.sport for name, action in _action_lookup("").items()}
 
 
 def _shot_at(shots: list[Shot], start_ms: int) -> Shot | None:
@@ -395,6 +430,13 @@ def _copy_atomic(src: Path, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".part")
     shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
+
+
+def _write_atomic(dest: Path, text: str) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part")
+    tmp.write_text(text)
     os.replace(tmp, dest)
 
 

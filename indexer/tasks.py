@@ -62,6 +62,12 @@ def save_clips(job_id: int) -> None:
     _step(job_id, "clips")
 
 
+@shared_task(name="indexer.read_score_bug", soft_time_limit=3 * 3600, time_limit=3 * 3600 + 60, **_STEP_OPTIONS)
+def read_score_bug(job_id: int) -> None:
+    """Read the score bug: game states, scoring events, players and teams from the broadcast graphics."""
+    _step(job_id, "graphics")
+
+
 @shared_task(name="indexer.update_index", soft_time_limit=600, time_limit=660, **_STEP_OPTIONS)
 def update_index(job_id: int) -> None:
     """Bring the FAISS clip index in line with the database."""
