@@ -13,7 +13,7 @@ or a server is tennis; a league's name on screen (``NBA``, ``LALIGA``, ...) name
 sides matched to teams of one league give that league's sport; a game clock that counts up is
 soccer (the clocked North American sports count down). Graphics cues, when present, outrank
 the action classes, which on wide or unusual views are weak (the LaLiga wide shot scores 0.007
-for soccer classes).
+for soccer classes, under :data:`MIN_SPORT_MASS`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ import numpy as np
 from indexer.stages.graphics import GameState
 
 IGNORED_SPORTS = frozenset({"other"})
+MIN_SPORT_MASS = 0.05
+"""Least summed probability for the action classes alone to name a sport. Measured on the shared clips:
+the sports' own videos 0.46-1.0; the non-sport ones at most 0.002 (walking: baseball 0.0016); the LaLiga
+wide shot 0.007, so its sport comes from the graphics."""
 
 # League and tour names as printed on score bugs, folded to upper-case letters and digits only.
 LEAGUE_SPORTS: dict[str, str] = {
@@ -74,10 +78,10 @@ def sport_class_sums(
     return sums
 
 
-def sport_from_classes(sums: Mapping[str, float]) -> str | None:
-    """The sport with the largest summed probability, or ``None`` when no sport class has any mass."""
+def sport_from_classes(sums: Mapping[str, float], *, min_mass: float = MIN_SPORT_MASS) -> str | None:
+    """The sport with the largest summed probability, or ``None`` when none reaches ``min_mass``."""
     best = max(sums.items(), key=lambda kv: kv[1], default=None)
-    return best[0] if best and best[1] > 0 else None
+    return best[0] if best and best[1] >= min_mass else None
 
 
 def sport_from_graphics(states: Sequence[GameState], team_sport: str | None = None) -> str | None:

@@ -112,6 +112,23 @@ def test_practice_video_has_no_states_no_error_and_is_basketball(indexed: Callab
     assert "graphics" in job.timings
 
 
+SPORTS = {
+    "baseball_mlb_pitch_7s.mp4": "baseball",
+    "basketball_nba_broadcast_5s.mp4": "basketball",
+    "basketball_practice_shots_51s.mp4": "basketball",
+    "press_conference_face_12s.mp4": "other",
+    "soccer_laliga_wide_21s.mp4": "soccer",
+    "tennis_atp_clay_6s.mp4": "tennis",
+    "tennis_atp_hardcourt_5s.mp4": "tennis",
+    "walking_plaza_5s.mp4": "other",
+}
+
+
+def test_every_shared_clip_gets_its_sport(indexed: Callable[[str], dict[str, Any]], video_dir: Path) -> None:
+    assert set(SPORTS) == {p.name for p in video_dir.glob("*.mp4")}
+    assert {name: indexed(name)["sport"] for name in SPORTS} == SPORTS
+
+
 @pytest.fixture(scope="module")
 def score_change(video_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """16 s of the practice footage with a drawn score bug "LAD 0 / MIL 0" whose LAD score turns 1 at 8 s."""

@@ -30,6 +30,8 @@ def test_summed_classes_beat_the_single_top_class() -> None:
     assert sport_from_classes(sums) == "basketball"
     assert sport_from_classes({}) is None
     assert sport_from_classes(sport_class_sums(np.zeros(6), CATEGORIES, CLASS_SPORTS)) is None
+    # a non-sport video leaves a trace on sport classes (walking in a plaza: baseball 0.0016): not a sport
+    assert sport_from_classes({"baseball": 0.0016, "soccer": 0.001}) is None
 
 
 def test_graphics_cues() -> None:
