@@ -143,7 +143,8 @@ def store_graphics(game_id: int, result: stage.GraphicsResult, *, sport_given: b
         game_id: the Game's primary key.
         result: what the graphics stage read.
         sport_given: the user chose the sport (the graphics do not change it).
-        teams_given: the user named home or away team (the graphics do not change them).
+        teams_given: the user named home or away team (the graphics do not change them). Teams the user
+            gave an earlier job are kept too: the graphics fill only blank teams, or teams they filled before.
     """
     with people_lock():
         game = Game.objects.select_for_update().get(pk=game_id)
@@ -189,7 +190,9 @@ def store_graphics(game_id: int, result: stage.GraphicsResult, *, sport_given: b
 
         if not sport_given:
             game.sport = sport_from_graphics(result.states, team_sport) or game.sport
-        if not teams_given and len(sides) == 2 and set(sides) <= set(team_sides):
+        ours = game.graphics.get("filled_teams", False) or not (game.home_team or game.away_team)
+        fill = not teams_given and ours and len(sides) == 2 and set(sides) <= set(team_sides)
+        if fill:
             names = [
                 team_rows[t.key].name if t is not None else team_display_name(side)
                 for side, t in zip(sides, teams, strict=True)
@@ -197,6 +200,7 @@ def store_graphics(game_id: int, result: stage.GraphicsResult, *, sport_given: b
             away_first = len(leagues) == 1 and leagues <= AWAY_FIRST_LEAGUES
             game.away_team, game.home_team = names if away_first else names[::-1]
         game.graphics = {
+            "filled_teams": fill,
             "sides": sides,
             "teams": [team_display_name(side) for side in sides if side in team_sides],
             "bug_box": list(result.bug_box) if result.bug_box else None,

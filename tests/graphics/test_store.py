@@ -124,6 +124,9 @@ def test_the_users_sport_and_teams_are_kept(baseball: tuple[Game, list[Clip]]) -
     game.refresh_from_db()
     assert (game.sport, game.home_team, game.away_team) == ("soccer", "Red Sox", "")
     assert Event.objects.get(game=game).type == "goal"
+    graphics.store_graphics(game.pk, _result([RUN]), sport_given=True, teams_given=False)  # a later job, no teams
+    game.refresh_from_db()
+    assert (game.home_team, game.away_team) == ("Red Sox", "")
 
 
 def test_known_players_are_matched_and_merging_moves_appearances(baseball: tuple[Game, list[Clip]]) -> None:
