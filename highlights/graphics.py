@@ -18,6 +18,7 @@ the rows the graphics wrote before for that game (a re-run never duplicates):
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Sequence
 
 from highlights.models import Clip, Event, Game, GameState, League, Player, PlayerAppearance, Sport, Team
@@ -152,106 +153,102 @@ def store_graphics(game_id: int, result: stage.GraphicsResult, *, sport_given: b
         Event.objects.filter(game=game, source=Event.Source.GRAPHICS).delete()
         PlayerAppearance.objects.filter(game=game, source=PlayerAppearance.Source.GRAPHICS).delete()
         clips = list(Clip.objects.filter(game=game).select_related("action").order_by("start_ms"))
-
-        by_time = {state.time_ms: state for state in result.states}
         GameState.objects.bulk_create(
-            GameState(
-                game=game,
-                time_ms=state.time_ms,
-                side_a=state.sides[0].name,
-                side_b=state.sides[1].name,
-                score_a=state.sides[0].score,
-                score_b=state.sides[1].score,
-                period=state.period,
-                half=state.half or "",
-                clock_s=state.clock_s,
-                fields=state.fields,
-                raw_text=state.raw_text,
-                confidence=state.confidence,
-            )
-            for state in by_time.values()
+            _state_row(game, state) for state in {s.time_ms: s for s in result.states}.values()
         )
-
-        named = list(Player.objects.exclude(name="").values_list("pk", "name"))
-        made: dict[str, Player] = {}
-        for sighting in (n for n in result.names if n.kind == "player"):
-            player = _player_for(sighting, named, made)
-            if player is not None:
-                PlayerAppearance.objects.bulk_create(_appearances(game, clips, player, sighting))
+        _link_players(game, clips, result.names)
 
         sides = _side_names(result)
-        team_sides = [n.name for n in result.names if n.kind == "team" and n.role == "side"]
-        teams = resolve_teams(sides, _known_teams()) if sides and set(sides) <= set(team_sides) else [None, None]
-        team_rows = Team.objects.in_bulk([t.key for t in teams if t is not None])
+        team_sides = {n.name for n in result.names if n.kind == "team" and n.role == "side"}
+        are_teams = len(sides) == 2 and set(sides) <= team_sides
+        teams = [
+            Team.objects.get(pk=t.key) if t is not None else None
+            for t in (resolve_teams(sides, _known_teams()) if are_teams else [None, None])
+        ]
         leagues = {t.league for t in teams if t is not None}
-        team_sport = (
-            next(iter({team_rows[t.key].sport for t in teams if t is not None}), None) if len(leagues) == 1 else None
-        )
-
+        team_sport = next(t.sport for t in teams if t is not None) if len(leagues) == 1 else None
         if not sport_given:
             game.sport = sport_from_graphics(result.states, team_sport) or game.sport
-        ours = game.graphics.get("filled_teams", False) or not (game.home_team or game.away_team)
-        fill = not teams_given and ours and len(sides) == 2 and set(sides) <= set(team_sides)
+        fill = (
+            are_teams
+            and not teams_given
+            and (game.graphics.get("filled_teams", False) or not (game.home_team or game.away_team))
+        )
         if fill:
-            names = [
-                team_rows[t.key].name if t is not None else team_display_name(side)
-                for side, t in zip(sides, teams, strict=True)
-            ]
+            names = [t.name if t is not None else team_display_name(side) for side, t in zip(sides, teams, strict=True)]
             away_first = len(leagues) == 1 and leagues <= AWAY_FIRST_LEAGUES
             game.away_team, game.home_team = names if away_first else names[::-1]
         game.graphics = {
             "filled_teams": fill,
             "sides": sides,
-            "teams": [team_display_name(side) for side in sides if side in team_sides],
+            "teams": [team_display_name(side) for side in sides] if are_teams else [],
             "bug_box": list(result.bug_box) if result.bug_box else None,
             "samples": result.samples,
             "seconds": round(result.seconds, 3),
         }
         game.save(update_fields=["sport", "home_team", "away_team", "graphics", "updated_at"])
-
-        Event.objects.bulk_create(_event(game, clips, result, e, teams, team_rows) for e in result.events)
+        Event.objects.bulk_create(_event_row(game, clips, result, e, sides, teams) for e in result.events)
         rescore_clips(game)
+
+
+def _state_row(game: Game, state: stage.GameState) -> GameState:
+    return GameState(
+        game=game,
+        time_ms=state.time_ms,
+        side_a=state.sides[0].name,
+        side_b=state.sides[1].name,
+        score_a=state.sides[0].score,
+        score_b=state.sides[1].score,
+        period=state.period,
+        half=state.half or "",
+        clock_s=state.clock_s,
+        fields=state.fields,
+        raw_text=state.raw_text,
+        confidence=state.confidence,
+    )
+
+
+def _link_players(game: Game, clips: Sequence[Clip], names: Sequence[stage.NameSighting]) -> None:
+    """A Player for every person named on the bug (known or new), appearing in the clips of their span."""
+    named = list(Player.objects.exclude(name="").values_list("pk", "name"))
+    made: dict[str, Player] = {}
+    for sighting in (n for n in names if n.kind == "player"):
+        player = _player_for(sighting, named, made)
+        if player is not None:
+            PlayerAppearance.objects.bulk_create(_appearances(game, clips, player, sighting))
 
 
 def _side_names(result: stage.GraphicsResult) -> list[str]:
     """The two sides' names as read most often on the timeline (empty without states)."""
     if not result.states:
         return []
-    names: list[str] = []
-    for index in (0, 1):
-        counts: dict[str, int] = {}
-        for state in result.states:
-            counts[state.sides[index].name] = counts.get(state.sides[index].name, 0) + 1
-        names.append(max(counts, key=lambda n: counts[n]))
-    return names
+    return [Counter(state.sides[index].name for state in result.states).most_common(1)[0][0] for index in (0, 1)]
 
 
-def _event(
+def _event_row(
     game: Game,
     clips: Sequence[Clip],
     result: stage.GraphicsResult,
     scoring: stage.ScoringEvent,
-    teams: Sequence[TeamName | None],
-    team_rows: dict[int, Team],
+    sides: Sequence[str],
+    teams: Sequence[Team | None],
 ) -> Event:
     state = _state_at(result, scoring.time_ms)
-    team = teams[scoring.side] if len(teams) > scoring.side else None
-    sides = _side_names(result)
+    side = sides[scoring.side] if scoring.side < len(sides) else f"side {scoring.side}"
     return Event(
         game=game,
         clip=scoring_play(clips, scoring.time_ms, game.sport),
         type=event_type(game.sport, scoring.points),
         points=scoring.points,
         side=scoring.side,
-        team=team_rows.get(team.key) if team is not None else None,
+        team=teams[scoring.side] if scoring.side < len(teams) else None,
         period=state.period if state else None,
         clock_s=state.clock_s if state else None,
         time_ms=scoring.time_ms,
         score_a=scoring.score[0],
         score_b=scoring.score[1],
         source=Event.Source.GRAPHICS,
-        description=f"{sides[scoring.side] if sides else 'side ' + str(scoring.side)} +{scoring.points}: "
-        f"{scoring.score[0]}-{scoring.score[1]}",
+        description=f"{side} +{scoring.points}: {scoring.score[0]}-{scoring.score[1]}",
         raw=dataclasses.asdict(scoring),
         confidence=state.confidence if state else None,
     )
