@@ -34,7 +34,8 @@ class GraphicsParams:
         sample_fps: frames per second read for graphics (1-2 is enough for a clock ticking in seconds).
         short_side: short side, pixels, of the frames OCR reads (the bug's text needs about 14 px letters).
         min_persist: samples a reading must persist before it counts (smoothing).
-        min_confidence: OCR confidence under which a text line is dropped, in [0, 1].
+        min_confidence: OCR confidence under which a piece of text is dropped, in [0, 1] (RapidOCR's own
+            default ``text_score``).
         redetect_s: longest wait, seconds, between searches for the bug while none is found (the wait starts at
             one sample period and doubles after each fruitless search).
         probe_samples: samples (one scene, about a second) compared to find text that stays put.
@@ -45,9 +46,9 @@ class GraphicsParams:
     sample_fps: float = 2.0
     short_side: int = 720
     min_persist: int = 3
-    min_confidence: float = 0.6
-    redetect_s: float = 10.0
-    probe_samples: int = 2
+    min_confidence: float = 0.5
+    redetect_s: float = 4.0
+    probe_samples: int = 3
     change_threshold: float = 4.0
     max_regions: int = 6
 
@@ -249,16 +250,23 @@ def normalise_name(text: str) -> str | None:
 
 
 def _rows(tokens: list[Token]) -> list[list[Token]]:
-    """Tokens grouped into rows by vertical centre (within 0.6 of the tallest height), each left to right."""
-    if not tokens:
-        return []
+    """Tokens grouped into rows by vertical centre (within 0.6 of the tallest height), each left to right, and
+    a row split where two neighbours are more than six line heights apart (a caption beside the bug)."""
     rows: list[list[Token]] = []
     for token in sorted(tokens, key=lambda t: t.y):
         if rows and abs(token.y - np.mean([t.y for t in rows[-1]])) <= 0.6 * max(token.h, *(t.h for t in rows[-1])):
             rows[-1].append(token)
         else:
             rows.append([token])
-    return [sorted(row, key=lambda t: t.x) for row in rows]
+    segments: list[list[Token]] = []
+    for row in rows:
+        row.sort(key=lambda t: t.x)
+        segments.append([row[0]])
+        for a, b in itertools.pairwise(row):
+            if b.x - (a.x + a.w) > 6 * max(a.h, b.h):
+                segments.append([])
+            segments[-1].append(b)
+    return segments
 
 
 def _kind(text: str) -> str:
@@ -407,24 +415,22 @@ def _name_then_numbers(row: list[Token], kinds: list[str]) -> tuple[str, list[st
 
 
 def _columns(row: list[Token], kinds: list[str], timed: bool) -> tuple[tuple[Side, Side], list[Token]] | None:
-    """Two sides in one row: ``N D D N``, ``N D N D``, two names around two unread boxed digits ``N ? ? N``
-    (scores None), or (logos for names) a row of just two numbers on a bug that also shows a clock or period
-    (``timed``). Neighbours in the pattern must lie within four line heights of each other (a caption beside
-    the bug is not one of its columns)."""
+    """Two sides in one row: ``N D D N``, ``N D N D``, or (logos for names) a row of exactly two numbers on a
+    bug that also shows a clock or period (``timed``; names ``""``, a logo read as letters is no name).
+    Neighbours in the pattern must lie within four line heights of each other."""
     pattern = "".join(kinds)
-    for layout in (r"NDDN", r"NDND", r"N[D?][D?]N"):
-        for match in re.finditer(f"(?={layout})", pattern):
-            t = row[match.start() : match.start() + 4]
+    for layout in (r"NDDN", r"NDND"):
+        for match in re.finditer(f"(?=({layout}))", pattern):
+            t = row[match.start() : match.start() + len(match.group(1))]
             if not all(b.x - (a.x + a.w) <= 4 * max(a.h, b.h) for a, b in itertools.pairwise(t)):
                 continue
-            names = normalise_name(t[0].text), normalise_name(t[3].text)
+            names = normalise_name(t[0].text), normalise_name(t[-1].text)
             if not (names[0] and names[1]):
                 continue
-            first, second = (t[1], t[2]) if layout != "NDND" else (t[1], t[3])
-            scores = [_score([x.text]) if _kind(x.text) == "D" else None for x in (first, second)]
-            return (Side(names[0], scores[0]), Side(names[1], scores[1])), list(t)
+            first, second = (t[1], t[3]) if layout == "NDND" else (t[1], t[2])
+            return (Side(names[0], _score([first.text])), Side(names[1], _score([second.text]))), list(t)
     digits = [t for t, k in zip(row, kinds, strict=True) if k == "D"]
-    if len(digits) == 2 and timed and "N" not in pattern and "C" not in pattern:
+    if len(digits) == 2 and timed and "C" not in pattern:
         return (Side("", _score([digits[0].text])), Side("", _score([digits[1].text]))), digits
     return None
 
@@ -585,12 +591,17 @@ class _Bug:
             results = iter(ocr.recognize([_crop(frame, _pad(p, 2, frame.shape)) for p in pieces]))
             for line, boxes in pending:
                 line.tokens = tuple(
-                    Token(text.strip(), float(b[0]), b[1] + b[3] / 2, float(b[2]), float(b[3]), conf)
+                    Token(_lone_digit(text.strip()), float(b[0]), b[1] + b[3] / 2, float(b[2]), float(b[3]), conf)
                     for b, (text, conf) in ((b, next(results)) for b in boxes)
                     if text.strip()
                 )
         tokens = [t for line in self.lines for t in line.tokens if t.confidence >= self.params.min_confidence]
         return parse_bug(_merge_names(tokens))
+
+
+def _lone_digit(text: str) -> str:
+    """A piece read as the single letter ``O`` is the digit 0 (boxed digits; a name has two letters or more)."""
+    return "0" if text in ("O", "o") else text
 
 
 def _merge_names(tokens: list[Token]) -> list[Token]:
@@ -627,9 +638,10 @@ def find_bug(probe: list[np.ndarray], ocr: OcrEngine, params: GraphicsParams) ->
     frames (:func:`stable_regions`: stability is judged on pixels, which costs far less than detecting text
     in every frame) and grouped into clusters (:func:`group_lines`). Each cluster's lines are detected again,
     at their own size and at twice it (each finds lines the other misses), in its box widened by seven line
-    heights each side (a ticking clock or changing score beside the still part of the bug is not stable).
-    The bug is the cluster whose text parses as a game state (:func:`parse_bug`), preferring two sides to a
-    clock alone, then the most text.
+    heights each side (a ticking clock or changing score beside the still part of the bug is not stable),
+    keeping the lines linked to the cluster (:func:`group_lines`' rule: a caption further away is not the bug).
+    The bug is the cluster whose text parses as a game state (:func:`parse_bug`) holding the most of it
+    (scores, then clock, period and other fields), then the most text.
 
     Args:
         probe: two or more ``(H, W, 3)`` uint8 RGB frames, time-ordered.
@@ -649,15 +661,21 @@ def find_bug(probe: list[np.ndarray], ocr: OcrEngine, params: GraphicsParams) ->
         area = _pad((x - 7 * h, y, w + 14 * h, bh), h, shape)
         found = _detect_in(ocr, probe[-1], area, scale=1)
         found += [b for b in _detect_in(ocr, probe[-1], area, scale=2) if all(_inside(b, a) < 0.5 for a in found)]
-        bug = _Bug(found or group, params)
+        bug = _Bug(_fill_gaps(probe[-1], _chained(found, group) or group), params)
         reading = bug.read(probe[-1], ocr)
         logger.debug("bug candidate %s: %s", bug.box, reading)
         if reading is None:
             continue
-        rank = (2 if reading.sides else 1) * 100 + len(reading.raw_text)
+        rank = _strength(reading) * 1000 + len(reading.raw_text)
         if best is None or rank > best[0]:
             best = (rank, bug)
     return best[1] if best else None
+
+
+def _strength(reading: Reading) -> int:
+    """How much game state a reading holds: scores read count most, then clock, period and other fields."""
+    scores = sum(side.score is not None for side in reading.sides or ())
+    return 10 * scores + 5 * (reading.clock_s is not None) + 2 * (reading.period is not None) + len(reading.fields)
 
 
 def _merge_overlapping(boxes: list[Box]) -> list[Box]:
@@ -666,6 +684,44 @@ def _merge_overlapping(boxes: list[Box]) -> list[Box]:
         hits = [m for m in merged if _overlaps(box, m)]
         merged = [m for m in merged if m not in hits] + [_union([box, *hits])]
     return sorted(merged, key=lambda b: b[2] * b[3], reverse=True)
+
+
+def _fill_gaps(frame: np.ndarray, lines: list[Box]) -> list[Box]:
+    """``lines`` plus the text pieces (:func:`split_line`) in the gaps between neighbouring lines of one row
+    (a boxed digit the detector missed between two it found)."""
+    extra: list[Box] = []
+    rows: list[list[Box]] = []
+    for box in sorted(lines, key=lambda b: b[1] + b[3] / 2):
+        if rows and abs(box[1] + box[3] / 2 - (rows[-1][0][1] + rows[-1][0][3] / 2)) <= 0.5 * rows[-1][0][3]:
+            rows[-1].append(box)
+        else:
+            rows.append([box])
+    for row in rows:
+        row.sort(key=lambda b: b[0])
+        for a, b in itertools.pairwise(row):
+            h = max(a[3], b[3])
+            x0, x1 = a[0] + a[2], b[0]
+            if h < x1 - x0 <= 6 * h:
+                y0 = min(a[1], b[1])
+                gap = (x0, y0, x1 - x0, h)
+                grey = cv2.cvtColor(_crop(frame, gap), cv2.COLOR_RGB2GRAY)
+                extra += [(x0 + s, y0, e - s, h) for s, e in split_line(grey) if e - s >= h // 3]
+    return sorted(lines + extra, key=lambda b: (b[1], b[0]))
+
+
+def _chained(found: list[Box], seeds: list[Box]) -> list[Box]:
+    """The boxes of ``found`` overlapping a seed, or linked to one through a chain of :func:`_near` boxes."""
+    kept = [b for b in found if any(_overlaps(b, seed) for seed in seeds)]
+    rest = [b for b in found if b not in kept]
+    grew = True
+    while grew:
+        grew = False
+        for box in list(rest):
+            if any(_near(box, k) for k in kept):
+                kept.append(box)
+                rest.remove(box)
+                grew = True
+    return sorted(kept, key=lambda b: (b[1], b[0]))
 
 
 def _inside(a: Box, b: Box) -> float:
@@ -871,6 +927,7 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
         samples += 1
         if bug is not None:
             reading = bug.read(frame, ocr)
+            logger.debug("bug at %d ms: %s", time_ms, reading)
             bug.misses = 0 if reading is not None else bug.misses + 1
             timeline.push(time_ms, reading)
             if bug.misses >= params.min_persist:
