@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, permissions, status, viewsets
@@ -145,12 +146,22 @@ class SearchView(generics.ListAPIView):
 
 
 class PlayerViewSet(viewsets.ReadOnlyModelViewSet):
-    """Named players with the number of clips they appear in."""
+    """Named players with the number of clips they appear in (by face or named on the score bug)."""
 
     serializer_class = s.PlayerSerializer
 
     def get_queryset(self) -> QuerySet[Player]:
-        return Player.objects.exclude(name="").annotate(clip_count=Count("face_tracks__clip", distinct=True))
+        clips = (
+            Clip.objects.filter(Q(face_tracks__player=OuterRef("pk")) | Q(appearances__player=OuterRef("pk")))
+            .order_by()
+            .annotate(player=Value(1))
+            .values("player")
+            .annotate(n=Count("pk", distinct=True))
+            .values("n")
+        )
+        return Player.objects.exclude(name="").annotate(
+            clip_count=Coalesce(Subquery(clips, output_field=IntegerField()), 0)
+        )
 
 
 class ReelViewSet(viewsets.ModelViewSet):

@@ -184,3 +184,11 @@ def test_cards_and_pages_show_the_score_players_and_scoring_events(
         (27_000, 1, 0, "LAD"),
     ]
     assert client.get("/api/games/999999/states/").status_code == 404  # type: ignore[attr-defined]
+
+
+def test_players_api_counts_clips_by_face_or_graphics(baseball: tuple[Game, list[Clip]], client: object) -> None:
+    game, _ = baseball
+    graphics.store_graphics(game.pk, _result([RUN]), sport_given=False, teams_given=False)
+    players = client.get("/api/players/").json()  # type: ignore[attr-defined]
+    rows = players["results"] if isinstance(players, dict) else players
+    assert [(p["name"], p["clips"]) for p in rows] == [("Aguilar", 3)]
