@@ -290,7 +290,8 @@ def parse_bug(tokens: list[Token]) -> Reading | None:
 
     Layouts (the bug's geometry decides, not a word list):
 
-    * **two rows**: two vertically adjacent rows that each start with a name, left-aligned, followed by numbers
+    * **two rows**: two vertically adjacent rows (at most 2.5 line heights apart) that each start with a name,
+      left-aligned, followed by numbers
       in at least one of them (``LAD 0`` / ``MIL 0``; ``DJOKOVIC 6 4 30`` / ``WAWRINKA 3 2 15``); the first
       number after the name is the score, except in tennis columns (three or more numbers a row, or points
       15/30/40/AD last: completed ``sets``, then ``games``, then ``points``) where the score is the games of
@@ -317,13 +318,16 @@ def parse_bug(tokens: list[Token]) -> Reading | None:
     side_rows: set[int] = set()
     used: set[int] = set()  # ids of tokens consumed as side names or scores
     numbers_per_side: list[list[str]] = []
-    for i in range(len(rows) - 1):
-        a, b = _name_then_numbers(rows[i], kinds[i]), _name_then_numbers(rows[i + 1], kinds[i + 1])
-        if a and b and (a[1] or b[1]) and abs(a[2][0].x - b[2][0].x) <= max(a[2][0].h, b[2][0].h):
+    for i, j in itertools.combinations(range(len(rows)), 2):
+        a, b = _name_then_numbers(rows[i], kinds[i]), _name_then_numbers(rows[j], kinds[j])
+        if not (a and b and (a[1] or b[1])):
+            continue
+        h = max(a[2][0].h, b[2][0].h)
+        if abs(a[2][0].x - b[2][0].x) <= h and 0.5 * h <= b[2][0].y - a[2][0].y <= 2.5 * h:
             numbers_per_side = [a[1], b[1]]
             column = -2 if _is_tennis(numbers_per_side) else 0  # tennis: games of the current set
             sides = (Side(a[0], _score(a[1][column:])), Side(b[0], _score(b[1][column:])))
-            side_rows = {i, i + 1}
+            side_rows = {i, j}
             used.update(id(t) for t in a[2] + b[2])
             break
     if sides is None:
@@ -398,8 +402,8 @@ def _is_tennis(numbers: list[list[str]]) -> bool:
 
 
 def _name_then_numbers(row: list[Token], kinds: list[str]) -> tuple[str, list[str], list[Token]] | None:
-    """A row laid out as ``name number...`` (leading logo junk ignored): its name, numbers (possibly none, when
-    not read) and those tokens."""
+    """A row laid out as ``name number...`` (leading logo junk ignored): its name, numbers (none only when the
+    name ends the row: a score not read) and those tokens."""
     for j, kind in enumerate(kinds):
         if kind == "N":
             numbers = []
@@ -408,7 +412,9 @@ def _name_then_numbers(row: list[Token], kinds: list[str]) -> tuple[str, list[st
                     break
                 numbers.append(token)
             name = normalise_name(row[j].text)
-            return (name, [t.text.upper() for t in numbers], [row[j], *numbers]) if name else None
+            if not name or (not numbers and j + 1 < len(row)):
+                return None  # a name followed by other text is a caption or a batter line, not a side
+            return name, [t.text.upper() for t in numbers], [row[j], *numbers]
         if kind not in ("?",):
             return None
     return None
