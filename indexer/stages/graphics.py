@@ -12,15 +12,22 @@ from __future__ import annotations
 import itertools
 import logging
 import re
+import threading
 import time
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import cv2
+import ffmpeg
 import numpy as np
 
+from indexer.errors import CorruptVideoError
+from indexer.stages.audio import drain_stderr
 from indexer.stages.faces import Box
+from indexer.stages.frames import decode_size
 from ml.ocr import OcrEngine
 
 logger = logging.getLogger(__name__)
@@ -149,13 +156,10 @@ class GraphicsResult:
     samples: int
     seconds: float
 
-
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (read back by :meth:`from_dict`)."""
         return {
-            "states": [
-                {**asdict(s), "sides": [asdict(side) for side in s.sides]} for s in self.states
-            ],
+            "states": [{**asdict(s), "sides": [asdict(side) for side in s.sides]} for s in self.states],
             "events": [asdict(e) for e in self.events],
             "names": [asdict(n) for n in self.names],
             "bug_box": list(self.bug_box) if self.bug_box else None,
@@ -304,12 +308,15 @@ def parse_bug(tokens: list[Token]) -> Reading | None:
     ``Q2``, ``2H``), baseball's ``balls-strikes`` count, outs, pitch count (``PITCHES 60``), batter (a name row
     with ``AVG`` / ``FOR``), pitcher (a name row with ``PITCHES`` / ``P``), and top or bottom of the inning.
 
+    Single characters other than digits (box borders and logo fragments read as letters) are ignored.
+
     Args:
         tokens: the bug's text pieces, already filtered by confidence.
 
     Returns:
         None when the tokens hold no two sides and no clock: not a score bug.
     """
+    tokens = [t for t in tokens if len(t.text) > 1 or t.text.isdigit()]  # box borders, logo fragments
     if not tokens:
         return None
     rows = _rows(tokens)
@@ -830,8 +837,10 @@ class Timeline:
         """Count ``reading`` as the new state unless its score went back; emits the state and any event."""
         old = self._accepted
         assert reading.sides is not None
-        same_sides = old is not None and old.sides is not None and all(
-            a.name == b.name for a, b in zip(old.sides, reading.sides, strict=True)
+        same_sides = (
+            old is not None
+            and old.sides is not None
+            and all(a.name == b.name for a, b in zip(old.sides, reading.sides, strict=True))
         )
         if same_sides and old is not None and old.sides is not None:
             pairs = list(zip(old.sides, reading.sides, strict=True))
@@ -959,3 +968,60 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
         samples=samples,
         seconds=time.perf_counter() - started,
     )
+
+
+def graphics_frames(
+    path: Path, *, width: int, height: int, params: GraphicsParams, skip_nonref: bool = True
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Sharp frames for OCR at ``params.sample_fps``: one ffmpeg decode that skips the work OCR does not need.
+
+    The analysis pass decodes at 256 px, too small to read a score bug. This second, light decode runs
+    ffmpeg with ``-skip_loop_filter all`` (no deblocking: text edges stay readable) and, by default,
+    ``-skip_frame noref`` (frames no other frame refers to are not decoded at all), keeps
+    ``params.sample_fps`` frames a second (ffmpeg's ``fps`` filter, presentation time from 0; frames an edit
+    list cuts away are never shown) and scales them so the short side is ``params.short_side`` (never up).
+    Measured against the alternatives in ``benchmarks/graphics.py``.
+
+    Args:
+        path: video file.
+        width, height: its frame size in pixels (from the probe).
+        params: sampling rate and OCR short side.
+        skip_nonref: skip non-reference frames (the sampled frame is then the nearest decoded one, at most a
+            few frames off).
+
+    Yields:
+        ``(time_ms, frame)``: presentation time in ms and ``(H, W, 3)`` uint8 RGB.
+
+    Raises:
+        CorruptVideoError: ffmpeg cannot decode the video.
+    """
+    out_w, out_h = decode_size(width, height, min(params.short_side, width, height))
+    skip = {"skip_loop_filter": "all", **({"skip_frame": "noref"} if skip_nonref else {})}
+    process = (
+        ffmpeg.input(str(path), threads=1, **skip)
+        .video.filter("fps", fps=params.sample_fps)
+        .filter("scale", out_w, out_h)
+        .output("pipe:", format="rawvideo", pix_fmt="rgb24")
+        .global_args("-nostdin", "-hide_banner", "-loglevel", "error")
+        .run_async(pipe_stdout=True, pipe_stderr=True)
+    )
+    stderr_tail: deque[str] = deque(maxlen=5)
+    drain = threading.Thread(target=drain_stderr, args=(process.stderr, stderr_tail), daemon=True)
+    drain.start()
+    size = out_w * out_h * 3
+    stopped_early = True  # until the whole output was read
+    try:
+        n = 0
+        while len(chunk := process.stdout.read(size)) == size:
+            yield round(n * 1000 / params.sample_fps), np.frombuffer(chunk, np.uint8).reshape(out_h, out_w, 3)
+            n += 1
+        stopped_early = False
+    finally:
+        process.stdout.close()
+        if stopped_early:
+            process.kill()
+        returncode = process.wait()
+        drain.join()
+    if returncode != 0 and not stopped_early:
+        last = stderr_tail[-1] if stderr_tail else f"exit status {returncode}"
+        raise CorruptVideoError(f"{path}: cannot decode video for graphics ({last})")
