@@ -1,10 +1,32 @@
 """Broadcast graphics: the score bug read as a game-state timeline, scoring events and on-screen names.
 
-Pure stage: frames and an OCR engine in, dataclasses out; no ORM, no Celery.
+Pure stage: a video path or frames and an OCR engine in, dataclasses out; no ORM, no Celery. The pipeline
+calls :func:`read_graphics` once per video with the frames of :func:`graphics_frames`, and keeps
+:meth:`GraphicsResult.to_dict` in the game's work folder.
 
-Interface fixed with the integration (``GraphicsResult.to_dict`` goes into the analysis artifact):
-the pipeline calls :func:`read_graphics` once per video with the frames of
-:func:`graphics_frames`.
+How it reads (the issue's item 1):
+
+1. **Frames** (:func:`graphics_frames`): a second, light ffmpeg decode at 2 samples/s, 720 px short side,
+   that skips non-reference frames and deblocking. On the 300 s 720p input of ``benchmarks/index_speed.py``
+   (one run, machine shared and loaded, seconds side by side): 24.0 s, against 180 s for the analysis
+   decode itself (decord, 256 px, 5 fps), 175 s for a second decord reader at 720 px / 2 fps (decord
+   decodes every frame), 53.5 s for ffmpeg decoding every frame without deblocking, and, in another run,
+   75 s vs 38 s for decoding the analysis pass at 720 px and resizing for the model (twice the analysis
+   decode, and it changes the model's pixels). Keyframes only (``-skip_frame nokey``) cost 3.5 s but give
+   one frame per 5.7 s there, and one in the whole 5.5 s NBA clip: too few for a ticking clock.
+2. **Finding the bug** (:func:`find_bug`) once per run of samples: pixels that stay put across a second of
+   samples while the picture moves (:func:`stable_regions`), text detection (PP-OCRv4 DB) only inside them,
+   lines clustered (:func:`group_lines`), each cluster re-detected at 1x and 2x in a widened box; the bug is
+   the cluster whose text parses as a game state (:func:`parse_bug`). Not found: search again after a
+   back-off (0.5 s doubling to ``redetect_s``).
+3. **Re-reading** (:class:`_Bug`): recognition only, of the bug's lines whose pixels changed (mean absolute
+   grey change over ``change_threshold``), each line split at blank gaps into pieces (:func:`split_line`).
+4. **Parsing** (:func:`parse_bug`): the layout decides (two rows, or two columns, each a name followed by
+   numbers), never a word list; so sponsor boards, channel logos and captions beside the bug are no sides.
+5. **Smoothing** (:class:`Timeline`): persistence over ``min_persist`` samples, scores never going back,
+   low-confidence pieces dropped; scoring events are persistent rises.
+
+OCR engine choice (``benchmarks/graphics.py``, the same bug crops for both): see :mod:`ml.ocr`.
 """
 
 from __future__ import annotations
@@ -993,8 +1015,10 @@ def graphics_frames(
         ``(time_ms, frame)``: presentation time in ms and ``(H, W, 3)`` uint8 RGB.
 
     Raises:
-        CorruptVideoError: ffmpeg cannot decode the video.
+        CorruptVideoError: the frame size is not positive, or ffmpeg cannot decode the video.
     """
+    if width <= 0 or height <= 0:
+        raise CorruptVideoError(f"{path}: no video frame size ({width}x{height})")
     out_w, out_h = decode_size(width, height, min(params.short_side, width, height))
     skip = {"skip_loop_filter": "all", **({"skip_frame": "noref"} if skip_nonref else {})}
     process = (
