@@ -11,8 +11,11 @@ The two ONNX files (Latin and Chinese characters, 4.7 + 10.9 MB) ship inside the
 sha256, checked on first load. The engine loads lazily, once, on the first call (never at import).
 The angle classifier is not used: score bugs are upright.
 
-Chosen over Debian's Tesseract 5.3 by accuracy on the shared broadcast clips (``benchmarks/graphics.py``):
-see :mod:`indexer.stages.graphics` for the figures. Nothing here imports Django.
+Chosen over Debian's Tesseract 5.3 by accuracy on the shared broadcast clips (``benchmarks/graphics.py``: the
+same score-bug crops of the four broadcast clips, three samples each, enlarged 2x for both engines; Tesseract
+in sparse-text mode ``--psm 11``): expected names found 1.00 (RapidOCR) vs 0.67 (Tesseract), expected
+clock, count and score strings found 0.86 vs 0.62. Tesseract drops the small bug text (NBA's ``1ST 11:15``,
+MLB's ``1-2``) that PP-OCRv4 reads. Nothing here imports Django.
 """
 
 from __future__ import annotations

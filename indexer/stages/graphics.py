@@ -617,12 +617,22 @@ class _Bug:
         self.misses = 0
 
     def read(self, frame: np.ndarray, ocr: OcrEngine) -> Reading | None:
-        """Parse the bug in ``frame``, recognising only the lines whose pixels changed since their last read."""
+        """Parse the bug in ``frame``, recognising only the lines whose pixels changed since their last read.
+
+        Returns None without recognising anything when every line changed by more than a fifth of its ink
+        mask at once (the bug is gone: a cut or a replay), or when the text no longer parses.
+        """
         pending: list[tuple[_Line, list[Box]]] = []
-        for line in self.lines:
-            grey = cv2.cvtColor(_crop(frame, line.box), cv2.COLOR_RGB2GRAY)
-            ink = ink_mask(grey)
-            if line.ink is not None and float((ink != line.ink).mean()) < self.params.change_threshold:
+        greys = [cv2.cvtColor(_crop(frame, line.box), cv2.COLOR_RGB2GRAY) for line in self.lines]
+        inks = [ink_mask(grey) for grey in greys]
+        changes = [
+            1.0 if line.ink is None else float((ink != line.ink).mean())
+            for line, ink in zip(self.lines, inks, strict=True)
+        ]
+        if len(self.lines) >= 2 and all(line.ink is not None for line in self.lines) and min(changes) > 0.2:
+            return None  # every line changed at once: the bug is gone (a cut, a replay), nothing to read
+        for line, grey, ink, change in zip(self.lines, greys, inks, changes, strict=True):
+            if change < self.params.change_threshold:
                 continue
             line.ink = ink
             x, y, _, h = line.box
