@@ -5,6 +5,8 @@ Figures, measured side by side in one run:
     action model, audio, motion, shots, clips, FAISS, thumbnails), model already loaded;
   * ``decode_rtf``: the same file decoded alone at the pipeline's sampling settings;
   * ``ratio``: index_rtf / decode_rtf (1.0 would mean the model and the rest cost nothing);
+  * ``graphics_added``: wall seconds of the ``graphics`` step (score-bug OCR and its rows) over those of
+    every other step: the share it adds to indexing time (issue #12's budget: at most 0.15);
   * ``peak_rss_mb``: peak resident memory of this process.
 
 Usage (a few minutes on 2 cores)::
@@ -131,6 +133,7 @@ def main() -> None:
     job.refresh_from_db()
     if job.status != IndexJob.Status.SUCCEEDED:
         raise SystemExit(f"indexing failed: {job.error}")
+    graphics_s = float(job.timings.get("graphics", 0.0))
 
     print(
         json.dumps(
@@ -149,6 +152,7 @@ def main() -> None:
                 "index_rtf": round(probe.duration_s / index_s, 2),
                 "ratio": round(decode_s / index_s, 3),
                 "stage_s": job.timings,
+                "graphics_added": round(graphics_s / max(index_s - graphics_s, 1e-9), 3),
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 "cpu": platform.processor() or platform.machine(),
                 "threads": os.cpu_count(),
