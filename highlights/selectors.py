@@ -88,8 +88,9 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
     vocabulary, learned_vocabulary = _label_vocabulary(), _learned_vocabulary()
     actions = list(ActionLabel.objects.filter(_any_contains(("name",), every_form)).values_list("pk", "name"))
     teams = list(
-        Team.objects.filter(Q(code__in=codes) | Q(*(Q(aliases__contains=[c]) for c in codes), _connector=Q.OR))
-        .values_list("code", "aliases", "name")
+        Team.objects.filter(
+            Q(code__in=codes) | Q(*(Q(aliases__contains=[c]) for c in codes), _connector=Q.OR)
+        ).values_list("code", "aliases", "name")
     )
     team_names = {name for _, _, name in teams}
     games = list(
