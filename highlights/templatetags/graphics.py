@@ -11,7 +11,7 @@ register = template.Library()
 
 @register.filter
 def state_line(state: dict[str, object] | None) -> str:
-    """A game-state dict of ``selectors.attach_graphics`` as one line (``"LAD 1–0 MIL · top 1"``); empty without a state."""
+    """A game-state dict of ``selectors.attach_graphics`` as one line (``"LAD 1–0 MIL · top 1"``); "" without one."""
     if not state:
         return ""
     return score_line(
