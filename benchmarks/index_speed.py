@@ -14,6 +14,8 @@ Figures, measured side by side in one run:
     ``HL_DEVICE``, ``HL_TORCH_THREADS``);
   * ``fp32_agreement``: on the shared clips, how many keep fp32's top-1 video label at the run's
     precision, and the largest change of a video-label probability (null when the run is fp32);
+  * ``graphics_added``: wall seconds of the ``graphics`` step (score-bug OCR and its rows) over those of
+    every other step: the share it adds to indexing time (issue #12's budget: at most 0.15);
   * ``peak_rss_mb``: peak resident memory of this process.
 
 Usage (a few minutes on 2 cores)::
@@ -196,6 +198,7 @@ def main() -> None:
         raise SystemExit(f"indexing failed: {job.error}")
     windows = len(window_starts(frames, settings.HL_WINDOW_FRAMES, settings.HL_WINDOW_OVERLAP))
     pipeline_s = job.timings["analyse"] / windows
+    graphics_s = float(job.timings.get("graphics", 0.0))
 
     print(
         json.dumps(
@@ -223,6 +226,7 @@ def main() -> None:
                 "device": str(placement.device),
                 "torch_threads": torch.get_num_threads(),
                 "fp32_agreement": fp32_agreement(recognizer),
+                "graphics_added": round(graphics_s / max(index_s - graphics_s, 1e-9), 3),
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 "cpu": platform.processor() or platform.machine(),
                 "threads": os.cpu_count(),

@@ -14,15 +14,19 @@ from highlights.models import (
     ActionLabel,
     Clip,
     ClipPrediction,
+    Event,
     Face,
     FaceTrack,
     Game,
+    GameState,
     IndexJob,
     Player,
+    PlayerAppearance,
     PlayerPhoto,
     Reel,
     ReelItem,
     Shot,
+    Team,
     TrainingJob,
 )
 
@@ -32,6 +36,17 @@ class ClipPredictionInline(admin.TabularInline):
     extra = 0
 
 
+class GameStateInline(admin.TabularInline):
+    """The game-state timeline read from the score bug (read-only: the graphics step rewrites it)."""
+
+    model = GameState
+    extra = 0
+    fields = ("time_ms", "side_a", "score_a", "score_b", "side_b", "period", "half", "clock_s", "confidence")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+
 @admin.register(Game)
 class GameAdmin(admin.ModelAdmin):
     """Games; deleting one (view or bulk action) goes through ``services.delete_game``."""
@@ -39,6 +54,8 @@ class GameAdmin(admin.ModelAdmin):
     list_display = ("id", "title", "sport", "home_team", "away_team", "date", "duration_s", "status")
     list_filter = ("sport", "status")
     search_fields = ("title", "home_team", "away_team", "source_path", "sha256")
+    readonly_fields = ("graphics",)
+    inlines = [GameStateInline]
 
     def delete_model(self, request: HttpRequest, obj: Game) -> None:
         if services.delete_game(obj):
@@ -47,6 +64,40 @@ class GameAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Game]) -> None:
         if [game for game in queryset if services.delete_game(game)]:
             dispatch.prune_clip_index()
+
+
+@admin.register(GameState)
+class GameStateAdmin(admin.ModelAdmin):
+    list_display = ("id", "game", "time_ms", "side_a", "score_a", "score_b", "side_b", "period", "half", "clock_s")
+    list_filter = ("game",)
+    search_fields = ("side_a", "side_b", "raw_text")
+    readonly_fields = ("raw_text", "fields", "confidence")
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    """The editable table score-bug codes map through (seeded with the MLB, NBA, NHL and NFL teams)."""
+
+    list_display = ("id", "league", "code", "name", "sport", "aliases")
+    list_filter = ("league", "sport")
+    search_fields = ("code", "name")
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ("id", "game", "type", "points", "side", "team", "player", "time_ms", "score_a", "score_b", "source")
+    list_filter = ("source", "type", "game__sport")
+    search_fields = ("type", "description", "player__name", "team__code", "team__name")
+    raw_id_fields = ("game", "clip", "player")
+    readonly_fields = ("raw",)
+
+
+@admin.register(PlayerAppearance)
+class PlayerAppearanceAdmin(admin.ModelAdmin):
+    list_display = ("id", "player", "source", "role", "game", "clip", "start_ms", "end_ms", "confidence")
+    list_filter = ("source", "role")
+    search_fields = ("player__name",)
+    raw_id_fields = ("player", "game", "clip")
 
 
 @admin.register(Shot)

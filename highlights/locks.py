@@ -23,7 +23,7 @@ class LockKey(enum.IntEnum):
     CLIP_INDEX = 0x484C_4958
     """Writers of the FAISS clip index snapshots (``indexer.index_writer``)."""
     PEOPLE = 0x484C_4641
-    """Writers of the face indexes and of people (``highlights.people``)."""
+    """Writers of the face indexes and of people (``highlights.people``, ``highlights.graphics``)."""
     ENQUEUE = 0x484C_4246
     """With ``hashtext(sha256)``: one enqueuer per file content (``highlights.backfill``)."""
     MODEL_REGISTRY = 0x484C_524D

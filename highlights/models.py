@@ -64,6 +64,9 @@ class Game(models.Model):
     has_audio = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     top_labels = models.JSONField(default=list, blank=True, help_text="[[label, probability], ...] for the whole video")
+    graphics = models.JSONField(
+        default=dict, blank=True, help_text="what the score bug showed: teams read, bug box, samples, seconds"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -744,3 +747,146 @@ class TrainingJob(models.Model):
         for name, value in fields.items():
             setattr(self, name, value)
         self.save(update_fields=list(fields))
+# --- Broadcast graphics, teams and events ---------------------------------------------------------
+# The score bug read by the ``graphics`` step (``indexer.stages.graphics``) becomes a game-state
+# timeline, scoring events and player/team links. Events of every source (graphics, play-by-play
+# imports, models, editors) share one table.
+
+
+class League(models.TextChoices):
+    MLB = "mlb", "MLB"
+    NBA = "nba", "NBA"
+    NHL = "nhl", "NHL"
+    NFL = "nfl", "NFL"
+    LALIGA = "laliga", "LaLiga"
+    OTHER = "other"
+
+
+class Team(models.Model):
+    """A team as broadcasts name it: the score bug's code (``LAD``) and the full name (``Los Angeles Dodgers``).
+
+    Seeded with the MLB, NBA, NHL, NFL and LaLiga teams; editors add and correct teams in the admin.
+    ``aliases`` lists other codes or short names seen on bugs (``CHW`` for ``CWS``).
+    """
+
+    league = models.CharField(max_length=16, choices=League.choices)
+    sport = models.CharField(max_length=32, choices=Sport.choices)
+    code = models.CharField(max_length=8, help_text="the abbreviation on the score bug, upper case")
+    name = models.CharField(max_length=128)
+    aliases = models.JSONField(default=list, blank=True, help_text="other codes or names, upper case")
+
+    class Meta:
+        ordering = ["league", "code"]
+        constraints = [models.UniqueConstraint(fields=["league", "code"], name="unique_team_code")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class GameState(models.Model):
+    """One change of game state read from the score bug, from ``time_ms`` until the next row.
+
+    Sides are in the bug's order (first row or left column first), as read and normalised for
+    display; scores, period and clock are ``None`` where not shown or not read. ``fields`` holds
+    sport-specific readings (baseball: batter, pitcher, balls, strikes, outs, pitch_count;
+    tennis: sets, games, points, server). ``confidence`` is the minimum OCR confidence of the
+    fields used, 0..1.
+    """
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="states")
+    time_ms = models.PositiveIntegerField(help_text="video time the state was first seen, ms")
+    side_a = models.CharField(max_length=128)
+    side_b = models.CharField(max_length=128)
+    score_a = models.IntegerField(null=True, blank=True)
+    score_b = models.IntegerField(null=True, blank=True)
+    period = models.PositiveSmallIntegerField(null=True, blank=True, help_text="quarter, half, inning, set")
+    half = models.CharField(max_length=8, blank=True, help_text='baseball "top" or "bottom"')
+    clock_s = models.FloatField(null=True, blank=True, help_text="game clock, seconds (remaining; elapsed in soccer)")
+    fields = models.JSONField(default=dict, blank=True)
+    raw_text = models.TextField(blank=True, help_text='the text lines read, joined with " | "')
+    confidence = models.FloatField()
+
+    class Meta:
+        ordering = ["game", "time_ms"]
+        constraints = [models.UniqueConstraint(fields=["game", "time_ms"], name="unique_game_state_time")]
+
+    def __str__(self) -> str:
+        return f"{self.side_a} {self.score_a} - {self.score_b} {self.side_b} at {self.time_ms / 1000:.1f}s"
+
+
+class Event(models.Model):
+    """Something that happened in a game: a scoring play read from the graphics, an imported play, a label.
+
+    ``type`` is a normalised slug (``goal``, ``run``, ``home_run``, ``two_pointer``, ``three_pointer``,
+    ``free_throw``, ``point``, ``game``, ``set``, ...). ``side`` indexes the game's sides as on the
+    score bug (0 first row / left, 1 second), ``None`` when unknown. ``time_ms`` is video time, ``None``
+    for an imported event not aligned to the video. ``score_a``/``score_b`` are the score after the event.
+    """
+
+    class Source(models.TextChoices):
+        PLAY_BY_PLAY = "play_by_play", "play-by-play import"
+        GRAPHICS = "graphics", "score bug"
+        MODEL = "model"
+        EDITOR = "editor"
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="events")
+    clip = models.ForeignKey(Clip, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
+    type = models.CharField(max_length=32, db_index=True)
+    points = models.PositiveSmallIntegerField(default=0)
+    side = models.PositiveSmallIntegerField(null=True, blank=True, choices=[(0, "first"), (1, "second")])
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
+    player = models.ForeignKey(Player, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
+    period = models.PositiveSmallIntegerField(null=True, blank=True)
+    clock_s = models.FloatField(null=True, blank=True)
+    time_ms = models.PositiveIntegerField(null=True, blank=True, help_text="video time, ms; empty: not aligned")
+    score_a = models.IntegerField(null=True, blank=True)
+    score_b = models.IntegerField(null=True, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices, db_index=True)
+    description = models.TextField(blank=True)
+    raw = models.JSONField(default=dict, blank=True, help_text="the source record as read")
+    confidence = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["game", models.F("time_ms").asc(nulls_last=True), "pk"]
+        indexes = [models.Index(fields=["game", "source"])]
+
+    def __str__(self) -> str:
+        at = f" at {self.time_ms / 1000:.1f}s" if self.time_ms is not None else ""
+        return f"{self.type} ({self.points}){at}"
+
+    @property
+    def t_s(self) -> float | None:
+        return None if self.time_ms is None else self.time_ms / 1000.0
+
+
+class PlayerAppearance(models.Model):
+    """A player on screen in a game: named on the score bug (``graphics``) or seen by face (``face``).
+
+    One row per clip the span overlaps (``clip`` empty when no clip does); ``start_ms``/``end_ms``
+    is the span on screen within that clip. ``role`` says how the bug named them (``side``, ``batter``,
+    ``pitcher``, ``server``, ...).
+    """
+
+    class Source(models.TextChoices):
+        GRAPHICS = "graphics", "score bug"
+        FACE = "face"
+
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="appearances")
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="appearances")
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, null=True, blank=True, related_name="appearances")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    role = models.CharField(max_length=32, blank=True)
+    start_ms = models.PositiveIntegerField()
+    end_ms = models.PositiveIntegerField()
+    confidence = models.FloatField(default=0.0)
+
+    class Meta:
+        ordering = ["game", "start_ms", "pk"]
+        indexes = [models.Index(fields=["game", "source"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end_ms__gte=models.F("start_ms")), name="appearance_span"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.player} ({self.source}, {self.role}) [{self.start_ms}-{self.end_ms} ms]"

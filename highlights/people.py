@@ -36,7 +36,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from highlights.locks import LockKey, advisory_lock
-from highlights.models import Assignment, FaceTrack, Player, PlayerPhoto
+from highlights.models import Assignment, Event, FaceTrack, Player, PlayerAppearance, PlayerPhoto
 from indexer import index_writer, runtime
 from ml.faces import euclidean, load_image
 from ml.files import atomic_write
@@ -332,7 +332,8 @@ def name_person(player_id: int, name: str, *, team: str = "", number: int | None
 
 
 def merge_people(target_id: int, source_id: int) -> Player:
-    """Merge person ``source_id`` into ``target_id``; tracks, photos and "not this person" marks move.
+    """Merge person ``source_id`` into ``target_id``; tracks, photos, graphics appearances, events and "not this
+    person" marks move.
 
     The source person is deleted; the target keeps its name (or takes the source's when it has none).
 
@@ -355,6 +356,8 @@ def merge_people(target_id: int, source_id: int) -> Player:
         FaceTrack.rejected_players.through.objects.filter(facetrack_id__in=moved, player=target).delete()
         FaceTrack.objects.filter(player=target).update(source=Assignment.EDITOR, distance=None)
         PlayerPhoto.objects.filter(player=source).update(player=target)
+        PlayerAppearance.objects.filter(player=source).update(player=target)
+        Event.objects.filter(player=source).update(player=target)
         for track in source.rejected_tracks.all():
             track.rejected_players.add(target)
         if not target.name and source.name:

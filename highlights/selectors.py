@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, JSONField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import JSONObject
 
-from highlights.models import ActionLabel, Clip, FaceTrack, Game, HighlightModel, LearnedLabel, Player, ReviewStatus
+from highlights.models import (
+    ActionLabel,
+    Clip,
+    Event,
+    FaceTrack,
+    Game,
+    GameState,
+    HighlightModel,
+    LearnedLabel,
+    Player,
+    PlayerAppearance,
+    ReviewStatus,
+    Team,
+)
 from indexer.runtime import model_weights
 from search.clips import clip_index
-from search.query import Order, ParsedQuery, parse_query, singular
+from search.query import SCORING, Order, ParsedQuery, parse_query, singular
 
 
 @dataclass(frozen=True)
@@ -30,44 +44,83 @@ class ClipHit:
         return cls(clip.pk, clip.game_id, clip.start_s, clip.end_s, clip.label, round(score, 6))
 
 
-def _has_player(**player_filters: object) -> Exists:
-    """Clips with a face track of a player matching ``player_filters`` (``name__icontains``, ``number``)."""
-    return Exists(
-        FaceTrack.objects.filter(clip=OuterRef("pk"), **{f"player__{k}": v for k, v in player_filters.items()})
+def _has_player(**player_filters: object) -> Q:
+    """Clips a player matching ``player_filters`` (``name__icontains``, ``number``) is in, by face or by graphics."""
+    lookups = {f"player__{k}": v for k, v in player_filters.items()}
+    return Q(Exists(FaceTrack.objects.filter(clip=OuterRef("pk"), **lookups))) | Q(
+        Exists(PlayerAppearance.objects.filter(clip=OuterRef("pk"), **lookups))
     )
+
+
+def _player_clips(player_ids: list[int]) -> Q:
+    """Clips any of the players is in: a face track of theirs, or their name on the score bug."""
+    return Q(pk__in=FaceTrack.objects.filter(player__in=player_ids).values("clip_id")) | Q(
+        pk__in=PlayerAppearance.objects.filter(player__in=player_ids, clip__isnull=False).values("clip_id")
+    )
+
+
+def _event_clips(event_type: str) -> QuerySet[Event]:
+    """Clip ids that are the play of an event of ``event_type`` (:data:`search.query.SCORING`: any with points)."""
+    events = Event.objects.filter(clip__isnull=False)
+    events = events.filter(points__gt=0) if event_type == SCORING else events.filter(type__iexact=event_type)
+    return events.values("clip_id")
 
 
 def _word_conditions(words: Sequence[str]) -> list[Q]:
     """One condition per free-text word: clips whose label, learned label, action, sport, title, teams or
     players contain the word (or its singular).
 
+    Teams are the game's home and away teams, the teams read on its score bug, and the full names of
+    the teams whose code the word is (``LAD`` → Los Angeles Dodgers). Players are linked by face or by
+    the graphics.
+
     Every word is resolved at once against the label vocabularies and the small tables (actions,
-    games, players) in a fixed number of queries whatever the number of words, so the clip table
-    is filtered on indexed columns only (``label IN``, ``action_id IN``, ``game_id IN``, ``id IN``)
-    rather than by a substring test on every clip row; a word that matches nothing yields an empty
-    condition at no cost.
+    teams, games, players) in a fixed number of queries whatever the number of words, so the clip
+    table is filtered on indexed columns only (``label IN``, ``action_id IN``, ``game_id IN``,
+    ``id IN``) rather than by a substring test on every clip row; a word that matches nothing yields
+    an empty condition at no cost.
     """
     if not words:
         return []
     forms = {word: {word, singular(word)} for word in words}
     every_form = set().union(*forms.values())
+    codes = {form.upper() for form in every_form}
     vocabulary, learned_vocabulary = _label_vocabulary(), _learned_vocabulary()
     actions = list(ActionLabel.objects.filter(_any_contains(("name",), every_form)).values_list("pk", "name"))
+    teams = list(
+        Team.objects.filter(
+            Q(code__in=codes) | Q(*(Q(aliases__contains=[c]) for c in codes), _connector=Q.OR)
+        ).values_list("code", "aliases", "name")
+    )
+    team_names = {name for _, _, name in teams}
     games = list(
         Game.objects.filter(
-            _any_contains(("title", "home_team", "away_team"), every_form) | Q(sport__in=every_form)
-        ).values_list("pk", "sport", "title", "home_team", "away_team")
+            _any_contains(("title", "home_team", "away_team", "graphics__teams"), every_form)
+            | Q(sport__in=every_form)
+            | Q(home_team__in=team_names)
+            | Q(away_team__in=team_names)
+        ).values_list("pk", "sport", "home_team", "away_team", "title", "graphics__teams")
     )
     players = list(Player.objects.filter(_any_contains(("name",), every_form)).values_list("pk", "name"))
     conditions = []
     for word in words:
+        word_forms = forms[word]
 
-        def contains(*names: str, word_forms: set[str] = forms[word]) -> bool:
+        def contains(*names: str, word_forms: set[str] = word_forms) -> bool:
             return any(form in name.lower() for name in names for form in word_forms)
 
+        word_codes = {form.upper() for form in word_forms}
+        named_teams = {name for code, aliases, name in teams if code in word_codes or word_codes & set(aliases)}
         labels = [name for name in vocabulary if contains(name)]
         learned = [name for name in learned_vocabulary if contains(name)]
-        game_ids = [pk for pk, sport, *names in games if sport in forms[word] or contains(*names)]
+        game_ids = [
+            pk
+            for pk, sport, home, away, title, read_teams in games
+            if sport in word_forms
+            or contains(home, away, title, *(read_teams or []))
+            or home in named_teams
+            or away in named_teams
+        ]
         player_ids = [pk for pk, name in players if contains(name)]
         q = Q(pk__in=[])
         if labels:
@@ -77,7 +130,7 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
         if game_ids:
             q |= Q(game__in=game_ids)
         if player_ids:
-            q |= Q(pk__in=FaceTrack.objects.filter(player__in=player_ids).values("clip_id"))
+            q |= _player_clips(player_ids)
         if learned:
             q |= Q(pk__in=_learned_label_clips(learned))
         conditions.append(q)
@@ -147,6 +200,8 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
             | Q(label__in=[name for name in _label_vocabulary() if action in name.lower()])
             | (Q(pk__in=_learned_label_clips(learned)) if learned else Q(pk__in=[]))
         )
+    if query.event:
+        clips = clips.filter(pk__in=_event_clips(query.event))
     if query.game_id is not None:
         clips = clips.filter(game_id=query.game_id)
     if query.date_from:
@@ -167,6 +222,51 @@ def parse_search(text: str) -> ParsedQuery:
         search.query.QueryError: a structured token has an unusable value, or the text is too long.
     """
     return parse_query(text, max_chars=settings.HL_QUERY_MAX_CHARS, max_tokens=settings.HL_QUERY_MAX_TOKENS)
+
+
+def attach_graphics(clips: Iterable[Clip]) -> list[Clip]:
+    """Clips with what the score bug showed when each began, and the players the graphics linked to it.
+
+    Sets ``clip.game_state``: a dict of the GameState in effect at the clip's start (``side_a``,
+    ``score_a``, ``score_b``, ``side_b``, ``period``, ``half``, ``clock_s``) or ``None``; and
+    ``clip.graphics_players``: the distinct named players of its graphics appearances. Two queries
+    for any number of clips (one correlated subquery per clip on the (game, time) index).
+    """
+    clips = list(clips)
+    ids = [c.pk for c in clips]
+    state = (
+        GameState.objects.filter(game=OuterRef("game_id"), time_ms__lte=OuterRef("start_ms"))
+        .order_by("-time_ms")
+        .values(
+            json=JSONObject(
+                side_a="side_a",
+                score_a="score_a",
+                score_b="score_b",
+                side_b="side_b",
+                period="period",
+                half="half",
+                clock_s="clock_s",
+            )
+        )[:1]
+    )
+    states = dict(
+        Clip.objects.filter(pk__in=ids)
+        .annotate(game_state=Subquery(state, output_field=JSONField()))
+        .values_list("pk", "game_state")
+    )
+    players: dict[int, list[Player]] = {}
+    for appearance in (
+        PlayerAppearance.objects.filter(clip__in=ids, source=PlayerAppearance.Source.GRAPHICS)
+        .exclude(player__name="")
+        .select_related("player")
+        .order_by("clip_id", "player_id", "start_ms")
+        .distinct("clip_id", "player_id")
+    ):
+        players.setdefault(appearance.clip_id, []).append(appearance.player)
+    for clip in clips:
+        clip.game_state = states.get(clip.pk)  # type: ignore[attr-defined]
+        clip.graphics_players = players.get(clip.pk, [])  # type: ignore[attr-defined]
+    return clips
 
 
 def search_clips(text: str, *, limit: int = 50) -> list[ClipHit]:

@@ -277,6 +277,11 @@ HL_FACE_CLUSTER_THRESHOLD = env.float("HL_FACE_CLUSTER_THRESHOLD", default=0.5) 
 HL_FACE_PHOTO_JITTERS = env.int("HL_FACE_PHOTO_JITTERS", default=10)  # dlib num_jitters for still photos
 HL_FAISS_FACE_FACTORY = env.str("HL_FAISS_FACE_FACTORY", default="IDMap2,Flat")
 
+# --- Broadcast graphics (HL_GRAPHICS_ prefix) -----------------------------------------------------
+HL_GRAPHICS_FPS = env.float("HL_GRAPHICS_FPS", default=2.0)  # frames per second read for the score bug
+HL_GRAPHICS_SHORT_SIDE = env.int("HL_GRAPHICS_SHORT_SIDE", default=720)  # short side, pixels, of the frames OCR reads
+HL_GRAPHICS_OCR_THREADS = env.int("HL_GRAPHICS_OCR_THREADS", default=0)  # ONNX Runtime threads (0: one per core)
+
 # --- Learned highlight types (few-shot heads, CRNN) -----------------------------------------------
 HL_MODELS_DIR = env_path("HL_MODELS_DIR", VAR_DIR / "models")  # trained heads and CRNNs, one file per version
 HL_LEARNED_MIN_PROBABILITY = env.float("HL_LEARNED_MIN_PROBABILITY", default=0.5)  # search matches above it

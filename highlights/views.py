@@ -84,6 +84,7 @@ def search(request: HttpRequest) -> HttpResponse:
     else:
         query, clips, error = None, Clip.objects.none(), forms.first_error(form)
     page = CappedPaginator(clips, settings.REST_FRAMEWORK["PAGE_SIZE"]).get_page(request.GET.get("page"))
+    page.object_list = selectors.attach_graphics(page.object_list)
     context = {
         "q": text,
         "query": query,
@@ -106,7 +107,8 @@ def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
     clip = get_object_or_404(selectors.visible_clips(include_rejected=editor), pk=pk)
     similar = selectors.similar_clips(clip, k=8, include_rejected=editor)
     similar_clips = Clip.objects.select_related("game", "action").in_bulk([h.clip_id for h in similar])
-    players = Player.objects.filter(face_tracks__clip=clip).exclude(name="").distinct()
+    players = Player.objects.filter(Q(face_tracks__clip=clip) | Q(appearances__clip=clip)).exclude(name="").distinct()
+    (clip,) = selectors.attach_graphics([clip])
     return render(
         request,
         "highlights/clip.html",
@@ -114,7 +116,10 @@ def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "clip": clip,
             "predictions": clip.predictions.all(),
             "players": players,
-            "similar": [similar_clips[h.clip_id] for h in similar if h.clip_id in similar_clips],
+            "similar": selectors.attach_graphics(
+                similar_clips[h.clip_id] for h in similar if h.clip_id in similar_clips
+            ),
+            "events": clip.events.select_related("team", "player"),
             "actions": ActionLabel.objects.filter(sport=clip.game.sport),
             "is_editor": editor,
             "reels": Reel.objects.filter(owner=request.user) if request.user.is_authenticated else [],
@@ -164,12 +169,29 @@ def game_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .prefetch_related("face_tracks__player")
         .exclude(review_status=ReviewStatus.REJECTED)
     )
-    duration_ms = int((game.duration_s or max((c.end_ms for c in clips), default=1) / 1000) * 1000)
+    duration_ms = max(int((game.duration_s or max((c.end_ms for c in clips), default=1) / 1000) * 1000), 1)
     spans = [charts.Span(c.pk, c.start_ms, c.end_ms, c.highlight_score, str(c.action or c.label)) for c in clips]
+    states = [
+        charts.StateSpan(
+            s.time_ms, charts.score_line(s.side_a, s.score_a, s.score_b, s.side_b, s.period, s.half, s.clock_s)
+        )
+        for s in game.states.all()
+    ]
+    events = [
+        (e.time_ms, f"{e.type} {e.score_a}–{e.score_b}", e.clip.start_ms if e.clip else e.time_ms)
+        for e in game.events.filter(time_ms__isnull=False).select_related("clip")
+    ]
     return render(
         request,
         "highlights/game.html",
-        {"game": game, "clips": clips, "timeline": charts.timeline(max(duration_ms, 1), spans), "chart": charts},
+        {
+            "game": game,
+            "clips": selectors.attach_graphics(clips),
+            "timeline": charts.timeline(duration_ms, spans),
+            "scores": charts.score_segments(duration_ms, states),
+            "events": charts.event_marks(duration_ms, events),
+            "chart": charts,
+        },
     )
 
 
@@ -177,10 +199,10 @@ def game_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def player_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A player's photo, team and clips."""
     player = get_object_or_404(Player, pk=pk)
-    clips = (
-        Clip.objects.filter(face_tracks__player=player)
-        .exclude(review_status=ReviewStatus.REJECTED)
-        .select_related("game", "action")
+    clips = selectors.attach_graphics(
+        selectors.visible_clips()
+        .filter(Q(face_tracks__player=player) | Q(appearances__player=player))
+        .prefetch_related("face_tracks__player")
         .distinct()
         .order_by("-highlight_score")
     )

@@ -4,11 +4,13 @@ keys its results are stored under.
 Results are keyed by every parameter that changes them, so a settings change is never answered
 with a stale result: the ``analyse`` artifact by :func:`analysis_key` (pipeline version, sampling,
 window and input-size settings, the model's precision) beside the model version, the clips by
-:func:`clips_key` (the analysis key and ``HL_MIN_CLIP_S``).
+:func:`clips_key` (the analysis key and ``HL_MIN_CLIP_S``), the ``graphics`` artifact by :func:`graphics_key`
+(pipeline version and every graphics parameter) beside the OCR version.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -17,6 +19,7 @@ from django.conf import settings
 
 from indexer import runtime
 from indexer.stages.analysis import AnalysisParams
+from indexer.stages.graphics import GraphicsParams
 from ml.device import RESOLVED_PRECISIONS
 
 PIPELINE_VERSION = "1"
@@ -111,3 +114,20 @@ def existing_analysis(game_id: int, model_version: str) -> Path | None:
 def keyframe_dir(artifact: Path) -> Path:
     """Middle frames of the analysis windows (``window_{i:06d}.jpg``), beside the analysis artifact."""
     return artifact.with_name(artifact.stem + "-keyframes")
+
+
+def graphics_params() -> GraphicsParams:
+    """The ``graphics`` step's parameters from ``HL_GRAPHICS_FPS`` and ``HL_GRAPHICS_SHORT_SIDE``."""
+    return GraphicsParams(sample_fps=settings.HL_GRAPHICS_FPS, short_side=settings.HL_GRAPHICS_SHORT_SIDE)
+
+
+def graphics_key(params: GraphicsParams) -> str:
+    """The key of a score-bug reading besides the OCR version: the pipeline version and every field of ``params``
+    (each changes what is read). ``HL_GRAPHICS_OCR_THREADS`` changes only the speed and is left out."""
+    return _digest({"pipeline": PIPELINE_VERSION, **dataclasses.asdict(params)})
+
+
+def graphics_path(game_id: int, ocr_version: str, key: str) -> Path:
+    """The ``graphics`` step's reading of the score bug (JSON) for (game, OCR version, graphics key)."""
+    safe = ocr_version.replace("@", "-")
+    return game_work_dir(game_id) / f"graphics-p{PIPELINE_VERSION}-{safe}-{key}.json"

@@ -3,23 +3,27 @@
 Steps run in the order of ``indexer.steps.STEPS``, each as its own named task taking the IndexJob's
 primary key (``indexer.tasks``; the canvas is ``highlights.dispatch.canvas``):
 
-``probe`` → ``analyse`` → ``clips`` → ``index`` → ``faces`` → ``thumbnails``
+``probe`` → ``analyse`` → ``clips`` → ``graphics`` → ``index`` → ``faces`` → ``thumbnails``
 
 Every step is idempotent: ``analyse`` writes its result to an artifact keyed by (game, model
 version, analysis key: a hash of every setting that changes the analysis, see
 ``indexer.artifacts``) and is skipped when the artifact exists; ``clips`` returns early when the
 game already has clips of the same pipeline version, model version and clips key (rows are written
-in one transaction under a row lock); ``index`` reconciles the FAISS snapshot with the database;
-``faces`` scans only clips without a FaceScan row of the face model's version (a clip's tracks and
-its scan row are written in one transaction under the clip's row lock); ``thumbnails`` fills only
-missing ones. A retried or re-run job therefore never duplicates clips. A step runs under its job's
-session lock and records the last completed step, so a duplicate delivery (a recovered job's
-original message turning up, see ``indexer.recovery``) neither runs beside the live one nor repeats
-finished work. Every change of the job's state goes through the ``IndexJob`` lifecycle methods.
+in one transaction under a row lock); ``graphics`` keeps what it read from the score bug in an
+artifact keyed by (game, OCR version, graphics key) and replaces the game's graphics rows (states,
+graphics events and appearances) in one transaction; ``index`` reconciles the FAISS snapshot with
+the database; ``faces`` scans only clips without a FaceScan row of the face model's version (a
+clip's tracks and its scan row are written in one transaction under the clip's row lock);
+``thumbnails`` fills only missing ones. A retried or re-run job therefore never duplicates clips.
+A step runs under its job's session lock and records the last completed step, so a duplicate
+delivery (a recovered job's original message turning up, see ``indexer.recovery``) neither runs
+beside the live one nor repeats finished work. Every change of the job's state goes through the
+``IndexJob`` lifecycle methods.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import time
@@ -32,17 +36,19 @@ import numpy as np
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 
-from highlights import learning, people
+from highlights import graphics, learning, people
 from highlights.locks import LockKey, session_lock
 from highlights.models import ActionLabel, Clip, ClipPrediction, Face, FaceScan, FaceTrack, Game, IndexJob, Shot, Sport
 from indexer import artifacts, index_writer, runtime
-from indexer.artifacts import PIPELINE_VERSION, analysis_path, game_media_dirs, keyframe_dir
+from indexer.artifacts import PIPELINE_VERSION, analysis_path, game_media_dirs, graphics_path, keyframe_dir
 from indexer.errors import CorruptVideoError, PermanentError, RetryableError
 from indexer.stages.analysis import Analysis, analyse_video
 from indexer.stages.clips import build_clips
 from indexer.stages.faces import FaceFrames, FaceScanParams, FaceTrackSpec, ScanStats, scan_span
 from indexer.stages.frames import write_jpeg
+from indexer.stages.graphics import GraphicsResult, graphics_frames, read_graphics
 from indexer.stages.probe import probe_video
+from indexer.stages.sport import sport_class_sums, sport_from_classes
 from indexer.steps import RetryPolicy, Step, step
 from ml.files import atomic_write
 from ml.preprocessing import l2_normalize
@@ -208,7 +214,8 @@ def _write_clips(job: IndexJob) -> None:
         )
         video_labels = analysis.video_labels(weights.categories)
         if game.sport == Sport.OTHER:
-            game.sport = _infer_sport(video_labels) or Sport.OTHER
+            sums = sport_class_sums(analysis.probs.mean(axis=0), weights.categories, _class_sports())
+            game.sport = sport_from_classes(sums) or Sport.OTHER
         actions = _action_lookup(game.sport)
         clips = Clip.objects.bulk_create(
             Clip(
@@ -234,6 +241,29 @@ def _write_clips(job: IndexJob) -> None:
         )
         game.top_labels = [[label, round(p, 6)] for label, p in video_labels]
         game.save(update_fields=["top_labels", "sport", "updated_at"])
+
+
+def _graphics(job: IndexJob) -> None:
+    """Read the score bug (once per OCR version and graphics key: kept in an artifact), then store what it showed."""
+    game = _game(job)
+    params = artifacts.graphics_params()
+    ocr, version = runtime.ocr_engine(), runtime.ocr_version()
+    out = graphics_path(game.pk, version, artifacts.graphics_key(params))
+    if out.exists():
+        result = GraphicsResult.from_dict(json.loads(out.read_text()))
+    else:
+        frames = graphics_frames(Path(game.source_path), width=game.width or 0, height=game.height or 0, params=params)
+        result = read_graphics(frames, ocr, params)
+        with atomic_write(out) as tmp:
+            tmp.write_text(json.dumps(result.to_dict()))
+    fields = job.game_fields
+    graphics.store_graphics(
+        game.pk,
+        result,
+        sport_given=bool(fields.get("sport")),
+        teams_given=bool(fields.get("home_team") or fields.get("away_team")),
+    )
+    job.record(timings={"graphics_read": round(result.seconds, 3)}, model_versions={"ocr": version})
 
 
 def _index(job: IndexJob) -> None:
@@ -322,6 +352,7 @@ _STEP_BODIES: dict[str, Callable[[IndexJob], None]] = {
     "probe": _probe,
     "analyse": _analyse,
     "clips": _clips,
+    "graphics": _graphics,
     "index": _index,
     "faces": _faces,
     "thumbnails": _thumbnails,
@@ -362,10 +393,9 @@ def _action_lookup(sport: str) -> dict[str, ActionLabel]:
     return lookup
 
 
-def _infer_sport(video_labels: list[tuple[str, float]]) -> str | None:
-    """The sport of the best-ranked video label that the taxonomy maps to a sport, if any."""
-    lookup = _action_lookup("")
-    return next((lookup[label].sport for label, _ in video_labels if label in lookup), None)
+def _class_sports() -> dict[str, str]:
+    """Model class name → the sport the taxonomy maps it to."""
+    return {name: action.sport for name, action in _action_lookup("").items()}
 
 
 def _shot_at(shots: list[Shot], start_ms: int) -> Shot | None:

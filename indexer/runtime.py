@@ -1,6 +1,6 @@
 """Per-process model cache: each worker loads its models lazily, once, behind one lock, and unloads the oldest.
 
-The action model, the face models and the editors' learned models all live in one
+The action model, the face models, the score-bug OCR engine and the editors' learned models all live in one
 :class:`ModelCache` (:data:`models`) of at most ``HL_MODEL_CACHE_SIZE`` entries; the least recently
 used entry is unloaded when a new one would exceed it, and :meth:`ModelCache.unload` drops entries
 on demand (a re-registered or tampered weights file is then read again).
@@ -22,6 +22,7 @@ from indexer.errors import PermanentError
 from ml.device import Placement, available_cpus
 from ml.device import placement as resolve_placement
 from ml.faces import FaceAnalyzer
+from ml.ocr import OcrEngine, OcrWeights
 from ml.preprocessing import resize_short_side
 from ml.recognizer import ActionRecognizer
 from ml.weights import VideoModelWeights, WeightsError
@@ -77,6 +78,7 @@ class ModelCache:
 
 
 #: The worker process's models: ``("action", name, crop, placement)``, ``("faces", detector, short side)``,
+#: ``("ocr", weights, threads)``,
 #: ``("learned", pk, sha256)``.
 models = ModelCache(lambda: settings.HL_MODEL_CACHE_SIZE)
 _resolved_placement = functools.cache(resolve_placement)  # (HL_DEVICE, HL_PRECISION) → Placement, once per process
@@ -171,3 +173,19 @@ def face_analyzer() -> FaceAnalyzer:
             raise PermanentError(str(exc)) from exc
 
     return models.get(("faces", name, settings.HL_FACE_SHORT_SIDE), load)
+
+
+def ocr_engine() -> OcrEngine:
+    """The score-bug OCR engine (PP-OCRv4 through RapidOCR); its models load on first use.
+
+    Cached in :data:`models` under ``("ocr", weights name, HL_GRAPHICS_OCR_THREADS)``.
+    """
+    threads = settings.HL_GRAPHICS_OCR_THREADS
+    weights = OcrWeights.DEFAULT
+    return models.get(("ocr", weights.name, threads), lambda: OcrEngine(weights, threads=threads))
+
+
+def ocr_version() -> str:
+    """Name and weights digest of the OCR models, e.g. ``pp_ocrv4@48fc40f2`` (keys the graphics artifact)."""
+    weights = OcrWeights.DEFAULT
+    return f"{weights.name.lower()}@{weights.value.rec_sha256[:8]}"

@@ -61,7 +61,13 @@ _HOUR = 3600
 STEPS: tuple[Step, ...] = (
     Step("probe", "Probe the file, hash it, and attach the job to its (de-duplicated) game", (0, 5), 600),
     Step("analyse", "Decode once: action windows, motion, shots, audio excitement", (5, 80), 6 * _HOUR),
-    Step("clips", "Turn windows into clips with highlight scores and store them", (80, 88), 600),
+    Step("clips", "Turn windows into clips with highlight scores and store them", (80, 81), 600),
+    Step(
+        "graphics",
+        "Read the score bug: game states, scoring events, players and teams from the broadcast graphics",
+        (81, 88),
+        3 * _HOUR,
+    ),
     Step("index", "Bring the FAISS clip index in line with the database", (88, 89), 600),
     Step("faces", "Find, track, describe, identify and cluster the faces in the clips", (89, 92), 6 * _HOUR),
     Step("thumbnails", "Cut a thumbnail per clip", (92, 100), 1800),

@@ -15,6 +15,8 @@ Grammar (case-insensitive; tokens in any order; ``"double quotes"`` make one tok
               | YEAR                  2026      (1900-2099: games played that year)
               | SPORT                 tennis, basketball, nba, mlb ... (see ``SPORT_WORDS``)
               | ACTION PHRASE         home runs, homers, dunks, three pointers ... (see ``ACTION_PHRASES``)
+              | EVENT PHRASE          goals, runs, scoring plays ... (see ``EVENT_PHRASES``): clips that are
+                                      the play of such an event (``event:goal`` names a type directly)
               | WORD                  anything else: free text
 
 Free-text words must each match a clip's label, action, sport, game title, team or player
@@ -24,6 +26,7 @@ Free-text words must each match a clip's label, action, sport, game title, team 
     "dunks by #23 2026"        → action "dunk", jersey 23, games of 2026
     "tennis"                   → sport "tennis"
     "red sox hitting"          → free words "red", "sox", "hitting"
+    "Real Madrid goals"        → free words "real", "madrid", event "goal"
 
 Dates are inclusive; ``after:2026-03`` starts on 1 March 2026 and ``before:2026`` ends on
 31 December 2026.
@@ -76,12 +79,27 @@ ACTION_PHRASES: dict[tuple[str, ...], str] = {
     ("shots",): "shot",
     ("rallies",): "rally",
     ("rally",): "rally",
-    ("goals",): "goal attempt",
-    ("goal",): "goal attempt",
     ("pitches",): "pitch or catch",
 }
-_LONGEST_PHRASE = max(len(p) for p in ACTION_PHRASES)
-_FIELDS = frozenset({"sport", "team", "player", "action", "label", "game", "after", "before", "score"})
+SCORING = "scoring"
+"""The event "type" of a query for every scoring play, whatever its type."""
+
+# Fan vocabulary → event types (``highlights.Event.type``), or :data:`SCORING` for any event with points.
+EVENT_PHRASES: dict[tuple[str, ...], str] = {
+    ("scoring", "plays"): SCORING,
+    ("scoring", "play"): SCORING,
+    ("scores",): SCORING,
+    ("goals",): "goal",
+    ("goal",): "goal",
+    ("runs",): "run",
+    ("run",): "run",
+    ("touchdowns",): "touchdown",
+    ("touchdown",): "touchdown",
+    ("field", "goals"): "field_goal",
+    ("free", "throws"): "free_throw",
+}
+_LONGEST_PHRASE = max(len(p) for p in (*ACTION_PHRASES, *EVENT_PHRASES))
+_FIELDS = frozenset({"sport", "team", "player", "action", "label", "event", "game", "after", "before", "score"})
 MAX_LIMIT = 500
 
 
@@ -107,6 +125,7 @@ class ParsedQuery:
         player: a player's name (lower case).
         jersey: a player's jersey number.
         action: an action name of the taxonomy (``ActionLabel.name``) or model label text.
+        event: an event type (``Event.type``), or :data:`SCORING` for any scoring event.
         game_id: one game's primary key.
         date_from: first game date included.
         date_to: last game date included.
@@ -121,6 +140,7 @@ class ParsedQuery:
     player: str | None = None
     jersey: int | None = None
     action: str | None = None
+    event: str | None = None
     game_id: int | None = None
     date_from: date | None = None
     date_to: date | None = None
@@ -184,6 +204,12 @@ def _clean(word: str) -> str:
     return _WORD_CHARS.sub("", word).strip("-'")
 
 
+def _phrase_length(tokens: list[str], i: int, phrases: dict[tuple[str, ...], str]) -> int:
+    """Length of the longest phrase of ``phrases`` starting at ``tokens[i]`` (0: none)."""
+    longest = min(_LONGEST_PHRASE, len(tokens) - i)
+    return next((n for n in range(longest, 0, -1) if tuple(tokens[i : i + n]) in phrases), 0)
+
+
 def parse_query(text: str, *, max_chars: int | None = None, max_tokens: int | None = None) -> ParsedQuery:
     """Parse a natural query (see the module docstring for the grammar).
 
@@ -210,14 +236,8 @@ def parse_query(text: str, *, max_chars: int | None = None, max_tokens: int | No
     while i < len(tokens):
         tok = tokens[i]
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        phrase = next(
-            (
-                n
-                for n in range(min(_LONGEST_PHRASE, len(tokens) - i), 0, -1)
-                if tuple(tokens[i : i + n]) in ACTION_PHRASES
-            ),
-            0,
-        )
+        phrase = _phrase_length(tokens, i, ACTION_PHRASES)
+        event_phrase = _phrase_length(tokens, i, EVENT_PHRASES)
         key, _, value = tok.partition(":")
         if tok.startswith('"'):
             words.append(tok[1:])
@@ -258,9 +278,12 @@ def parse_query(text: str, *, max_chars: int | None = None, max_tokens: int | No
             f["date_from"], f["date_to"] = _date_range(tok)
         elif tok in SPORT_WORDS:
             f["sport"] = SPORT_WORDS[tok]
-        elif phrase:
+        elif phrase and phrase >= event_phrase:
             f["action"] = ACTION_PHRASES[tuple(tokens[i : i + phrase])]
             i += phrase - 1
+        elif event_phrase:
+            f["event"] = EVENT_PHRASES[tuple(tokens[i : i + event_phrase])]
+            i += event_phrase - 1
         elif (word := _clean(tok)) and word not in STOP_WORDS and word not in words:
             words.append(word)
         i += 1

@@ -7,7 +7,7 @@ from typing import Any
 from django.urls import reverse
 from rest_framework import serializers
 
-from highlights.models import ActionLabel, Clip, Game, IndexJob, Player, Reel, ReelItem, ReviewStatus
+from highlights.models import ActionLabel, Clip, Event, Game, GameState, IndexJob, Player, Reel, ReelItem, ReviewStatus
 from highlights.services import ItemSpec
 
 
@@ -23,6 +23,33 @@ class GameSerializer(serializers.ModelSerializer):
 
     def get_video_url(self, game: Game) -> str:
         return reverse("game-video", args=[game.pk])
+
+
+class GameStateSerializer(serializers.ModelSerializer):
+    """One change of game state read from the score bug (``time_ms`` video time; ``clock_s`` game clock, seconds)."""
+
+    class Meta:
+        model = GameState
+        fields = [
+            "time_ms", "side_a", "side_b", "score_a", "score_b", "period", "half", "clock_s", "fields", "raw_text",
+            "confidence",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class EventSerializer(serializers.ModelSerializer):
+    """An event of a game (``time_ms`` video time, null when not aligned; the score after it)."""
+
+    team = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    player = serializers.StringRelatedField()
+
+    class Meta:
+        model = Event
+        fields = [
+            "id", "type", "points", "side", "team", "player", "period", "clock_s", "time_ms", "score_a", "score_b",
+            "source", "description", "confidence", "clip",
+        ]  # fmt: skip
+        read_only_fields = fields
 
 
 class ActionLabelSerializer(serializers.ModelSerializer):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, permissions, status, viewsets
@@ -79,10 +80,23 @@ def clips_for(request: Request) -> QuerySet[Clip]:
 
 
 class GameViewSet(viewsets.ReadOnlyModelViewSet):
-    """Indexed games."""
+    """Indexed games, with the game-state timeline and the events read or imported for each."""
 
     serializer_class = s.GameSerializer
     queryset = Game.objects.all()
+
+    @extend_schema(responses=s.GameStateSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def states(self, request: Request, pk: str | None = None) -> Response:
+        """The game-state timeline read from the score bug: one row per change, in video time order."""
+        return Response(s.GameStateSerializer(self.get_object().states.all(), many=True).data)
+
+    @extend_schema(responses=s.EventSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def events(self, request: Request, pk: str | None = None) -> Response:
+        """The game's events (scoring plays read from the graphics, imported plays ...), in video time order."""
+        events = self.get_object().events.select_related("team", "player")
+        return Response(s.EventSerializer(events, many=True).data)
 
 
 @extend_schema(parameters=_FILTER_PARAMS)
@@ -134,14 +148,23 @@ class SearchView(generics.ListAPIView):
 
 
 class PlayerViewSet(viewsets.ReadOnlyModelViewSet):
-    """Named players with the number of clips they appear in."""
+    """Named players with the number of clips they appear in (by face or named on the score bug)."""
 
     serializer_class = s.PlayerSerializer
 
     def get_queryset(self) -> QuerySet[Player]:
-        shown = ~Q(face_tracks__clip__review_status=ReviewStatus.REJECTED)
-        clip_count = Count("face_tracks__clip", filter=shown, distinct=True)
-        return Player.objects.exclude(name="").annotate(clip_count=clip_count)
+        clips = (
+            Clip.objects.filter(Q(face_tracks__player=OuterRef("pk")) | Q(appearances__player=OuterRef("pk")))
+            .exclude(review_status=ReviewStatus.REJECTED)
+            .order_by()
+            .annotate(player=Value(1))
+            .values("player")
+            .annotate(n=Count("pk", distinct=True))
+            .values("n")
+        )
+        return Player.objects.exclude(name="").annotate(
+            clip_count=Coalesce(Subquery(clips, output_field=IntegerField()), 0)
+        )
 
 
 class ReelViewSet(viewsets.ModelViewSet):

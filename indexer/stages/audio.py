@@ -186,7 +186,7 @@ def _analysis_frames(path: Path, sample_rate: int) -> Iterator[np.ndarray]:
     )
     _yield_cpu(process.pid)
     stderr_tail: deque[str] = deque(maxlen=_STDERR_LINES)
-    drain = threading.Thread(target=_drain, args=(process.stderr, stderr_tail), daemon=True)
+    drain = threading.Thread(target=drain_stderr, args=(process.stderr, stderr_tail), daemon=True)
     drain.start()
     pending = np.zeros(0, dtype=np.float32)
     emitted = False
@@ -223,7 +223,7 @@ def _yield_cpu(pid: int) -> None:
         logger.debug("could not lower the priority of process %s", pid)
 
 
-def _drain(stream: IO[bytes], tail: deque[str]) -> None:
+def drain_stderr(stream: IO[bytes], tail: deque[str]) -> None:
     """Read ffmpeg's stderr to the end (so the pipe never blocks), keeping its last lines."""
     for raw in stream:
         line = raw.decode("utf-8", errors="replace").strip()

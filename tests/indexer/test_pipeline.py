@@ -41,7 +41,8 @@ def three_games(
 
 
 def test_index_game_json_reports_real_labels_and_clips(tennis: dict[str, Any]) -> None:
-    assert set(tennis) == {"game_id", "duration_s", "wall_s", "labels", "clips"}
+    assert set(tennis) == {"game_id", "duration_s", "wall_s", "sport", "labels", "graphics", "events", "clips"}
+    assert tennis["sport"] == "tennis"
     assert tennis["labels"][0][0] == "playing tennis"
     assert len(tennis["labels"]) == 5
     assert tennis["duration_s"] == pytest.approx(5.1, abs=0.1)
@@ -60,7 +61,7 @@ def test_rows_stored_with_game_facts_predictions_and_thumbnails(tennis: dict[str
     assert game.shots.count() >= 1
     job = IndexJob.objects.filter(game=game).earliest("created_at")
     assert (job.status, job.progress, job.error) == (IndexJob.Status.SUCCEEDED, 100, "")
-    assert set(job.timings) >= {"probe", "analyse", "clips", "index", "thumbnails"}
+    assert set(job.timings) >= {"probe", "analyse", "clips", "graphics", "index", "thumbnails"}
     assert job.model_versions["action"].startswith("i3d_rgb_kinetics400@af5c50f0")
     for clip in game.clips.all():
         assert ClipPrediction.objects.filter(clip=clip).count() == 5

@@ -69,3 +69,15 @@ def test_a_configured_slowfast_digest_pins_the_checkpoint() -> None:
     with override_settings(HL_SLOWFAST_SHA256=digest):
         pinned = runtime.model_weights("slowfast")
     assert pinned.file.sha256 == digest and pinned.version == "slowfast_r50_8x8_kinetics400@abababab"
+
+
+def test_the_ocr_engine_lives_in_the_model_cache_keyed_by_its_threads() -> None:
+    runtime.models.unload(lambda key: key[0] == "ocr")
+    with override_settings(HL_GRAPHICS_OCR_THREADS=1):
+        one = runtime.ocr_engine()
+        assert runtime.ocr_engine() is one
+    with override_settings(HL_GRAPHICS_OCR_THREADS=2):
+        assert runtime.ocr_engine() is not one
+    cached = runtime.models.keys()
+    assert [key for key in cached if key[0] == "ocr"] == [("ocr", "PP_OCRV4", 1), ("ocr", "PP_OCRV4", 2)]
+    assert runtime.models.unload(lambda key: key[0] == "ocr") == 2

@@ -13,6 +13,7 @@ from django.test import override_settings
 from highlights.models import Clip, IndexJob
 from indexer import artifacts, runtime
 from indexer.stages.analysis import AnalysisParams
+from indexer.stages.graphics import GraphicsParams
 
 
 def test_the_analysis_key_changes_with_every_parameter_that_changes_the_result() -> None:
@@ -31,6 +32,27 @@ def test_the_analysis_key_changes_with_every_parameter_that_changes_the_result()
     assert artifacts.analysis_key(speed_only, crop_size=224, precision="fp32") == key, "speed only"
     assert artifacts.clips_key(key, min_clip_s=1.0) != artifacts.clips_key(key, min_clip_s=2.0)
     assert artifacts.clips_key(key, min_clip_s=1.0) != artifacts.clips_key(changed[0], min_clip_s=1.0)
+
+
+def test_the_graphics_key_changes_with_every_graphics_parameter_and_names_the_artifact() -> None:
+    base = GraphicsParams()
+    key = artifacts.graphics_key(base)
+    changed = [
+        artifacts.graphics_key(replace(base, sample_fps=1.0)),
+        artifacts.graphics_key(replace(base, short_side=540)),
+        artifacts.graphics_key(replace(base, min_confidence=0.6)),
+        artifacts.graphics_key(replace(base, max_groups=2)),
+    ]
+    assert len({key, *changed}) == 5
+    assert artifacts.graphics_key(GraphicsParams()) == key, "the key is a function of the parameters alone"
+    with override_settings(HL_GRAPHICS_FPS=1.0, HL_GRAPHICS_SHORT_SIDE=540):
+        params = artifacts.graphics_params()
+        assert (params.sample_fps, params.short_side) == (1.0, 540)
+        wanted = artifacts.graphics_key(params)
+        path = artifacts.graphics_path(7, "pp_ocrv4@48fc40f2", wanted)
+    assert path.parent == artifacts.game_work_dir(7)
+    assert path.name == f"graphics-p{artifacts.PIPELINE_VERSION}-pp_ocrv4-48fc40f2-{wanted}.json"
+    assert wanted != key, "the settings reach the key"
 
 
 def _analysed(game_id: int) -> bool:

@@ -20,7 +20,7 @@ def test_progress_ranges_run_from_0_to_100_without_gaps() -> None:
 
 
 def test_each_step_has_one_name_for_its_task_and_its_lookup() -> None:
-    assert STEP_NAMES == ("probe", "analyse", "clips", "index", "faces", "thumbnails")
+    assert STEP_NAMES == ("probe", "analyse", "clips", "graphics", "index", "faces", "thumbnails")
     assert steps_after("index") == (step("faces"), step("thumbnails"))
     assert steps_after("") == STEPS
     with pytest.raises(KeyError, match="no pipeline step 'save_clips'"):

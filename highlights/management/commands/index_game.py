@@ -1,4 +1,8 @@
-"""``python manage.py index_game PATH [--sport S] [--title T] [--json]``: index one file and wait for it."""
+"""``python manage.py index_game PATH [--sport S] [--title T] [--json]``: index one file and wait for it.
+
+``--json`` prints ``{"game_id", "duration_s", "wall_s", "sport", "labels", "graphics": {"teams": [str],
+"players": [str], "states": int}, "events": [{"t_s", "type", "side", "score": [int, int]}], "clips": [...]}``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from highlights import dispatch
+from highlights.graphics import event_side, graphics_summary
 from highlights.models import Game, IndexJob, Sport
 from highlights.services import create_index_job
 
@@ -43,7 +48,18 @@ class Command(BaseCommand):
             "game_id": game.pk,
             "duration_s": round(game.duration_s or 0.0, 3),
             "wall_s": round(time.perf_counter() - started, 3),
+            "sport": game.sport,
             "labels": game.top_labels,
+            "graphics": graphics_summary(game),
+            "events": [
+                {
+                    "t_s": e.t_s,
+                    "type": e.type,
+                    "side": event_side(game, e),
+                    "score": [e.score_a, e.score_b],
+                }
+                for e in game.events.select_related("team")
+            ],
             "clips": [
                 {
                     "id": c.pk,
@@ -76,6 +92,14 @@ class Command(BaseCommand):
             f"game {game.pk}: {game} ({game.sport}), {result['duration_s']:.1f} s indexed in {result['wall_s']:.1f} s"
         )
         out.write("video labels: " + ", ".join(f"{label} {p:.2f}" for label, p in result["labels"]))
+        graphics = result["graphics"]
+        if graphics["states"]:
+            out.write(
+                f"score bug: {graphics['states']} states; teams {', '.join(graphics['teams']) or '-'}; "
+                f"players {', '.join(graphics['players']) or '-'}"
+            )
+        for e in result["events"]:
+            out.write(f"event {e['type']} {e['side']} {e['score'][0]}-{e['score'][1]} at {e['t_s']} s")
         out.write(f"{'clip':>6}  {'start':>7}  {'end':>7}  {'label':<32} {'conf':>5}  {'score':>5}")
         for c in result["clips"]:
             out.write(

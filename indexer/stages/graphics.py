@@ -1,0 +1,1103 @@
+"""Broadcast graphics: the score bug read as a game-state timeline, scoring events and on-screen names.
+
+Pure stage: a video path or frames and an OCR engine in, dataclasses out; no ORM, no Celery. The pipeline
+calls :func:`read_graphics` once per video with the frames of :func:`graphics_frames`, and keeps
+:meth:`GraphicsResult.to_dict` in the game's work folder.
+
+How it reads (the issue's item 1):
+
+1. **Frames** (:func:`graphics_frames`): a second, light ffmpeg decode at 2 samples/s, 720 px short side,
+   that skips non-reference frames and deblocking. On the 300 s 720p input of ``benchmarks/index_speed.py``
+   (one run, machine shared and loaded, seconds side by side): 24.0 s, against 180 s for the analysis
+   decode itself (decord, 256 px, 5 fps), 175 s for a second decord reader at 720 px / 2 fps (decord
+   decodes every frame), 53.5 s for ffmpeg decoding every frame without deblocking, and, in another run,
+   75 s vs 38 s for decoding the analysis pass at 720 px and resizing for the model (twice the analysis
+   decode, and it changes the model's pixels). Keyframes only (``-skip_frame nokey``) cost 3.5 s but give
+   one frame per 5.7 s there, and one in the whole 5.5 s NBA clip: too few for a ticking clock.
+2. **Finding the bug** (:func:`find_bug`) once per run of samples: pixels that stay put across a second of
+   samples while the picture moves (:func:`stable_regions`), text detection (PP-OCRv4 DB) only inside them,
+   lines clustered (:func:`group_lines`), each cluster re-detected at 1x and 2x in a widened box; the bug is
+   the cluster whose text parses as a game state (:func:`parse_bug`). Not found: search again after a
+   back-off (one sample period doubling to ``redetect_s``).
+3. **Re-reading** (:class:`_Bug`): recognition only, of the bug's lines whose pixels changed (their ink
+   mask, :func:`ink_mask`, by more than ``change_threshold``), each split at blank gaps (:func:`split_line`).
+4. **Parsing** (:func:`parse_bug`): the layout decides (two rows, or two columns, each a name followed by
+   numbers), never a word list; so sponsor boards, channel logos and captions beside the bug are no sides.
+5. **Smoothing** (:class:`Timeline`): persistence over ``min_persist`` samples, scores never going back,
+   low-confidence pieces dropped; scoring events are persistent rises.
+
+OCR engine choice (``benchmarks/graphics.py``, the same bug crops for both): see :mod:`ml.ocr`.
+
+Measured by ``benchmarks/graphics.py`` (2026-12-01, 2 shared cores, load average about 6): on the four
+shared broadcast clips the stage finds every expected name (7/7) and score (3/3); 0.57 s per sample,
+1.07 detection and 0.79 recognition calls per sample. On the 300 s input of ``benchmarks/index_speed.py``
+it took 131.6 s (115 s of it OCR, 43 states) against 23.6 s for the analysis decode measured beside it:
+with that decode about a tenth of indexing time (FACTS.md), about 0.5 of indexing time, **over the 15 %
+budget**. The cost is in searching for the bug (detection) each time it reappears after a cut, not in
+re-reading it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import ffmpeg
+import numpy as np
+
+from indexer.errors import CorruptVideoError
+from indexer.stages.audio import drain_stderr
+from indexer.stages.faces import Box, box_iou
+from indexer.stages.frames import decode_size
+from ml.ocr import OcrEngine
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GraphicsParams:
+    """Knobs of the graphics stage.
+
+    Attributes:
+        sample_fps: frames per second read for graphics (1-2 is enough for a clock ticking in seconds).
+        short_side: short side, pixels, of the frames OCR reads (the bug's text needs about 14 px letters).
+        min_persist: samples a reading must persist before it counts (smoothing).
+        min_confidence: OCR confidence under which a piece of text is dropped, in [0, 1] (RapidOCR's own
+            default ``text_score``).
+        redetect_s: longest wait, seconds, between searches for the bug while none is found (the wait starts at
+            one sample period and doubles after each fruitless search).
+        probe_samples: samples (one scene, about a second) compared to find text that stays put.
+        change_threshold: fraction of a text line's ink mask (:func:`ink_mask`) that must change before the line
+            is read again.
+        max_regions: most stable regions searched for text per search.
+        max_groups: most text clusters per search detected again and read as bug candidates.
+    """
+
+    sample_fps: float = 2.0
+    short_side: int = 720
+    min_persist: int = 3
+    min_confidence: float = 0.5
+    redetect_s: float = 16.0
+    probe_samples: int = 3
+    change_threshold: float = 0.03
+    max_regions: int = 4
+    max_groups: int = 3
+
+
+@dataclass(frozen=True)
+class Side:
+    """One team or player as laid out on the score bug (a row or a column).
+
+    Attributes:
+        name: as read and normalised for display, e.g. ``"LAD"``, ``"REAL MADRID"``, ``"DJOKOVIC"``.
+        score: the side's score; None when not shown or not read.
+    """
+
+    name: str
+    score: int | None
+
+
+@dataclass(frozen=True)
+class GameState:
+    """One persistent change of game state on the timeline.
+
+    Attributes:
+        time_ms: video presentation time, ms, at which the state was first seen.
+        sides: the two sides in the bug's order (first row or left column first).
+        period: quarter, half, inning or set number; None when not shown.
+        half: baseball ``"top"`` or ``"bottom"``; None elsewhere.
+        clock_s: game clock in seconds (remaining, or elapsed for soccer) where shown.
+        fields: sport-specific fields where read: ``batter``, ``pitcher``, ``balls``, ``strikes``, ``outs``,
+            ``pitch_count`` (baseball); ``sets``, ``games``, ``points``, ``server`` (tennis).
+        raw_text: the text lines read, joined with ``" | "``.
+        confidence: least OCR confidence of the lines used, in [0, 1].
+    """
+
+    time_ms: int
+    sides: tuple[Side, Side]
+    period: int | None
+    half: str | None
+    clock_s: float | None
+    fields: dict[str, object]
+    raw_text: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class ScoringEvent:
+    """A persistent rise of one side's score.
+
+    Attributes:
+        time_ms: video time, ms, at which the new score first appeared.
+        side: 0 or 1, index into :attr:`GameState.sides`.
+        points: the rise.
+        score: the new score, in sides order.
+    """
+
+    time_ms: int
+    side: int
+    points: int
+    score: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class NameSighting:
+    """A team or person name read on the bug, with its span on screen.
+
+    Attributes:
+        name: normalised for display.
+        role: ``"side"`` (the team or player of a side), ``"batter"``, ``"pitcher"``, ``"server"`` ...
+        kind: ``"team"`` or ``"player"``.
+        start_ms, end_ms: first and last sample time, ms, at which it was read.
+        confidence: least OCR confidence of its readings, in [0, 1].
+    """
+
+    name: str
+    role: str
+    kind: str
+    start_ms: int
+    end_ms: int
+    confidence: float
+
+
+@dataclass(frozen=True)
+class GraphicsResult:
+    """Everything read from the graphics of one video.
+
+    Attributes:
+        states: one per persistent change of state, time-ordered.
+        events: scoring events, time-ordered.
+        names: name sightings, ordered by first appearance.
+        bug_box: ``(x, y, w, h)`` of the score bug in source pixels; None when no bug was found.
+        samples: frames read.
+        seconds: wall seconds spent in the stage.
+    """
+
+    states: list[GameState]
+    events: list[ScoringEvent]
+    names: list[NameSighting]
+    bug_box: tuple[int, int, int, int] | None
+    samples: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (read back by :meth:`from_dict`)."""
+        return {
+            "states": [{**asdict(s), "sides": [asdict(side) for side in s.sides]} for s in self.states],
+            "events": [asdict(e) for e in self.events],
+            "names": [asdict(n) for n in self.names],
+            "bug_box": list(self.bug_box) if self.bug_box else None,
+            "samples": self.samples,
+            "seconds": self.seconds,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GraphicsResult:
+        """Rebuild a result written by :meth:`to_dict`.
+
+        Raises:
+            KeyError, TypeError: ``data`` does not have the shape :meth:`to_dict` writes.
+        """
+        states = []
+        for s in data["states"]:
+            a, b = (Side(**side) for side in s["sides"])
+            states.append(GameState(**{**s, "sides": (a, b)}))
+        return cls(
+            states=states,
+            events=[ScoringEvent(**{**e, "score": tuple(e["score"])}) for e in data["events"]],
+            names=[NameSighting(**n) for n in data["names"]],
+            bug_box=tuple(data["bug_box"]) if data["bug_box"] else None,
+            samples=int(data["samples"]),
+            seconds=float(data["seconds"]),
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Parsing: tokens of the bug (text pieces with positions) -> one reading of the game state.
+
+
+@dataclass(frozen=True)
+class Token:
+    """One piece of text read on the bug (a word or a number between gaps), in frame pixels.
+
+    Attributes:
+        text: as read.
+        x, y: left edge and vertical centre, pixels.
+        w, h: width and height, pixels.
+        confidence: OCR confidence in [0, 1].
+    """
+
+    text: str
+    x: float
+    y: float
+    w: float
+    h: float
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The game state parsed from one sample of the bug (before smoothing).
+
+    Attributes mirror :class:`GameState`; ``sides`` holds ``None`` when the layout did not parse.
+    ``kind`` is ``"team"`` or ``"player"`` for the sides.
+    """
+
+    sides: tuple[Side, Side] | None
+    kind: str
+    period: int | None
+    half: str | None
+    clock_s: float | None
+    fields: dict[str, object]
+    raw_text: str
+    confidence: float
+
+
+_CLOCK = re.compile(r"^(?:(\d{1,2}):(\d{2})|(\d{1,2})\.(\d))$")
+_NUMBER = re.compile(r"^\d{1,3}$")
+_COUNT = re.compile(r"^([0-3])-([0-2])$")
+_PERIOD = re.compile(r"^(?:([1-4])(?:ST|ND|RD|TH)|Q([1-4])|([12])H|OT)$")
+_HALF = {"TOP": "top", "BOT": "bottom", "BOTTOM": "bottom", "▲": "top", "▼": "bottom"}
+_OUTS = re.compile(r"^([0-2])OUTS?$")
+_NAME = re.compile(r"^(?:\d{1,2}[.\s]+)?([A-Z][A-Z'\-]*(?:[ .][A-Z][A-Z'\-]*)*)$")
+_TENNIS_POINTS = {"15", "30", "40", "AD"}
+_LABELS = {"PITCHES", "AVG", "FOR", "OUT", "OUTS", "MPH", "BALL", "STRIKE"}  # the bug's own field labels
+
+
+def normalise_name(text: str) -> str | None:
+    """Display form of a name read on the bug: upper case, single spaces, lineup number dropped.
+
+    ``"5.AGUILAR"`` gives ``"AGUILAR"``, ``"Real  Madrid"`` gives ``"REAL MADRID"``. Returns None when the
+    text is not a name (digits inside, fewer than two letters).
+    """
+    text = re.sub(r"\s+", " ", text.strip().upper()).strip(" .,:;|")
+    match = _NAME.match(text)
+    if not match:
+        return None
+    name = match.group(1).strip(" .")
+    return name if sum(c.isalpha() for c in name) >= 2 else None
+
+
+def _rows(tokens: list[Token]) -> list[list[Token]]:
+    """Tokens grouped into rows by vertical centre (within 0.6 of the tallest height), each left to right, and
+    a row split where two neighbours are more than six line heights apart (a caption beside the bug)."""
+    rows: list[list[Token]] = []
+    for token in sorted(tokens, key=lambda t: t.y):
+        if rows and abs(token.y - np.mean([t.y for t in rows[-1]])) <= 0.6 * max(token.h, *(t.h for t in rows[-1])):
+            rows[-1].append(token)
+        else:
+            rows.append([token])
+    segments: list[list[Token]] = []
+    for row in rows:
+        row.sort(key=lambda t: t.x)
+        segments.append([row[0]])
+        for a, b in itertools.pairwise(row):
+            if b.x - (a.x + a.w) > 6 * max(a.h, b.h):
+                segments.append([])
+            segments[-1].append(b)
+    return segments
+
+
+def _kind(text: str) -> str:
+    """Token class: ``C`` clock, ``D`` number, ``K`` ball-strike count, ``P`` period, ``N`` name, ``?`` other."""
+    t = text.upper().replace(" ", "")
+    if _CLOCK.match(t):
+        return "C"
+    if _NUMBER.match(t) or t == "AD":
+        return "D"
+    if _COUNT.match(t):
+        return "K"
+    if _PERIOD.match(t) or t in _HALF:
+        return "P"
+    if normalise_name(text) and t not in _LABELS:
+        return "N"
+    return "?"
+
+
+def parse_bug(tokens: list[Token]) -> Reading | None:
+    """Parse the tokens of one score bug into a reading.
+
+    Layouts (the bug's geometry decides, not a word list):
+
+    * **two rows**: two vertically adjacent rows (at most 2.5 line heights apart) that each start with a name,
+      left-aligned, followed by numbers
+      in at least one of them (``LAD 0`` / ``MIL 0``; ``DJOKOVIC 6 4 30`` / ``WAWRINKA 3 2 15``); the first
+      number after the name is the score, except in tennis columns (three or more numbers a row, or points
+      15/30/40/AD last: completed ``sets``, then ``games``, then ``points``) where the score is the games of
+      the current set;
+    * **two columns** in one row: ``name number number name`` (``RMA 0 0 SEV``), or ``name number name number``;
+      with logos instead of names, a row of two numbers on a bug with a clock or period gives the score (names
+      ``""``: never invented).
+
+    Also read where present: the game clock (``11:15`` -> 675.0 s; ``24.3`` -> 24.3 s), the period (``1ST``,
+    ``Q2``, ``2H``), baseball's ``balls-strikes`` count, outs, pitch count (``PITCHES 60``), batter (a name row
+    with ``AVG`` / ``FOR``), pitcher (a name row with ``PITCHES`` / ``P``), and top or bottom of the inning.
+
+    Single characters other than digits (box borders and logo fragments read as letters) are ignored.
+
+    Args:
+        tokens: the bug's text pieces, already filtered by confidence.
+
+    Returns:
+        None when the tokens hold no two sides and no clock: not a score bug.
+    """
+    tokens = [t for t in tokens if len(t.text) > 1 or t.text.isdigit()]  # box borders, logo fragments
+    if not tokens:
+        return None
+    rows = _rows(tokens)
+    kinds = [[_kind(t.text) for t in row] for row in rows]
+    sides: tuple[Side, Side] | None = None
+    side_rows: set[int] = set()
+    used: set[int] = set()  # ids of tokens consumed as side names or scores
+    numbers_per_side: list[list[str]] = []
+    for i, j in itertools.combinations(range(len(rows)), 2):
+        a, b = _name_then_numbers(rows[i], kinds[i]), _name_then_numbers(rows[j], kinds[j])
+        if not (a and b and (a[1] or b[1])):
+            continue
+        h = max(a[2][0].h, b[2][0].h)
+        if abs(a[2][0].x - b[2][0].x) <= h and 0.5 * h <= b[2][0].y - a[2][0].y <= 2.5 * h:
+            numbers_per_side = [a[1], b[1]]
+            column = -2 if _is_tennis(numbers_per_side) else 0  # tennis: games of the current set
+            sides = (Side(a[0], _score(a[1][column:])), Side(b[0], _score(b[1][column:])))
+            side_rows = {i, j}
+            used.update(id(t) for t in a[2] + b[2])
+            break
+    if sides is None:
+        timed = any(k in ("C", "P") for row in kinds for k in row)
+        for i, row in enumerate(rows):
+            found = _columns(row, kinds[i], timed)
+            if found:
+                sides, consumed = found
+                side_rows = {i}
+                used.update(id(t) for t in consumed)
+                break
+    clock_s = period = half = None
+    fields: dict[str, object] = {}
+    for i, row in enumerate(rows):
+        texts = [t.text.upper().replace(" ", "") for t in row]
+        for j, (token, text, kind) in enumerate(zip(row, texts, kinds[i], strict=True)):
+            if id(token) in used:
+                continue
+            if kind == "C" and clock_s is None:
+                clock_s = _clock_seconds(text)
+            elif kind == "P":
+                if text in _HALF:
+                    half = _HALF[text]
+                else:
+                    period = _period(text)
+            elif kind == "K":
+                balls, strikes = _COUNT.match(text).groups()  # type: ignore[union-attr]
+                fields["balls"], fields["strikes"] = int(balls), int(strikes)
+            elif _OUTS.match(text):
+                fields["outs"] = int(_OUTS.match(text).group(1))  # type: ignore[union-attr]
+            elif text in ("PITCHES", "P:", "PC") and j + 1 < len(row) and kinds[i][j + 1] == "D":
+                fields["pitch_count"] = int(texts[j + 1])
+            elif text == "PITCHES" and j > 0 and kinds[i][j - 1] == "D":
+                fields["pitch_count"] = int(texts[j - 1])
+        if i in side_rows:
+            continue
+        names = [normalise_name(t.text) for t, k in zip(row, kinds[i], strict=True) if k == "N"]
+        names = [n for n in names if n]
+        joined = " ".join(texts)
+        if names and ("AVG" in joined or "FOR" in joined):
+            fields["batter"] = names[0]
+        elif names and ("PITCHES" in joined or re.search(r"\bP:?\d", joined)):
+            fields["pitcher"] = names[0]
+    if sides is None and clock_s is None:
+        return None
+    if numbers_per_side and _is_tennis(numbers_per_side):
+        fields["points"] = [n[-1] for n in numbers_per_side]
+        fields["games"] = [int(n[-2]) for n in numbers_per_side]
+        fields["sets"] = [[int(x) for x in n[:-2]] for n in numbers_per_side]
+    has_game_clock = clock_s is not None or period is not None or "balls" in fields
+    single_words = sides is not None and all(" " not in s.name and len(s.name) >= 5 for s in sides)
+    kind = "player" if single_words and not has_game_clock else "team"
+    return Reading(
+        sides=sides,
+        kind=kind,
+        period=period,
+        half=half,
+        clock_s=clock_s,
+        fields=fields,
+        raw_text=" | ".join(" ".join(t.text for t in row) for row in rows),
+        confidence=float(min(t.confidence for t in tokens)),
+    )
+
+
+def _is_tennis(numbers: list[list[str]]) -> bool:
+    """Tennis columns: as many numbers on both rows, at least three (sets..., games, points), or two ending in
+    a tennis point (15, 30, 40, AD)."""
+    a, b = numbers
+    if len(a) != len(b) or len(a) < 2 or not all(x.isdigit() for x in a[:-1] + b[:-1]):
+        return False
+    return len(a) >= 3 or a[-1] in _TENNIS_POINTS or b[-1] in _TENNIS_POINTS
+
+
+def _name_then_numbers(row: list[Token], kinds: list[str]) -> tuple[str, list[str], list[Token]] | None:
+    """A row laid out as ``name number...`` (leading logo junk ignored): its name, numbers (none only when the
+    name ends the row: a score not read) and those tokens."""
+    for j, kind in enumerate(kinds):
+        if kind == "N" and j + 1 < len(kinds) and kinds[j + 1] == "N" and len(row[j].text) <= 2:
+            continue  # a logo read as two letters before the name ("IA LAD 0")
+        if kind == "N":
+            numbers = []
+            for token, k in zip(row[j + 1 :], kinds[j + 1 :], strict=True):
+                if k != "D":
+                    break
+                numbers.append(token)
+            name = normalise_name(row[j].text)
+            if not name or (not numbers and j + 1 < len(row)):
+                return None  # a name followed by other text is a caption or a batter line, not a side
+            return name, [t.text.upper() for t in numbers], [row[j], *numbers]
+        if kind not in ("?",):
+            return None
+    return None
+
+
+def _columns(row: list[Token], kinds: list[str], timed: bool) -> tuple[tuple[Side, Side], list[Token]] | None:
+    """Two sides in one row: ``N D D N``, ``N D N D``, or (logos for names) a row of exactly two numbers on a
+    bug that also shows a clock or period (``timed``; names ``""``, a logo read as letters is no name).
+    Neighbours in the pattern must lie within four line heights of each other."""
+    pattern = "".join(kinds)
+    for layout in (r"NDDN", r"NDND"):
+        for match in re.finditer(f"(?=({layout}))", pattern):
+            t = row[match.start() : match.start() + len(match.group(1))]
+            if not all(b.x - (a.x + a.w) <= 4 * max(a.h, b.h) for a, b in itertools.pairwise(t)):
+                continue
+            names = normalise_name(t[0].text), normalise_name(t[-1].text)
+            if not (names[0] and names[1]):
+                continue
+            first, second = (t[1], t[3]) if layout == "NDND" else (t[1], t[2])
+            return (Side(names[0], _score([first.text])), Side(names[1], _score([second.text]))), list(t)
+    digits = [t for t, k in zip(row, kinds, strict=True) if k == "D"]
+    if len(digits) == 2 and timed and "C" not in pattern:
+        return (Side("", _score([digits[0].text])), Side("", _score([digits[1].text]))), digits
+    return None
+
+
+def _score(numbers: list[str]) -> int | None:
+    return int(numbers[0]) if numbers and numbers[0].isdigit() else None
+
+
+def _clock_seconds(text: str) -> float | None:
+    """``"11:15"`` -> 675.0 s, ``"24.3"`` -> 24.3 s (tenths under a minute), else None."""
+    match = _CLOCK.match(text)
+    if not match:
+        return None
+    minutes, seconds, whole, tenths = match.groups()
+    if minutes is not None:
+        return float(int(minutes) * 60 + int(seconds)) if int(seconds) < 60 else None
+    return int(whole) + int(tenths) / 10
+
+
+def _period(text: str) -> int | None:
+    match = _PERIOD.match(text)
+    if not match:
+        return None
+    digits = [g for g in match.groups() if g]
+    return int(digits[0]) if digits else 5  # OT: the period after the fourth
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Finding the bug: text that stays put while the picture moves; reading it: recognition of changed lines only.
+
+
+def stable_regions(frames: list[np.ndarray], *, spread: int = 6, edge: float = 60.0) -> list[Box]:
+    """Regions of edges that stay put across ``frames`` (overlay graphics), ``(x, y, w, h)`` in frame pixels.
+
+    A pixel is stable when its grey level varies by less than ``spread`` over the frames, and textured when
+    the Sobel gradient magnitude of the mean frame exceeds ``edge``. Stable textured pixels are closed into
+    blobs (at half resolution) whose bounding boxes are returned, largest first. With a static camera the
+    whole picture is stable: the caller then reads the whole frame.
+
+    Args:
+        frames: two or more ``(H, W, 3)`` uint8 RGB frames of one scene, a second or so apart.
+        spread: largest grey-level range of a stable pixel.
+        edge: least gradient magnitude of a textured pixel.
+    """
+    greys = np.stack([cv2.pyrDown(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)) for f in frames]).astype(np.int16)
+    still = (greys.max(axis=0) - greys.min(axis=0)) < spread
+    mean = greys.mean(axis=0).astype(np.float32)
+    magnitude = cv2.magnitude(cv2.Sobel(mean, cv2.CV_32F, 1, 0), cv2.Sobel(mean, cv2.CV_32F, 0, 1))
+    mask = (still & (magnitude > edge)).astype(np.uint8)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 5)))
+    count, _, boxes, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    regions = [
+        (int(x) * 2, int(y) * 2, int(w) * 2, int(h) * 2)
+        for x, y, w, h, area in boxes[1:count]
+        if area >= 30 and h >= 4 and w >= 8
+    ]
+    return sorted(regions, key=lambda b: b[2] * b[3], reverse=True)
+
+
+def _union(boxes: Iterable[Box]) -> Box:
+    boxes = list(boxes)
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def _pad(box: Box, pad: int, shape: tuple[int, ...]) -> Box:
+    x0, y0 = max(0, box[0] - pad), max(0, box[1] - pad)
+    x1, y1 = min(shape[1], box[0] + box[2] + pad), min(shape[0], box[1] + box[3] + pad)
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def _crop(frame: np.ndarray, box: Box) -> np.ndarray:
+    x, y, w, h = box
+    return frame[y : y + h, x : x + w]
+
+
+def group_lines(boxes: list[Box]) -> list[list[Box]]:
+    """Text-line boxes grouped into clusters: members at most six line heights apart side by side (the columns
+    of a bug) and at most one line height apart above and below (its rows)."""
+    groups: list[list[Box]] = []
+    for box in sorted(boxes, key=lambda b: (b[1], b[0])):
+        near = [g for g in groups if any(_near(box, other) for other in g)]
+        merged = [box] + [b for g in near for b in g]
+        groups = [g for g in groups if g not in near] + [merged]
+    return [sorted(g, key=lambda b: (b[1], b[0])) for g in groups]
+
+
+def _near(a: Box, b: Box) -> bool:
+    h = max(a[3], b[3])
+    dx = max(0, max(a[0], b[0]) - min(a[0] + a[2], b[0] + b[2]))
+    dy = max(0, max(a[1], b[1]) - min(a[1] + a[3], b[1] + b[3]))
+    return dx <= 6 * h and dy <= h
+
+
+def ink_mask(grey: np.ndarray) -> np.ndarray:
+    """``(h, w)`` uint8 mask of a text crop's ink: the minority class after Otsu's threshold (light text on
+    dark or dark on light). Unlike grey levels, it does not change when a moving picture shows through a
+    translucent panel behind the text."""
+    _, binary = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return binary if binary.mean() < 0.5 else 1 - binary
+
+
+def split_line(grey: np.ndarray, min_gap: float = 0.4) -> list[tuple[int, int]]:
+    """Column spans ``[start, end)`` of the text pieces of one line crop, split at blank gaps.
+
+    Ink is the minority class after Otsu's threshold (light text on dark, or dark on light); a run of
+    columns without ink at least ``min_gap`` line heights wide separates two pieces (``"LAD 0"`` gives
+    ``LAD`` and ``0`` even where the recogniser would glue them into ``LADO``).
+    """
+    h = grey.shape[0]
+    columns = ink_mask(grey)[max(0, h // 8) : h - h // 8].sum(axis=0) > 0
+    spans: list[tuple[int, int]] = []
+    gap_px = max(2, round(min_gap * h))
+    start, blank = None, 0
+    for x, has_ink in enumerate(columns):
+        if has_ink:
+            if start is None:
+                start = x
+            blank = 0
+        elif start is not None:
+            blank += 1
+            if blank >= gap_px:
+                spans.append((start, x - blank + 1))
+                start, blank = None, 0
+    if start is not None:
+        spans.append((start, len(columns) - blank))
+    return [(a, b) for a, b in spans if b - a >= 2]
+
+
+@dataclass
+class _Line:
+    box: Box
+    ink: np.ndarray | None = None
+    tokens: tuple[Token, ...] = ()
+
+
+class _Bug:
+    """The score bug found in a run of samples: its text lines, re-read only when their pixels change."""
+
+    def __init__(self, lines: list[Box], params: GraphicsParams) -> None:
+        self.lines = [_Line(box) for box in lines]
+        self.box = _union(lines)
+        self.params = params
+        self.misses = 0
+
+    def read(self, frame: np.ndarray, ocr: OcrEngine) -> Reading | None:
+        """Parse the bug in ``frame``, recognising only the lines whose pixels changed since their last read.
+
+        Returns None without recognising anything when every line changed by more than a fifth of its ink
+        mask at once (the bug is gone: a cut or a replay), or when the text no longer parses.
+        """
+        pending: list[tuple[_Line, list[Box]]] = []
+        greys = [cv2.cvtColor(_crop(frame, line.box), cv2.COLOR_RGB2GRAY) for line in self.lines]
+        inks = [ink_mask(grey) for grey in greys]
+        changes = [
+            1.0 if line.ink is None else float((ink != line.ink).mean())
+            for line, ink in zip(self.lines, inks, strict=True)
+        ]
+        if len(self.lines) >= 2 and all(line.ink is not None for line in self.lines) and min(changes) > 0.2:
+            return None  # every line changed at once: the bug is gone (a cut, a replay), nothing to read
+        for line, grey, ink, change in zip(self.lines, greys, inks, changes, strict=True):
+            if change < self.params.change_threshold:
+                continue
+            line.ink = ink
+            x, y, _, h = line.box
+            pending.append((line, [(x + a, y, b - a, h) for a, b in split_line(grey)]))
+        if pending:
+            pieces = [piece for _, boxes in pending for piece in boxes]
+            results = iter(ocr.recognize([_crop(frame, _pad(p, 2, frame.shape)) for p in pieces]))
+            for line, boxes in pending:
+                line.tokens = tuple(
+                    Token(_lone_digit(text.strip()), float(b[0]), b[1] + b[3] / 2, float(b[2]), float(b[3]), conf)
+                    for b, (text, conf) in ((b, next(results)) for b in boxes)
+                    if text.strip()
+                )
+        tokens = [t for line in self.lines for t in line.tokens if t.confidence >= self.params.min_confidence]
+        return parse_bug(_merge_names(tokens))
+
+
+def _lone_digit(text: str) -> str:
+    """A piece read as the single letter ``O`` is the digit 0 (boxed digits; a name has two letters or more)."""
+    return "0" if text in ("O", "o") else text
+
+
+def _merge_names(tokens: list[Token]) -> list[Token]:
+    """Join name pieces of one row closer than a line height (``REAL`` ``MADRID`` -> ``REAL MADRID``)."""
+    merged: list[Token] = []
+    for row in _rows(tokens):
+        out: list[Token] = []
+        for token in row:
+            last = out[-1] if out else None
+            if (
+                last is not None
+                and _kind(last.text) == "N"
+                and len(last.text) > 2  # two letters before a name are a logo read as text ("IA LAD")
+                and _kind(token.text) == "N"
+                and token.x - (last.x + last.w) < 1.0 * max(last.h, token.h)
+            ):
+                out[-1] = Token(
+                    f"{last.text} {token.text}",
+                    last.x,
+                    (last.y + token.y) / 2,
+                    token.x + token.w - last.x,
+                    max(last.h, token.h),
+                    min(last.confidence, token.confidence),
+                )
+            else:
+                out.append(token)
+        merged += out
+    return merged
+
+
+def candidate_regions(probe: list[np.ndarray], params: GraphicsParams) -> list[Box]:
+    """The largest ``params.max_regions`` regions of ``probe`` that stayed put (:func:`stable_regions`), padded
+    and merged where they overlap: where :func:`find_bug` looks for text."""
+    shape = probe[-1].shape
+    return _merge_overlapping([_pad(r, 8, shape) for r in stable_regions(probe)])[: params.max_regions]
+
+
+def _area(box: Box) -> int:
+    return box[2] * box[3]
+
+
+def _same_regions(a: list[Box], b: list[Box]) -> bool:
+    """Whether two region lists cover the same places (each region of one overlaps one of the other by IoU 0.7)."""
+    return bool(a) and len(a) == len(b) and all(any(box_iou(r, q) >= 0.7 for q in b) for r in a)
+
+
+def find_bug(probe: list[np.ndarray], regions: list[Box], ocr: OcrEngine, params: GraphicsParams) -> _Bug | None:
+    """Locate the score bug in a run of samples of one scene.
+
+    Text lines are detected in the last frame inside ``regions``, those whose pixels stayed put across the
+    probe frames (:func:`candidate_regions`: stability is judged on pixels, which costs far less than
+    detecting text in every frame), and grouped into clusters (:func:`group_lines`). The ``max_groups``
+    clusters with the most lines (then the largest) are detected again, at their own size and at twice it
+    (each finds lines the other misses), in their box widened by seven line heights each side (a ticking
+    clock or changing score beside the still part of the bug is not stable), keeping the lines linked to the cluster
+    (:func:`group_lines`' rule: a caption further away is not the bug), plus pieces in the gaps between them
+    (:func:`_fill_gaps`). The bug is the cluster whose text parses as a game state (:func:`parse_bug`)
+    holding the most of it (scores, then clock, period and other fields), then the most text.
+
+    Args:
+        probe: two or more ``(H, W, 3)`` uint8 RGB frames, time-ordered.
+        regions: where to look, ``(x, y, w, h)`` pixels (:func:`candidate_regions`).
+        ocr: the OCR engine.
+        params: thresholds.
+
+    Returns:
+        None when no cluster parses as a score bug.
+    """
+    shape = probe[-1].shape
+    lines = [box for region in regions for box in _detect_in(ocr, probe[-1], region)]
+    groups = sorted(group_lines(lines), key=lambda g: (len(g), _area(_union(g))), reverse=True)
+    best: tuple[int, _Bug] | None = None
+    for group in groups[: params.max_groups]:
+        h = max(b[3] for b in group)
+        x, y, w, bh = _union(group)
+        area = _pad((x - 7 * h, y, w + 14 * h, bh), h, shape)
+        found = _detect_in(ocr, probe[-1], area, scale=1)
+        found += [b for b in _detect_in(ocr, probe[-1], area, scale=2) if all(_inside(b, a) < 0.5 for a in found)]
+        bug = _Bug(_fill_gaps(probe[-1], _chained(found, group) or group), params)
+        reading = bug.read(probe[-1], ocr)
+        logger.debug("bug candidate %s: %s", bug.box, reading)
+        if reading is None:
+            continue
+        rank = _strength(reading) * 1000 + len(reading.raw_text)
+        if best is None or rank > best[0]:
+            best = (rank, bug)
+    return best[1] if best else None
+
+
+def _strength(reading: Reading) -> int:
+    """How much game state a reading holds: scores read count most, then clock, period and other fields."""
+    scores = sum(side.score is not None for side in reading.sides or ())
+    return 10 * scores + 5 * (reading.clock_s is not None) + 2 * (reading.period is not None) + len(reading.fields)
+
+
+def _merge_overlapping(boxes: list[Box]) -> list[Box]:
+    merged: list[Box] = []
+    for box in boxes:
+        hits = [m for m in merged if _overlaps(box, m)]
+        merged = [m for m in merged if m not in hits] + [_union([box, *hits])]
+    return sorted(merged, key=lambda b: b[2] * b[3], reverse=True)
+
+
+def _fill_gaps(frame: np.ndarray, lines: list[Box]) -> list[Box]:
+    """``lines`` plus the text pieces (:func:`split_line`) in the gaps between neighbouring lines of one row
+    (a boxed digit the detector missed between two it found)."""
+    extra: list[Box] = []
+    rows: list[list[Box]] = []
+    for box in sorted(lines, key=lambda b: b[1] + b[3] / 2):
+        if rows and abs(box[1] + box[3] / 2 - (rows[-1][0][1] + rows[-1][0][3] / 2)) <= 0.5 * rows[-1][0][3]:
+            rows[-1].append(box)
+        else:
+            rows.append([box])
+    for row in rows:
+        row.sort(key=lambda b: b[0])
+        for a, b in itertools.pairwise(row):
+            h = max(a[3], b[3])
+            x0, x1 = a[0] + a[2], b[0]
+            if h < x1 - x0 <= 6 * h:
+                y0 = min(a[1], b[1])
+                gap = (x0, y0, x1 - x0, h)
+                grey = cv2.cvtColor(_crop(frame, gap), cv2.COLOR_RGB2GRAY)
+                extra += [(x0 + s, y0, e - s, h) for s, e in split_line(grey) if e - s >= h // 3]
+    return sorted(lines + extra, key=lambda b: (b[1], b[0]))
+
+
+def _chained(found: list[Box], seeds: list[Box]) -> list[Box]:
+    """The boxes of ``found`` overlapping a seed, or linked to one through a chain of :func:`_near` boxes."""
+    kept = [b for b in found if any(_overlaps(b, seed) for seed in seeds)]
+    rest = [b for b in found if b not in kept]
+    grew = True
+    while grew:
+        grew = False
+        for box in list(rest):
+            if any(_near(box, k) for k in kept):
+                kept.append(box)
+                rest.remove(box)
+                grew = True
+    return sorted(kept, key=lambda b: (b[1], b[0]))
+
+
+def _inside(a: Box, b: Box) -> float:
+    """Fraction of ``a``'s area inside ``b``."""
+    w = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    h = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return w * h / max(1, a[2] * a[3])
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def _detect_in(ocr: OcrEngine, frame: np.ndarray, region: Box, scale: int | None = None) -> list[Box]:
+    """Text-line boxes inside ``region`` of ``frame`` in frame pixels, the crop enlarged ``scale`` times first
+    (default: 2 for regions under 160 px, else 1)."""
+    crop = _crop(frame, region)
+    scale = scale or (2 if min(crop.shape[:2]) < 160 else 1)
+    if scale > 1:
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    return [
+        (region[0] + x // scale, region[1] + y // scale, max(1, w // scale), max(1, h // scale))
+        for x, y, w, h in ocr.detect(crop)
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Smoothing: per-sample readings -> persistent states, scoring events and name sightings.
+
+
+def _state_key(reading: Reading) -> tuple:
+    sides = reading.sides or (Side("", None), Side("", None))
+    fields = tuple(sorted((k, repr(v)) for k, v in reading.fields.items()))
+    return (sides[0].name, sides[1].name, sides[0].score, sides[1].score, reading.period, reading.half, fields)
+
+
+def _compatible(reading: Reading, accepted: Reading) -> bool:
+    """Whether every value ``reading`` holds equals ``accepted``'s (values it could not read are no change)."""
+    if reading.sides is None or accepted.sides is None:
+        return False
+    for new, old in zip(reading.sides, accepted.sides, strict=True):
+        if new.name != old.name or (new.score is not None and new.score != old.score):
+            return False
+    if reading.period is not None and reading.period != accepted.period:
+        return False
+    if reading.half is not None and reading.half != accepted.half:
+        return False
+    return all(accepted.fields.get(k) == v for k, v in reading.fields.items())
+
+
+class Timeline:
+    """Turns per-sample readings into persistent game states, scoring events and name sightings.
+
+    Rules (the issue's smoothing): a reading counts once the same values persist for ``min_persist``
+    consecutive readings; a reading that only lacks values of the current state confirms it; a score lower
+    than the current one for the same two sides is noise and dropped; the game clock counts once
+    ``min_persist`` consecutive readings agree with one another (each within the elapsed time plus 1.5 s of the
+    previous), and afterwards each reading consistent with the last counted one. A scoring event is a
+    counted rise of one side's score with the same two sides on the bug, timed at the first sample of the new
+    score. A name counts where it was read in ``min_persist`` samples no more than ``name_gap_s`` apart.
+
+    Args:
+        min_persist: consecutive readings needed.
+        name_gap_s: largest gap, seconds, inside one name sighting.
+    """
+
+    def __init__(self, min_persist: int, name_gap_s: float = 5.0) -> None:
+        self.min_persist = min_persist
+        self.name_gap_ms = name_gap_s * 1000.0
+        self.states: list[GameState] = []
+        self.events: list[ScoringEvent] = []
+        self._accepted: Reading | None = None
+        self._candidate: list[tuple[int, Reading]] = []
+        self._clock: tuple[int, float] | None = None
+        self._clock_run: list[tuple[int, float]] = []
+        self._spans: dict[tuple[str, str, str], list[list[float]]] = {}
+
+    def push(self, time_ms: int, reading: Reading | None) -> None:
+        """Add the reading of the sample at ``time_ms`` (None: the bug was not read)."""
+        if reading is None:
+            return
+        self._note_names(time_ms, reading)
+        clock_changed = self._push_clock(time_ms, reading.clock_s)
+        if reading.sides is not None:
+            if self._accepted is not None and _compatible(reading, self._accepted):
+                self._candidate = []
+            elif self._candidate and _state_key(self._candidate[-1][1]) == _state_key(reading):
+                self._candidate.append((time_ms, reading))
+            else:
+                self._candidate = [(time_ms, reading)]
+            if len(self._candidate) >= self.min_persist:
+                first_ms, first = self._candidate[0]
+                self._candidate = []
+                if self._accept(first_ms, first):
+                    return
+        if clock_changed and self._accepted is not None and self._clock is not None:
+            self._emit(time_ms, self._accepted, self._clock[1])
+
+    def _accept(self, time_ms: int, reading: Reading) -> bool:
+        """Count ``reading`` as the new state unless its score went back; emits the state and any event."""
+        old = self._accepted
+        assert reading.sides is not None
+        same_sides = (
+            old is not None
+            and old.sides is not None
+            and all(a.name == b.name for a, b in zip(old.sides, reading.sides, strict=True))
+        )
+        if same_sides and old is not None and old.sides is not None:
+            pairs = list(zip(old.sides, reading.sides, strict=True))
+            if any(a.score is not None and b.score is not None and b.score < a.score for a, b in pairs):
+                return False  # a score that jumps back is a misreading
+            new_score = (reading.sides[0].score, reading.sides[1].score)
+            for index, (a, b) in enumerate(pairs):
+                if a.score is not None and b.score is not None and b.score > a.score and None not in new_score:
+                    self.events.append(ScoringEvent(time_ms, index, b.score - a.score, new_score))  # type: ignore[arg-type]
+        self._accepted = reading
+        self._emit(time_ms, reading, self._clock[1] if self._clock else None)
+        return True
+
+    def _push_clock(self, time_ms: int, clock_s: float | None) -> bool:
+        """Count a clock reading if consistent; True when the counted clock changed."""
+        if clock_s is None:
+            return False
+
+        def consistent(a: tuple[int, float], b: tuple[int, float]) -> bool:
+            return abs(b[1] - a[1]) <= abs(b[0] - a[0]) / 1000.0 + 1.5
+
+        if self._clock is not None and consistent(self._clock, (time_ms, clock_s)):
+            self._clock_run = []
+            changed = clock_s != self._clock[1]
+            self._clock = (time_ms, clock_s)
+            return changed
+        if self._clock_run and not consistent(self._clock_run[-1], (time_ms, clock_s)):
+            self._clock_run = []
+        self._clock_run.append((time_ms, clock_s))
+        if len(self._clock_run) >= self.min_persist:
+            self._clock, self._clock_run = self._clock_run[-1], []
+            return True
+        return False
+
+    def _emit(self, time_ms: int, reading: Reading, clock_s: float | None) -> None:
+        assert reading.sides is not None
+        self.states.append(
+            GameState(
+                time_ms=time_ms,
+                sides=reading.sides,
+                period=reading.period,
+                half=reading.half,
+                clock_s=clock_s,
+                fields=dict(reading.fields),
+                raw_text=reading.raw_text,
+                confidence=reading.confidence,
+            )
+        )
+
+    def _note_names(self, time_ms: int, reading: Reading) -> None:
+        named = [(s.name, "side", reading.kind) for s in reading.sides or () if s.name]
+        named += [(str(reading.fields[r]), r, "player") for r in ("batter", "pitcher") if r in reading.fields]
+        for key in named:
+            spans = self._spans.setdefault(key, [])
+            if spans and time_ms - spans[-1][1] <= self.name_gap_ms:
+                spans[-1][1] = time_ms
+                spans[-1][2] += 1
+                spans[-1][3] = min(spans[-1][3], reading.confidence)
+            else:
+                spans.append([time_ms, time_ms, 1, reading.confidence])
+
+    def names(self) -> list[NameSighting]:
+        """The name sightings read in at least ``min_persist`` samples, ordered by first appearance."""
+        found = [
+            NameSighting(name, role, kind, int(start), int(end), float(conf))
+            for (name, role, kind), spans in self._spans.items()
+            for start, end, count, conf in spans
+            if count >= self.min_persist
+        ]
+        return sorted(found, key=lambda n: (n.start_ms, n.role, n.name))
+
+
+def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, params: GraphicsParams) -> GraphicsResult:
+    """Find the score bug, read it at each sample whose bug pixels changed, and smooth the readings.
+
+    The bug is searched for (:func:`find_bug`) over the last ``probe_samples`` samples while none is held,
+    backing off after fruitless searches (one sample period, doubling up to ``redetect_s``), and skipped while
+    the same regions stay put as in the last fruitless one (a static camera's boards); once found, only
+    its text lines are recognised, and only those whose pixels changed (:class:`_Bug`); after ``min_persist``
+    samples in a row without a reading the bug counts as gone and is searched for again. Readings are smoothed by
+    :class:`Timeline`.
+
+    Args:
+        frames: ``(time_ms, frame)`` in time order; ``frame`` is ``(H, W, 3)`` uint8 RGB, all of one size.
+        ocr: the OCR engine (detection and recognition).
+        params: sampling and smoothing knobs.
+
+    Returns:
+        The game-state timeline, scoring events and name sightings; empty lists when no bug is on screen.
+    """
+    started = time.perf_counter()
+    timeline = Timeline(params.min_persist)
+    probe: list[tuple[int, np.ndarray]] = []
+    bug: _Bug | None = None
+    bug_box: Box | None = None
+    next_search_ms = 0
+    wait_ms = 1000.0 / params.sample_fps
+    fruitless: list[Box] = []  # the regions of the last search that found no bug
+    samples = 0
+    for time_ms, frame in frames:
+        samples += 1
+        if bug is not None:
+            reading = bug.read(frame, ocr)
+            logger.debug("bug at %d ms: %s", time_ms, reading)
+            bug.misses = 0 if reading is not None else bug.misses + 1
+            timeline.push(time_ms, reading)
+            if bug.misses >= params.min_persist:
+                bug, probe, wait_ms = None, [], 1000.0 / params.sample_fps
+            continue
+        probe = [*probe[-(params.probe_samples - 1) :], (time_ms, frame)]
+        if len(probe) < params.probe_samples or time_ms < next_search_ms:
+            continue
+        regions = candidate_regions([f for _, f in probe], params)
+        if _same_regions(regions, fruitless):  # nothing new stays put on screen: no OCR
+            bug = None
+        else:
+            bug = find_bug([f for _, f in probe], regions, ocr, params)
+            fruitless = regions if bug is None else []
+        if bug is None:
+            next_search_ms = time_ms + round(wait_ms)
+            wait_ms = min(2 * wait_ms, params.redetect_s * 1000.0)
+            continue
+        bug_box = bug_box or bug.box
+        for probe_ms, probe_frame in probe:
+            timeline.push(probe_ms, bug.read(probe_frame, ocr))
+        probe = []
+    return GraphicsResult(
+        states=sorted(timeline.states, key=lambda s: s.time_ms),
+        events=timeline.events,
+        names=timeline.names(),
+        bug_box=bug_box,
+        samples=samples,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def graphics_frames(
+    path: Path, *, width: int, height: int, params: GraphicsParams, skip_nonref: bool = True
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Sharp frames for OCR at ``params.sample_fps``: one ffmpeg decode that skips the work OCR does not need.
+
+    The analysis pass decodes at 256 px, too small to read a score bug. This second, light decode runs
+    ffmpeg with ``-skip_loop_filter all`` (no deblocking: text edges stay readable) and, by default,
+    ``-skip_frame noref`` (frames no other frame refers to are not decoded at all), keeps
+    ``params.sample_fps`` frames a second (ffmpeg's ``fps`` filter, presentation time from 0; frames an edit
+    list cuts away are never shown) and scales them so the short side is ``params.short_side`` (never up).
+    Measured against the alternatives in ``benchmarks/graphics.py``.
+
+    Args:
+        path: video file.
+        width, height: its frame size in pixels (from the probe).
+        params: sampling rate and OCR short side.
+        skip_nonref: skip non-reference frames (the sampled frame is then the nearest decoded one, at most a
+            few frames off).
+
+    Yields:
+        ``(time_ms, frame)``: presentation time in ms and ``(H, W, 3)`` uint8 RGB.
+
+    Raises:
+        CorruptVideoError: the frame size is not positive, or ffmpeg cannot decode the video.
+    """
+    if width <= 0 or height <= 0:
+        raise CorruptVideoError(f"{path}: no video frame size ({width}x{height})")
+    out_w, out_h = decode_size(width, height, min(params.short_side, width, height))
+    skip = {"skip_loop_filter": "all", **({"skip_frame": "noref"} if skip_nonref else {})}
+    process = (
+        ffmpeg.input(str(path), threads=1, **skip)
+        .video.filter("fps", fps=params.sample_fps)
+        .filter("scale", out_w, out_h)
+        .output("pipe:", format="rawvideo", pix_fmt="rgb24")
+        .global_args("-nostdin", "-hide_banner", "-loglevel", "error")
+        .run_async(pipe_stdout=True, pipe_stderr=True)
+    )
+    stderr_tail: deque[str] = deque(maxlen=5)
+    drain = threading.Thread(target=drain_stderr, args=(process.stderr, stderr_tail), daemon=True)
+    drain.start()
+    size = out_w * out_h * 3
+    stopped_early = True  # until the whole output was read
+    try:
+        n = 0
+        while len(chunk := process.stdout.read(size)) == size:
+            yield round(n * 1000 / params.sample_fps), np.frombuffer(chunk, np.uint8).reshape(out_h, out_w, 3)
+            n += 1
+        stopped_early = False
+    finally:
+        process.stdout.close()
+        if stopped_early:
+            process.kill()
+        returncode = process.wait()
+        drain.join()
+    if returncode != 0 and not stopped_early:
+        last = stderr_tail[-1] if stderr_tail else f"exit status {returncode}"
+        raise CorruptVideoError(f"{path}: cannot decode video for graphics ({last})")

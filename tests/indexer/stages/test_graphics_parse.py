@@ -1,0 +1,160 @@
+"""The score-bug parser and the timeline smoothing, on text written here (pure logic: no OCR, no video)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from indexer.stages.graphics import (
+    GameState,
+    GraphicsResult,
+    NameSighting,
+    Reading,
+    ScoringEvent,
+    Side,
+    Timeline,
+    Token,
+    normalise_name,
+    parse_bug,
+    split_line,
+)
+
+
+def row(y: float, *pieces: tuple[str, float], h: float = 16.0, conf: float = 0.95) -> list[Token]:
+    """Tokens of one row: ``(text, x)`` pairs, each piece 8 px per character wide."""
+    return [Token(text, x, y, 8.0 * len(text), h, conf) for text, x in pieces]
+
+
+def test_normalise_name_drops_lineup_numbers_and_rejects_non_names() -> None:
+    assert normalise_name("5.AGUILAR") == "AGUILAR"
+    assert normalise_name("Real  Madrid") == "REAL MADRID"
+    assert normalise_name("1-2") is None
+    assert normalise_name("A") is None
+    assert normalise_name("0FOR1") is None
+
+
+def test_two_row_baseball_bug_gives_sides_count_batter_and_pitch_count() -> None:
+    tokens = [
+        *row(10, ("5.AGUILAR", 0), ("0FOR1", 100), (".145AVG", 160)),
+        *row(34, ("IA", -18), ("LAD", 8), ("0", 50), ("1-2", 100)),  # "IA": the team logo read as letters
+        *row(58, ("MIL", 8), ("0", 50), ("PITCHES", 100), ("60", 165)),
+    ]
+    reading = parse_bug(tokens)
+    assert reading is not None
+    assert reading.sides == (Side("LAD", 0), Side("MIL", 0))
+    assert reading.kind == "team"
+    assert reading.fields == {"batter": "AGUILAR", "balls": 1, "strikes": 2, "pitch_count": 60}
+    assert reading.raw_text.split(" | ")[1] == "IA LAD 0 1-2"
+
+
+def test_one_row_columns_with_clock_give_both_sides_and_elapsed_clock() -> None:
+    reading = parse_bug(row(20, ("04:43", 0), ("RMA", 60), ("0", 100), ("0", 120), ("SEV", 140)))
+    assert reading is not None
+    assert reading.sides == (Side("RMA", 0), Side("SEV", 0))
+    assert reading.clock_s == 4 * 60 + 43
+
+
+def test_tennis_columns_give_sets_games_points_and_players() -> None:
+    tokens = [
+        *row(10, ("DJOKOVIC", 0), ("6", 100), ("4", 120), ("30", 140), h=20),
+        *row(40, ("WAWRINKA", 0), ("3", 100), ("2", 120), ("15", 140), h=20),
+    ]
+    reading = parse_bug(tokens)
+    assert reading is not None
+    assert [s.name for s in reading.sides or ()] == ["DJOKOVIC", "WAWRINKA"]
+    assert reading.kind == "player"
+    assert reading.fields == {"points": ["30", "15"], "games": [4, 2], "sets": [[6], [3]]}
+    assert [s.score for s in reading.sides or ()] == [4, 2]  # games of the current set
+
+
+def test_logo_sides_with_period_and_clock_keep_empty_names() -> None:
+    tokens = [*row(10, ("2", 0), ("LWRS", 20), ("2", 80), h=14), *row(30, ("1ST", -40), ("11:15", 0), ("21", 60), h=14)]
+    reading = parse_bug(tokens)
+    assert reading is not None
+    assert reading.sides == (Side("", 2), Side("", 2))
+    assert reading.period == 1
+    assert reading.clock_s == 675.0
+
+
+def test_a_caption_beside_the_bug_is_not_a_side() -> None:
+    # "FOLLOW ME" is far to the left of the bug's "2 2": a separate segment, never a team name.
+    tokens = [*row(10, ("FOLLOWME", -300), ("2", 0), ("2", 80), h=14), *row(30, ("11:15", 0), h=14)]
+    reading = parse_bug(tokens)
+    assert reading is not None and reading.sides is not None
+    assert all(side.name == "" for side in reading.sides)
+
+
+def test_sponsor_boards_without_scores_are_not_a_bug() -> None:
+    tokens = [*row(10, ("AMERICAN FAMILY", 0), ("DISCOUNT DAYS", 200)), *row(30, ("INSURANCE", 0), ("SAVE50%", 200))]
+    assert parse_bug(tokens) is None
+
+
+def test_shot_clock_tenths_and_impossible_clock() -> None:
+    assert parse_bug(row(0, ("24.3", 0))).clock_s == 24.3  # type: ignore[union-attr]
+    assert parse_bug(row(0, ("12:75", 0))) is None
+
+
+def reading(
+    a: int | None, b: int | None, clock: float | None = None, names: tuple[str, str] = ("LAD", "MIL")
+) -> Reading:
+    return Reading(
+        sides=(Side(names[0], a), Side(names[1], b)),
+        kind="team",
+        period=None,
+        half=None,
+        clock_s=clock,
+        fields={},
+        raw_text=f"{names[0]} {a} | {names[1]} {b}",
+        confidence=0.9,
+    )
+
+
+def test_timeline_counts_persistent_rises_and_drops_noise() -> None:
+    timeline = Timeline(min_persist=3)
+    sequence = [reading(0, 0)] * 4 + [reading(0, 8)] + [reading(0, 0)] * 2 + [reading(1, 0)] * 4
+    sequence += [reading(0, 0)] * 3  # a score that jumps back is a misreading
+    sequence += [reading(1, None)] * 2  # a reading missing a score confirms the current state
+    for i, r in enumerate(sequence):
+        timeline.push(i * 500, r)
+    assert [(s.time_ms, s.sides[0].score, s.sides[1].score) for s in timeline.states] == [(0, 0, 0), (3500, 1, 0)]
+    assert timeline.events == [ScoringEvent(time_ms=3500, side=0, points=1, score=(1, 0))]
+    names = timeline.names()
+    assert {(n.name, n.start_ms, n.end_ms) for n in names} == {("LAD", 0, 7500), ("MIL", 0, 7500)}
+
+
+def test_timeline_clock_needs_agreeing_readings_and_ignores_jumps() -> None:
+    timeline = Timeline(min_persist=3)
+    clocks = [675.0, 675.0, 674.0, 310.0, 674.0, 673.0]
+    for i, clock in enumerate(clocks):
+        timeline.push(i * 500, reading(2, 2, clock))
+    assert [s.clock_s for s in timeline.states] == [674.0, 673.0]
+
+
+def test_timeline_new_sides_are_a_new_game_not_an_event() -> None:
+    timeline = Timeline(min_persist=2)
+    for i, r in enumerate([reading(3, 1)] * 2 + [reading(0, 0, names=("SF", "PIT"))] * 2):
+        timeline.push(i * 500, r)
+    assert len(timeline.states) == 2
+    assert timeline.events == []
+
+
+def test_result_round_trips_through_json_dict() -> None:
+    state = GameState(0, (Side("LAD", 0), Side("MIL", 1)), 4, "top", None, {"balls": 1}, "LAD 0 | MIL 1", 0.9)
+    result = GraphicsResult(
+        states=[state],
+        events=[ScoringEvent(500, 1, 1, (0, 1))],
+        names=[NameSighting("LAD", "side", "team", 0, 500, 0.9)],
+        bug_box=(1, 2, 3, 4),
+        samples=2,
+        seconds=0.5,
+    )
+    import json
+
+    assert GraphicsResult.from_dict(json.loads(json.dumps(result.to_dict()))) == result
+
+
+def test_split_line_separates_pieces_at_blank_gaps() -> None:
+    grey = np.full((20, 100), 200, dtype=np.uint8)
+    grey[4:16, 5:35] = 20  # "LAD"
+    grey[4:16, 50:58] = 20  # "0", 15 px later
+    grey[4:16, 60:70] = 20  # 2 px later: same piece
+    assert split_line(grey) == [(5, 35), (50, 70)]
