@@ -1,0 +1,206 @@
+"""Alignment of play-by-play events to video time on constructed graphics timelines (pure logic).
+
+The timelines are built here, state by state, as the graphics stage reports them (one state per change);
+the feeds are real samples where the test needs no graphics (offset alignment) and constructed otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.stages.alignment import AlignmentParams, align_events, consistent_readings
+from indexer.stages.playbyplay import Pitch, PlayByPlay, PlayEvent, read_play_by_play
+
+T0 = datetime(2026, 3, 1, 19, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class State:
+    """Stands in for ``indexer.stages.graphics.GameState`` (only what alignment reads)."""
+
+    time_ms: int
+    period: int | None = None
+    half: str | None = None
+    clock_s: float | None = None
+    fields: dict[str, object] = field(default_factory=dict)
+
+
+def _event(
+    type_: str, period: int | None, clock_s: float | None, wall_s: float | None = None, **kw: object
+) -> PlayEvent:
+    wall = T0 + timedelta(seconds=wall_s) if wall_s is not None else None
+    base = {"points": 0, "side": None, "team": None, "player": None, "score": None, "description": type_, "raw": {}}
+    return PlayEvent(type=type_, period=period, clock_s=clock_s, wall_time=wall, **(base | kw))  # type: ignore[arg-type]
+
+
+def _feed(events: list[PlayEvent], counts_down: bool | None) -> PlayByPlay:
+    return PlayByPlay("csv", events, None, None, counts_down, {})
+
+
+def _basketball_timeline() -> list[State]:
+    """Q1 clock 12:00 → 11:40 over video 10-30 s; stopped at 11:40 until 60 s; runs again to 11:20 at 80 s.
+
+    During the stoppage a replay (62-66 s) shows the old clock 11:55 → 11:51, and one reading is an OCR misread.
+    """
+    states = [State(int((10 + i) * 1000), 1, clock_s=720.0 - i) for i in range(21)]  # 720 .. 700 at 10 .. 30 s
+    states.append(State(45_000, 1, clock_s=100.0))  # misread
+    states += [State(int((61 + i) * 1000), 1, clock_s=699.0 - i) for i in range(20)]  # 699 .. 680 at 61 .. 80 s
+    states += [State(int((62 + i) * 1000) + 500, 1, clock_s=715.0 - i) for i in range(5)]  # replay: old clock
+    return sorted(states, key=lambda s: s.time_ms)
+
+
+def test_clock_alignment_survives_a_stoppage_a_replay_and_a_misread() -> None:
+    events = [
+        _event("two_pointer", 1, 710.0, wall_s=100.0),  # clock running: video 20 s
+        _event("foul", 1, 700.0, wall_s=115.0),  # the whistle stops the clock at 11:40: video 30 s
+        _event("free_throw", 1, 700.0, wall_s=140.0),  # 25 s later by the wall clock, clock still stopped: 55 s
+        _event("three_pointer", 1, 690.5, wall_s=172.0),  # between readings 691 (69 s) and 690 (70 s): 69.5 s
+        _event("dunk", 1, 600.0, wall_s=300.0),  # long after the last reading: not placed
+        _event("period_start", 2, 720.0),  # no readings in period 2
+    ]
+
+    result = align_events(_feed(events, True), _basketball_timeline())
+
+    assert result.method == "clock"
+    assert [e.time_ms for e in result.events] == [20_000, 30_000, 55_000, 69_500, None, None]
+    assert result.residuals_s[:2] == [0.0, 0.0]
+    assert result.residuals_s[3] == pytest.approx(0.5)
+    assert result.residuals_s[4:] == [None, None]
+    assert result.summary() == {"events": 6, "aligned": 4, "unaligned": 2, "median_residual_s": pytest.approx(0.25)}
+
+
+def test_without_wall_clock_a_second_event_at_a_stopped_clock_is_not_guessed() -> None:
+    events = [_event("foul", 1, 700.0), _event("free_throw", 1, 700.0), _event("free_throw", 1, 700.0)]
+
+    result = align_events(_feed(events, True), _basketball_timeline())
+
+    assert [e.time_ms for e in result.events] == [30_000, None, None]
+
+
+def test_the_replay_and_the_misread_are_outliers_of_the_fitted_chain() -> None:
+    timeline = _basketball_timeline()
+    times = np.array([s.time_ms / 1000 for s in timeline])
+    clocks = np.array([s.clock_s for s in timeline])
+
+    keep = consistent_readings(times, clocks, counts_down=True, tolerance_s=1.5)
+
+    assert sorted(clocks[keep].tolist()) == list(range(680, 721))  # every live reading once
+    assert not {45.0, 62.5, 63.5, 64.5, 65.5, 66.5} & set(times[keep].tolist())  # not the misread, not the replay
+    assert np.all(np.diff(times[keep]) > 0)
+
+
+def test_a_soccer_clock_counts_up_and_a_timeline_without_periods_still_aligns() -> None:
+    timeline = [State(int(t * 1000), None, clock_s=4700.0 + t) for t in range(0, 30)]  # 78:20 at 0 s
+    events = [_event("goal", 2, 4710.0), _event("shot", 2, 4725.0), _event("shot", 2, 4800.0)]
+
+    result = align_events(_feed(events, False), timeline)
+
+    assert [e.time_ms for e in result.events] == [10_000, 25_000, None]
+
+
+# ---------------------------------------------------------------------------------------------- baseball
+
+
+def _at_bat(
+    batter: str, inning: int, half: str, outs: int, counts: list[tuple[int, int]], walls: list[float]
+) -> PlayEvent:
+    pitches = tuple(
+        Pitch(balls=b, strikes=s, outs=outs, wall_time=T0 + timedelta(seconds=w), description="pitch")
+        for (b, s), w in zip(counts, walls, strict=True)
+    )
+    return _event("home_run", inning, None, wall_s=walls[-1], player=batter, half=half, pitches=pitches)
+
+
+def _bug(time_s: float, inning: int, half: str, batter: str, balls: int, strikes: int, outs: int) -> State:
+    fields: dict[str, object] = {"batter": batter, "balls": balls, "strikes": strikes, "outs": outs}
+    return State(int(time_s * 1000), inning, half, None, fields)
+
+
+def test_baseball_pitch_by_pitch_from_the_count_on_the_bug() -> None:
+    # Recorded video starts 1000 s of wall clock after T0 minus 100 s: wall w is video w - 900.
+    aguilar = _at_bat("Jesús Aguilar", 5, "top", 2, [(0, 0), (1, 0), (1, 1), (1, 2)], [1000, 1020, 1041, 1060])
+    other = _at_bat("Nobody Else", 6, "bottom", 0, [(0, 0)], [1500])  # no graphics of that half-inning
+    timeline = [
+        _bug(95.0, 5, "top", "5.AGUILAR", 0, 0, 2),
+        _bug(101.0, 5, "top", "5.AGUILAR", 1, 0, 2),  # the count changes 1 s after each pitch
+        _bug(121.0, 5, "top", "5.AGUILAR", 1, 1, 2),
+        _bug(142.5, 5, "top", "5.AGUILAR", 1, 2, 2),  # bug late by 1.5 s here: offsets 100, 100, 100.5
+        _bug(190.0, 5, "bottom", "BICHETTE", 0, 0, 0),
+    ]
+
+    result = align_events(_feed([aguilar, other], None), timeline)
+
+    assert result.method == "count"
+    assert result.events[0].time_ms == 1060_000 - 900_000  # the deciding pitch: wall 1060 → video 160 s
+    assert result.residuals_s[0] == 0.0  # the bug shows 1-2 with 2 outs for Aguilar at 160 s
+    assert result.events[1].time_ms is None
+    assert result.summary()["unaligned"] == 1
+
+
+def test_a_pitch_whose_count_the_bug_never_shows_there_is_not_placed() -> None:
+    peña = _at_bat("Jeremy Peña", 5, "top", 2, [(0, 0), (0, 1)], [1000, 1020])
+    timeline = [
+        _bug(95.0, 5, "top", "PEÑA", 0, 0, 2),
+        _bug(101.0, 5, "top", "PEÑA", 0, 1, 2),
+        _bug(105.0, 5, "top", "PEÑA", 0, 0, 0),  # the bug moved on long before wall 1020 (video 120 s)
+    ]
+
+    result = align_events(_feed([peña], None), timeline, params=AlignmentParams(max_residual_s=3.0))
+
+    assert result.events[0].time_ms is None
+    assert result.method == "none"
+
+
+def test_another_batter_on_the_bug_does_not_match() -> None:
+    event = _at_bat("Jeremy Peña", 5, "top", 2, [(0, 0), (1, 0)], [1000, 1020])
+    timeline = [_bug(95.0, 5, "top", "BREGMAN", 0, 0, 2), _bug(101.0, 5, "top", "BREGMAN", 1, 0, 2)]
+
+    assert align_events(_feed([event], None), timeline).aligned == 0
+
+
+# ---------------------------------------------------------------------------------------------- offset
+
+
+def test_offset_alignment_of_the_real_mlb_feed_by_its_wall_clock(shared_dir: Path) -> None:
+    feed = read_play_by_play(shared_dir / "data" / "plays" / "mlb_gumbo_744914_excerpt.json")
+
+    result = align_events(feed, [], offset_s=12.5)
+
+    assert result.method == "offset"
+    assert result.aligned == len(feed.events) == 36
+    first_pitch = feed.events[0].pitches[0].wall_time
+    [homer] = [e for e in result.events if e.type == "home_run"]
+    assert homer.time_ms == round((12.5 + (homer.wall_time - first_pitch).total_seconds()) * 1000)
+    assert result.median_residual_s is None  # no graphics reading supports an offset
+    times = [e.time_ms for e in result.events]
+    assert times == sorted(times) and times[0] > 12_500
+
+
+def test_offset_alignment_of_statsbomb_by_time_into_the_period(shared_dir: Path) -> None:
+    feed = read_play_by_play(shared_dir / "data" / "plays" / "statsbomb_events_3788741_excerpt.json")
+
+    result = align_events(feed, [], offset_s=3.0)
+
+    goal = next(e for e in result.events if e.type == "goal")
+    first = feed.events[0]
+    assert goal.time_ms == round((3.0 + goal.period_time_s - first.period_time_s) * 1000)  # type: ignore[operator]
+    assert result.aligned == len(feed.events)  # the excerpt is all in period 2
+
+
+def test_a_feed_without_a_continuous_time_base_stays_unaligned_with_an_offset(shared_dir: Path) -> None:
+    feed = read_play_by_play(shared_dir / "data" / "plays" / "nba_stats_playbyplayv2_0021600270.json")
+
+    result = align_events(feed, [], offset_s=0.0)
+
+    assert (result.method, result.aligned, result.median_residual_s) == ("none", 0, None)
+    assert all(e.time_ms is None for e in result.events)
+
+
+def test_negative_offset_is_refused() -> None:
+    with pytest.raises(ValueError, match="offset_s"):
+        align_events(_feed([], None), [], offset_s=-1.0)
