@@ -8,13 +8,14 @@ Three ways, tried in this order:
    replays showing an old clock; stoppages are the stretches where the clock stood still. An event at clock
    ``c`` is placed where the kept readings first show ``c`` (interpolated at 1 s per s between readings).
    Several events at the same stopped clock (a foul, then its free throws) are spread by their feed wall
-   clock when the feed has one; without it only the first is placed.
+   clock when the feed has one; without it a scoring event is placed where the bug first shows its score
+   during the stoppage (``score_lag_s`` earlier), and the others stay unaligned.
 2. **Count** (baseball, pitch by pitch): every pitch is looked up on the bug by inning, half, outs, count
    before the pitch and batter. A change of count marks the pitch before it (``count_lag_s`` earlier);
    those marks give, per half-inning, the offset between the feed's wall clock and video time (median,
-   outliers beyond ``max_offset_spread_s`` rejected). Every pitch is then placed by its wall clock and
-   kept only if the bug shows its count within ``max_residual_s`` of that time; a plate appearance's event
-   sits at its deciding (last) pitch.
+   outliers beyond ``max_offset_spread_s`` rejected); a half-inning without such a mark uses ``offset_s``
+   when given. Every pitch is then placed by its wall clock and kept only if the bug shows its count within
+   ``max_residual_s`` of that time; a plate appearance's event sits at its deciding (last) pitch.
 3. **Offset**: ``offset_s`` is the video time of the feed's first event (baseball: its first pitch); the others
    follow by the feed's own continuous time base: its wall clock, else time into the period (StatsBomb
    ``timestamp``, SoccerNet ``position``, a soccer clock), for the first event's period only.
@@ -40,8 +41,20 @@ import numpy as np
 from indexer.stages.playbyplay import Pitch, PlayByPlay, PlayEvent
 
 
+class TimelineSide(Protocol):
+    """What alignment reads of one side of the score bug (``indexer.stages.graphics.Side``)."""
+
+    @property
+    def score(self) -> int | None:
+        """The side's score as read, None when not read."""
+
+
 class TimelineState(Protocol):
     """What alignment reads of one game state of the graphics timeline (``indexer.stages.graphics.GameState``)."""
+
+    @property
+    def sides(self) -> Sequence[TimelineSide]:
+        """The two sides in the bug's order."""
 
     @property
     def time_ms(self) -> int:
@@ -78,6 +91,7 @@ class AlignmentParams:
             median are outliers.
         max_residual_s: a pitch placed by wall clock further than this from a bug segment showing its count
             is not placed.
+        score_lag_s: seconds from a basket to the bug showing the new score.
     """
 
     clock_tolerance_s: float = 1.5
@@ -85,6 +99,7 @@ class AlignmentParams:
     count_lag_s: float = 1.0
     max_offset_spread_s: float = 5.0
     max_residual_s: float = 3.0
+    score_lag_s: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -134,24 +149,21 @@ def align_events(
     Args:
         plays: the parsed feed.
         timeline: the graphics timeline, time-ordered (may be empty).
-        offset_s: video time in seconds of the feed's first event, used when the timeline cannot place events.
+        offset_s: video time in seconds of the feed's first event (negative when the recording starts after it),
+            used when the timeline cannot place events.
         params: knobs (defaults: ``AlignmentParams()``).
 
     Returns:
-        The alignment; the method used is the first that places at least one event.
-
-    Raises:
-        ValueError: ``offset_s`` is negative.
+        The alignment; the method used is the first that places at least one event. An event that would fall
+        before the start of the video is not placed.
     """
     params = params or AlignmentParams()
-    if offset_s is not None and offset_s < 0:
-        raise ValueError(f"offset_s must be >= 0, got {offset_s}")
     events = plays.events
     attempts: list[tuple[str, list[tuple[float | None, float | None]]]] = []
     if plays.clock_counts_down is not None and any(s.clock_s is not None for s in timeline):
         attempts.append(("clock", _by_clock(events, timeline, plays.clock_counts_down, params)))
     if any(e.pitches for e in events) and any(_count_key(s) for s in timeline):
-        attempts.append(("count", _by_count(events, timeline, params)))
+        attempts.append(("count", _by_count(events, timeline, params, _feed_start(events), offset_s)))
     if offset_s is not None:
         attempts.append(("offset", _by_offset(events, offset_s, plays.clock_counts_down)))
     for method, placed in attempts:
@@ -161,8 +173,9 @@ def align_events(
 
 
 def _result(events: list[PlayEvent], placed: list[tuple[float | None, float | None]], method: str) -> Alignment:
+    placed = [(t, r) if t is not None and t >= 0 else (None, None) for t, r in placed]
     out = [replace(e, time_ms=None if t is None else round(t * 1000)) for e, (t, _) in zip(events, placed, strict=True)]
-    return Alignment(out, [r if t is not None else None for t, r in placed], method)
+    return Alignment(out, [r for _, r in placed], method)
 
 
 # ---------------------------------------------------------------------------------------------- clock
@@ -231,12 +244,13 @@ def _by_clock(
         target = -event.clock_s if counts_down else event.clock_s
         anchor = anchors.get((key, event.clock_s))
         if anchor is not None:  # another event at the same clock reading: a stoppage
-            placed.append(_after_anchor(event, anchor))
+            by_wall = _after_anchor(event, anchor)
+            placed.append(by_wall if by_wall[0] is not None else _by_score(event, timeline, anchor, params))
             continue
         where = _clock_time(t, e, target, params)
         if where is not None:
-            k = int(np.searchsorted(e, target - 1e-6))
-            resume = float(t[k + 1]) if k + 1 < len(t) else float("inf")
+            moved = int(np.searchsorted(e, target + 1e-6))  # first reading past this clock value: play resumed
+            resume = float(t[moved]) if moved < len(t) else float("inf")
             anchors[(key, event.clock_s)] = (where[0], event.wall_time, resume)
         placed.append(where if where is not None else (None, None))
     return placed
@@ -268,6 +282,25 @@ def _after_anchor(event: PlayEvent, anchor: tuple[float, datetime | None, float]
     if not when <= later <= resume:
         return None, None
     return later, min(later - when, resume - later)
+
+
+def _by_score(
+    event: PlayEvent,
+    timeline: Sequence[TimelineState],
+    anchor: tuple[float, datetime | None, float],
+    params: AlignmentParams,
+) -> tuple[float | None, float | None]:
+    """Place a scoring event at a stopped clock where the bug first shows its score during the stoppage."""
+    when, _, resume = anchor
+    if not event.points or event.score is None:
+        return None, None
+    wanted = sorted(event.score)
+    for state in timeline:
+        t = state.time_ms / 1000.0
+        scores = [side.score for side in state.sides]
+        if when <= t <= resume + params.score_lag_s and None not in scores and sorted(scores) == wanted:  # type: ignore[type-var]
+            return max(t - params.score_lag_s, when), 0.0
+    return None, None
 
 
 # ---------------------------------------------------------------------------------------------- count
@@ -320,7 +353,11 @@ def _segments(timeline: Sequence[TimelineState]) -> list[_Segment]:
 
 
 def _by_count(
-    events: list[PlayEvent], timeline: Sequence[TimelineState], params: AlignmentParams
+    events: list[PlayEvent],
+    timeline: Sequence[TimelineState],
+    params: AlignmentParams,
+    feed_start: datetime | None,
+    offset_s: float | None,
 ) -> list[tuple[float | None, float | None]]:
     segments = _segments(timeline)
 
@@ -348,6 +385,8 @@ def _by_count(
     placed: list[tuple[float | None, float | None]] = []
     for event in events:
         offset = group_offset.get((event.period, event.half))
+        if offset is None and offset_s is not None and feed_start is not None:
+            offset = offset_s - feed_start.timestamp()
         last = event.pitches[-1] if event.pitches else None
         if offset is None or last is None or last.wall_time is None:
             placed.append((None, None))
@@ -362,13 +401,18 @@ def _by_count(
 # ---------------------------------------------------------------------------------------------- offset
 
 
+def _feed_start(events: list[PlayEvent]) -> datetime | None:
+    """The feed's earliest wall clock (baseball: its first pitch), None without wall clocks."""
+    walls = [p.wall_time for e in events for p in e.pitches if p.wall_time]
+    walls += [e.wall_time for e in events if e.wall_time]
+    return min(walls) if walls else None
+
+
 def _by_offset(
     events: list[PlayEvent], offset_s: float, clock_counts_down: bool | None
 ) -> list[tuple[float | None, float | None]]:
-    walls = [p.wall_time for e in events for p in e.pitches if p.wall_time]
-    walls += [e.wall_time for e in events if e.wall_time]
-    if walls:
-        start = min(walls)
+    start = _feed_start(events)
+    if start is not None:
         return [
             ((offset_s + (e.wall_time - start).total_seconds()), None) if e.wall_time else (None, None) for e in events
         ]

@@ -28,6 +28,15 @@ class State:
     half: str | None = None
     clock_s: float | None = None
     fields: dict[str, object] = field(default_factory=dict)
+    sides: tuple[Side, ...] = ()
+
+
+@dataclass(frozen=True)
+class Side:
+    """Stands in for ``indexer.stages.graphics.Side``."""
+
+    name: str
+    score: int | None
 
 
 def _event(
@@ -80,6 +89,26 @@ def test_without_wall_clock_a_second_event_at_a_stopped_clock_is_not_guessed() -
     result = align_events(_feed(events, True), _basketball_timeline())
 
     assert [e.time_ms for e in result.events] == [30_000, None, None]
+
+
+def test_free_throws_at_a_stopped_clock_without_wall_clock_follow_the_score_on_the_bug() -> None:
+    # the foul stops the clock at 11:40 (video 30 s); the bug shows 0-1 at 40 s and 0-2 at 50 s
+    timeline = _basketball_timeline()
+    timeline += [
+        State(40_000, 1, clock_s=700.0, sides=(Side("GSW", 1), Side("BKN", 0))),
+        State(50_000, 1, clock_s=700.0, sides=(Side("GSW", 2), Side("BKN", 0))),
+    ]
+    timeline.sort(key=lambda s: s.time_ms)
+    events = [
+        _event("foul", 1, 700.0),
+        _event("free_throw", 1, 700.0, points=1, score=(0, 1)),
+        _event("missed_free_throw", 1, 700.0),
+        _event("free_throw", 1, 700.0, points=1, score=(0, 2)),
+    ]
+
+    result = align_events(_feed(events, True), timeline)
+
+    assert [e.time_ms for e in result.events] == [30_000, 39_000, None, 49_000]  # 1 s before the bug changed
 
 
 def test_the_replay_and_the_misread_are_outliers_of_the_fitted_chain() -> None:
@@ -142,6 +171,21 @@ def test_baseball_pitch_by_pitch_from_the_count_on_the_bug() -> None:
     assert result.summary()["unaligned"] == 1
 
 
+def test_one_count_on_screen_is_placed_by_the_offset_and_verified_by_the_bug() -> None:
+    # a 7 s clip showing Aguilar at 1-2 with 2 outs throughout: no change of count to measure an offset from
+    aguilar = _at_bat("Jesús Aguilar", 5, "top", 2, [(0, 0), (1, 0), (1, 1), (1, 2)], [1000, 1020, 1041, 1060])
+    timeline = [_bug(0.0, 5, "top", "5.AGUILAR", 1, 2, 2)]
+
+    placed = align_events(_feed([aguilar], None), timeline, offset_s=-57.0)  # first pitch 57 s before the clip
+    wrong = align_events(_feed([aguilar], None), timeline, offset_s=-67.0)  # would put the pitch before it
+    unverified = align_events(_feed([aguilar], None), [_bug(0.0, 5, "top", "5.AGUILAR", 0, 2, 2)], offset_s=-57.0)
+
+    assert (placed.method, placed.events[0].time_ms, placed.residuals_s) == ("count", 3000, [0.0])
+    assert wrong.events[0].time_ms is None
+    assert unverified.method == "offset"  # the bug never shows 1-2: the count cannot confirm it
+    assert unverified.residuals_s == [None]
+
+
 def test_a_pitch_whose_count_the_bug_never_shows_there_is_not_placed() -> None:
     peña = _at_bat("Jeremy Peña", 5, "top", 2, [(0, 0), (0, 1)], [1000, 1020])
     timeline = [
@@ -201,6 +245,9 @@ def test_a_feed_without_a_continuous_time_base_stays_unaligned_with_an_offset(sh
     assert all(e.time_ms is None for e in result.events)
 
 
-def test_negative_offset_is_refused() -> None:
-    with pytest.raises(ValueError, match="offset_s"):
-        align_events(_feed([], None), [], offset_s=-1.0)
+def test_events_before_the_start_of_the_video_are_not_placed() -> None:
+    events = [_event("foul", 1, 700.0, wall_s=0.0), _event("dunk", 1, 690.0, wall_s=30.0)]
+
+    result = align_events(_feed(events, True), [], offset_s=-10.0)  # the recording started 10 s after the foul
+
+    assert [e.time_ms for e in result.events] == [None, 20_000]
