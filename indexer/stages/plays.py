@@ -26,6 +26,7 @@ Everything else is live action.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -234,6 +235,24 @@ def shot_roles(
             out.append(PlayShot(i, shot.start_ms, shot.end_ms, ShotRole.LIVE))
         else:
             out.append(PlayShot(i, shot.start_ms, shot.end_ms, ShotRole.REPLAY, best[2], best[0], best[1]))
+    return out
+
+
+def event_plays(plays: Sequence[Play], times_ms: Sequence[int | None]) -> list[int | None]:
+    """The play each event belongs to: the one whose [start_ms, end_ms) holds the event's video time.
+
+    Args:
+        plays: plays in order (from :func:`group_plays`).
+        times_ms: per event, its video time in ms (``PlayEvent.time_ms``); None = unaligned.
+
+    Returns:
+        Per event, an index into ``plays``, or None (unaligned, or outside every play).
+    """
+    starts = [p.start_ms for p in plays]
+    out: list[int | None] = []
+    for t in times_ms:
+        k = bisect_right(starts, t) - 1 if t is not None else -1
+        out.append(k if k >= 0 and t is not None and t < plays[k].end_ms else None)
     return out
 
 

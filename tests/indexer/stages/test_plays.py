@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.stages.analysis import Analysis, AnalysisParams, analyse_video
+from indexer.stages.analysis import Analysis, analyse_video
 from indexer.stages.plays import (
     PlayParams,
     ShotRole,
+    event_plays,
     frame_signature,
     group_plays,
     keyframe_signatures,
@@ -112,6 +113,13 @@ def test_thresholds_and_lookback_are_honoured(broadcast: tuple) -> None:
     assert short[2].role is ShotRole.LIVE  # shot 0 started 6 s before the replay
 
 
+def test_events_belong_to_the_play_holding_their_time(broadcast: tuple) -> None:
+    plays = group_plays(*broadcast)
+
+    assert event_plays(plays, [0, 13_999, 14_000, 21_999, 22_000, None]) == [0, 0, 1, 1, None, None]
+    assert event_plays([], [5]) == [None]
+
+
 def test_mismatched_inputs_raise() -> None:
     with pytest.raises(ValueError, match="window spans"):
         shot_roles([ShotSpan(0, 1000)], _windows(2.0), np.zeros((3, 4)))
@@ -136,7 +144,6 @@ def test_frame_signature_ignores_brightness_and_tells_frames_apart() -> None:
 # ---------------------------------------------------------------------------------------------- real footage
 
 CARD = "color=c=0x1f3a93:s=640x360:r=24:d=0.5"  # a plain card before each replay, like a broadcast's wipe
-# (start_s, end_s) of the replays in the constructed video, from the clips' lengths (probed in the fixture)
 
 
 @pytest.fixture(scope="module")
@@ -169,19 +176,11 @@ def replay_footage(video_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture(scope="module")
 def analysed(replay_footage: tuple[Path, list], tmp_path_factory: pytest.TempPathFactory) -> tuple[Analysis, Path]:
     """The pipeline's own analysis of the constructed video (settings' sampling, real I3D), with its keyframes."""
-    from django.conf import settings
-
     from indexer import runtime
 
     path, _ = replay_footage
     keyframes = tmp_path_factory.mktemp("keyframes")
-    params = AnalysisParams(
-        sample_fps=settings.HL_SAMPLE_FPS,
-        window_frames=settings.HL_WINDOW_FRAMES,
-        overlap=settings.HL_WINDOW_OVERLAP,
-        short_side=runtime.decode_short_side(),
-        batch_windows=settings.HL_BATCH_WINDOWS,
-    )
+    params = runtime.analysis_params()
     analysis = analyse_video(path, probe_video(path), runtime.action_recognizer(), params, keyframe_dir=keyframes)
     return analysis, keyframes
 
@@ -189,6 +188,15 @@ def analysed(replay_footage: tuple[Path, list], tmp_path_factory: pytest.TempPat
 def _truth(shot: ShotSpan, replays: list[tuple[float, float]]) -> bool:
     centre = (shot.start_ms + shot.end_ms) / 2000
     return any(start <= centre < end for start, end in replays)
+
+
+def _precision_recall(roles: list, shots: list[ShotSpan], replays: list[tuple[float, float]]) -> tuple[float, float]:
+    """Replay precision and recall over shots; a shot is truly a replay when its centre lies in a slowed copy."""
+    truth = [_truth(s, replays) for s in shots]
+    found = [r.role is ShotRole.REPLAY for r in roles]
+    hits = sum(t and f for t, f in zip(truth, found, strict=True))
+    assert sum(truth) >= 2  # the shot detector found each replay's cut
+    return hits / max(sum(found), 1), hits / max(sum(truth), 1)
 
 
 @pytest.mark.slow
@@ -201,13 +209,8 @@ def test_replays_of_real_clips_are_found_by_keyframe_signatures(
 
     roles = shot_roles(analysis.shots, analysis.spans_s, signatures)
 
-    truth = [_truth(s, replays) for s in analysis.shots]
-    found = [r.role is ShotRole.REPLAY for r in roles]
-    hits = sum(t and f for t, f in zip(truth, found, strict=True))
-    precision, recall = hits / max(sum(found), 1), hits / max(sum(truth), 1)
-    print(f"replay detection (keyframe signatures): precision {precision:.2f}, recall {recall:.2f}, "
-          f"{sum(truth)} replay shots of {len(truth)}")  # fmt: skip
-    assert sum(truth) >= 2  # the shot detector found each replay's cut
+    precision, recall = _precision_recall(roles, analysis.shots, replays)
+    print(f"replay detection (keyframe signatures): precision {precision:.2f}, recall {recall:.2f}")
     assert precision == 1.0
     assert recall >= 0.75
     for role in roles:
@@ -230,9 +233,6 @@ def test_replays_of_real_clips_by_action_embeddings(
 
     roles = shot_roles(analysis.shots, analysis.spans_s, analysis.features)
 
-    truth = [_truth(s, replays) for s in analysis.shots]
-    found = [r.role is ShotRole.REPLAY for r in roles]
-    hits = sum(t and f for t, f in zip(truth, found, strict=True))
-    precision, recall = hits / max(sum(found), 1), hits / max(sum(truth), 1)
+    precision, recall = _precision_recall(roles, analysis.shots, replays)
     print(f"replay detection (I3D embeddings): precision {precision:.2f}, recall {recall:.2f}")
     assert precision >= 0.75 and recall >= 0.5
