@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import re
 import statistics
-import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -38,7 +37,7 @@ from typing import Protocol
 
 import numpy as np
 
-from indexer.stages.playbyplay import Pitch, PlayByPlay, PlayEvent
+from indexer.stages.playbyplay import Pitch, PlayByPlay, PlayEvent, ascii_fold
 
 
 class TimelineSide(Protocol):
@@ -318,8 +317,7 @@ def _count_key(state: TimelineState) -> _CountKey | None:
 
 
 def _name_tokens(name: object) -> set[str]:
-    text = unicodedata.normalize("NFKD", str(name or "")).encode("ascii", "ignore").decode().lower()
-    return {w for w in re.split(r"[^a-z]+", text) if len(w) > 1}
+    return {w for w in re.split(r"[^a-z]+", ascii_fold(str(name or ""))) if len(w) > 1}
 
 
 def _same_batter(bug_name: object, player: str | None) -> bool:

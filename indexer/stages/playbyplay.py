@@ -32,8 +32,9 @@ import csv
 import io
 import json
 import re
+import unicodedata
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import pairwise
@@ -704,7 +705,42 @@ def _counts_down(events: list[PlayEvent]) -> bool | None:
     return not rising
 
 
+def bug_sides(plays: PlayByPlay, names: Sequence[str]) -> dict[str, int]:
+    """Which side of the score bug (0: first row or left, 1: second) is the feed's home team and which its away.
+
+    Args:
+        plays: the parsed feed (its ``home`` and ``away`` codes or names).
+        names: the two side names as read on the bug (``GameState.sides[i].name``), e.g. ``["LAD", "MIL"]``.
+
+    Returns:
+        ``{"home": i, "away": j}`` when one of the feed's teams is recognised on the bug (the same text, or one
+        containing the other, ignoring case, accents and punctuation) and the match is unambiguous; else ``{}``.
+    """
+    if len(names) != 2:
+        return {}
+    shown = [_plain(n) for n in names]
+    found: dict[str, int] = {}
+    for role in ("home", "away"):
+        team = _plain(getattr(plays, role) or "")
+        hits = [i for i, n in enumerate(shown) if team and n and (team in n or n in team)]
+        if len(hits) == 1:
+            found[role] = hits[0]
+    if len(found) == 1:
+        [(role, i)] = found.items()
+        found["away" if role == "home" else "home"] = 1 - i
+    return found if len(found) == 2 and found["home"] != found["away"] else {}
+
+
 # ---------------------------------------------------------------------------------------------- helpers
+
+
+def ascii_fold(text: str) -> str:
+    """Lower case without accents (``"Jesús Peña"`` → ``"jesus pena"``): NFKD, then ASCII only."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", ascii_fold(text))
 
 _JSON_PARSERS: dict[str, Callable[[Any], PlayByPlay]] = {
     "mlb": parse_mlb,

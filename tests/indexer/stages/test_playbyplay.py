@@ -16,7 +16,9 @@ import pytest
 from indexer.stages.playbyplay import (
     EVENT_TYPES,
     FORMATS,
+    PlayByPlay,
     PlayByPlayError,
+    bug_sides,
     detect_format,
     parse_play_by_play,
     read_play_by_play,
@@ -203,3 +205,18 @@ def test_missing_file_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(PlayByPlayError, match=r"nothing\.json: cannot read"):
         read_play_by_play(tmp_path / "nothing.json")
     assert "csv" in FORMATS
+
+
+@pytest.mark.parametrize(
+    ("home", "away", "names", "expected"),
+    [
+        ("MIL", "LAD", ["LAD", "MIL"], {"home": 1, "away": 0}),
+        ("Real Madrid", "Sevilla", ["REAL MADRID", "SEVILLA FC"], {"home": 0, "away": 1}),
+        ("Atlético Madrid", None, ["Other", "ATLETICO MADRID"], {"home": 1, "away": 0}),  # one found: the other
+        ("MIL", "LAD", ["NYY", "BOS"], {}),
+        ("LA", "LAD", ["LAD", "MIL"], {}),  # "LA" is in "LAD" and the away team is too: ambiguous
+        ("MIL", "LAD", ["MIL"], {}),
+    ],
+)
+def test_bug_sides_from_team_names(home: str, away: str | None, names: list[str], expected: dict) -> None:
+    assert bug_sides(PlayByPlay("csv", [], home, away, None, {}), names) == expected
