@@ -10,12 +10,13 @@ Three ways, tried in this order:
    Several events at the same stopped clock (a foul, then its free throws) are spread by their feed wall
    clock when the feed has one; without it a scoring event is placed where the bug first shows its score
    during the stoppage (``score_lag_s`` earlier), and the others stay unaligned.
-2. **Count** (baseball, pitch by pitch): every pitch is looked up on the bug by inning, half, outs, count
-   before the pitch and batter. A change of count marks the pitch before it (``count_lag_s`` earlier);
-   those marks give, per half-inning, the offset between the feed's wall clock and video time (median,
-   outliers beyond ``max_offset_spread_s`` rejected); a half-inning without such a mark uses ``offset_s``
-   when given. Every pitch is then placed by its wall clock and kept only if the bug shows its count within
-   ``max_residual_s`` of that time; a plate appearance's event sits at its deciding (last) pitch.
+2. **Count** (baseball, pitch by pitch): every pitch is looked up on the bug by its count before the pitch,
+   and by batter, inning, half and outs where the bug shows them. A change of count marks the pitch before
+   it (``count_lag_s`` earlier); those marks give, per half-inning, the offset between the feed's wall clock
+   and video time (median, outliers beyond ``max_offset_spread_s`` rejected); a half-inning without such a
+   mark uses ``offset_s`` when given. Every pitch is then placed by its wall clock and kept only if the bug
+   shows its count within ``max_residual_s`` of that time; a plate appearance's event sits at its deciding
+   (last) pitch.
 3. **Offset**: ``offset_s`` is the video time of the feed's first event (baseball: its first pitch); the others
    follow by the feed's own continuous time base: its wall clock, else time into the period (StatsBomb
    ``timestamp``, SoccerNet ``position``, a soccer clock), for the first event's period only.
@@ -304,16 +305,21 @@ def _by_score(
 
 # ---------------------------------------------------------------------------------------------- count
 
-_CountKey = tuple[int, str, int, int, int]
+_CountKey = tuple[int | None, str | None, int | None, int, int]
+"""(inning, half, outs, balls, strikes) as the bug shows them; the first three may be missing from a bug."""
 
 
 def _count_key(state: TimelineState) -> _CountKey | None:
     f = state.fields
-    values = (f.get("outs"), f.get("balls"), f.get("strikes"))
-    if state.period is None or state.half is None or not all(isinstance(v, int) for v in values):
+    balls, strikes, outs = f.get("balls"), f.get("strikes"), f.get("outs")
+    if not isinstance(balls, int) or not isinstance(strikes, int):
         return None
-    outs, balls, strikes = values
-    return state.period, state.half, outs, balls, strikes  # type: ignore[return-value]
+    return state.period, state.half, outs if isinstance(outs, int) else None, balls, strikes
+
+
+def _shows(shown: _CountKey, wanted: _CountKey) -> bool:
+    """The bug's key agrees with the pitch's: the count always, inning, half and outs where the bug shows them."""
+    return shown[3:] == wanted[3:] and all(a is None or a == b for a, b in zip(shown[:3], wanted[:3], strict=True))
 
 
 def _name_tokens(name: object) -> set[str]:
@@ -361,7 +367,7 @@ def _by_count(
 
     def matching(event: PlayEvent, pitch: Pitch) -> list[_Segment]:
         key = (event.period, event.half, pitch.outs, pitch.balls, pitch.strikes)
-        return [s for s in segments if s.key == key and _same_batter(s.batter, event.player)]
+        return [s for s in segments if _shows(s.key, key) and _same_batter(s.batter, event.player)]
 
     # offsets (video - wall) from count changes, per half-inning
     offsets: dict[tuple[int | None, str | None], list[float]] = defaultdict(list)

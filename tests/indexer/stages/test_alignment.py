@@ -186,6 +186,16 @@ def test_one_count_on_screen_is_placed_by_the_offset_and_verified_by_the_bug() -
     assert unverified.residuals_s == [None]
 
 
+def test_a_bug_showing_only_batter_and_count_still_verifies_but_another_inning_does_not() -> None:
+    # the shared MLB clip's bug as read: "5 AGUILAR 0FOR1 .145AVG | LAD 0 1-2 | MIL 0 PITCHES 60" (no inning, outs)
+    aguilar = _at_bat("Jesús Aguilar", 5, "top", 2, [(0, 0), (1, 0), (1, 1), (1, 2)], [1000, 1020, 1041, 1060])
+    bare = [State(0, None, None, None, {"batter": "AGUILAR", "balls": 1, "strikes": 2, "pitch_count": 60})]
+    other_inning = [_bug(0.0, 6, "top", "AGUILAR", 1, 2, 2)]
+
+    assert align_events(_feed([aguilar], None), bare, offset_s=-57.0).events[0].time_ms == 3000
+    assert align_events(_feed([aguilar], None), other_inning, offset_s=-57.0).method == "offset"
+
+
 def test_a_pitch_whose_count_the_bug_never_shows_there_is_not_placed() -> None:
     peña = _at_bat("Jeremy Peña", 5, "top", 2, [(0, 0), (0, 1)], [1000, 1020])
     timeline = [
