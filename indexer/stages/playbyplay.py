@@ -254,7 +254,10 @@ def parse_play_by_play(data: bytes | str, fmt: str = "auto") -> PlayByPlay:
     """Parse a file's content (see :func:`read_play_by_play`)."""
     if fmt != "auto" and fmt not in FORMATS:
         raise PlayByPlayError(f"unknown format {fmt!r}: use auto or one of {', '.join(FORMATS)}")
-    text = data.decode("utf-8-sig", errors="strict") if isinstance(data, bytes) else data
+    try:
+        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+    except UnicodeDecodeError as exc:
+        raise PlayByPlayError(f"not UTF-8 text (byte {exc.start})") from None
     fmt = detect_format(text) if fmt == "auto" else fmt
     if fmt == "csv":
         return parse_csv(text)
@@ -265,7 +268,9 @@ def parse_play_by_play(data: bytes | str, fmt: str = "auto") -> PlayByPlay:
     parser = _JSON_PARSERS[fmt]
     try:
         return parser(doc)
-    except (KeyError, TypeError, AttributeError, IndexError) as exc:
+    except PlayByPlayError:
+        raise
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
         raise PlayByPlayError(f"not a valid {fmt} file: missing or malformed field {exc}") from exc
 
 
@@ -649,7 +654,9 @@ def parse_csv(text: str) -> PlayByPlay:
     - ``side``: ``home`` or ``away``. ``points``: integer (default: the event type's usual points, else 0).
     - ``home_score``, ``away_score``: the score after the event (both or neither).
 
-    The clock counts down unless every row's clock is non-decreasing within each period (soccer style).
+    The clock counts down when it falls between rows of a period and up (soccer) when it rises; when no period
+    has two different clocks, or they do both, the direction is unknown (``clock_counts_down`` None) and the
+    clock cannot align events.
 
     Raises:
         PlayByPlayError: a required column is missing, or a row (numbered from 2, the header being 1) has
@@ -699,10 +706,8 @@ _DEFAULT_POINTS = {"home_run": 1, "three_pointer": 3, "two_pointer": 2, "dunk": 
 
 def _counts_down(events: list[PlayEvent]) -> bool | None:
     clocks = [(e.period, e.clock_s) for e in events if e.clock_s is not None]
-    if not clocks:
-        return None
-    rising = all(a[1] <= b[1] for a, b in pairwise(clocks) if a[0] == b[0])  # type: ignore[operator]
-    return not rising
+    steps = {(b[1] > a[1]) for a, b in pairwise(clocks) if a[0] == b[0] and a[1] != b[1]}  # type: ignore[operator]
+    return (False in steps) if len(steps) == 1 else None
 
 
 def bug_sides(plays: PlayByPlay, names: Sequence[str]) -> dict[str, int]:

@@ -181,6 +181,14 @@ def test_csv_documented_header() -> None:
     ]
 
 
+def test_csv_clock_direction_is_read_from_the_rows_or_left_unknown() -> None:
+    up = parse_play_by_play("period,clock,event\n1,10:00,goal\n1,33:10,goal\n2,50:00,corner\n")
+    single = parse_play_by_play("period,clock,event\n1,10:00,dunk\n2,3:00,dunk\n")
+    mixed = parse_play_by_play("period,clock,event\n1,10:00,dunk\n1,11:00,dunk\n1,9:00,dunk\n")
+
+    assert (up.clock_counts_down, single.clock_counts_down, mixed.clock_counts_down) == (False, None, None)
+
+
 @pytest.mark.parametrize(
     ("text", "fmt", "message"),
     [
@@ -193,9 +201,12 @@ def test_csv_documented_header() -> None:
         ('{"game": {"actions": [{"actionType": "2pt", "clock": "11:22", "period": 1}]}}', "nba", "ISO-8601"),
         ("[1, 2]", "statsbomb", "not a valid statsbomb file"),
         ("{}", "xml", "unknown format 'xml'"),
+        ('{"resultSets": [{"headers": ["PERIOD", "PCTIMESTRING", "EVENTMSGTYPE", "HOMEDESCRIPTION",'
+         ' "VISITORDESCRIPTION"], "rowSet": [[1, "12:00"]]}]}', "auto", "not a valid nba-stats file"),
+        (b"period,clock,event\n1,\xff\xfe,goal\n", "csv", "not UTF-8"),
     ],
 )
-def test_malformed_input_raises_a_readable_value_error(text: str, fmt: str, message: str) -> None:
+def test_malformed_input_raises_a_readable_value_error(text: str | bytes, fmt: str, message: str) -> None:
     with pytest.raises(PlayByPlayError, match=message) as caught:
         parse_play_by_play(text, fmt)
     assert isinstance(caught.value, ValueError)
