@@ -7,9 +7,10 @@ Three ways, tried in this order:
    and never runs faster than the video (plus ``clock_tolerance_s``) is kept, which rejects OCR misreads and
    replays showing an old clock; stoppages are the stretches where the clock stood still. An event at clock
    ``c`` is placed where the kept readings first show ``c`` (interpolated at 1 s per s between readings).
-   Several events at the same stopped clock (a foul, then its free throws) are spread by their feed wall
-   clock when the feed has one; without it a scoring event is placed where the bug first shows its score
-   during the stoppage (``score_lag_s`` earlier), and the others stay unaligned.
+   Several events at the same clock reading are spread by their feed wall clock when the feed has one;
+   without it, events sharing a second of running clock (a miss and its rebound) are placed at that
+   second, and at a stopped clock (a foul, then its free throws) a scoring event is placed where the bug
+   first shows its score (``score_lag_s`` earlier) while the others stay unaligned.
 2. **Count** (baseball, pitch by pitch): every pitch is looked up on the bug by its count before the pitch,
    and by batter, inning, half and outs where the bug shows them. A change of count marks the pitch before
    it (``count_lag_s`` earlier); those marks give, per half-inning, the offset between the feed's wall clock
@@ -23,7 +24,8 @@ Three ways, tried in this order:
 
 An event that none of these places keeps ``time_ms = None``: it is never guessed. The residual of a placed
 event is the distance, in video seconds, from its time to the graphics reading that supports it (0 when a
-reading shows its exact clock or count at that time); offset alignment has no reading, so no residual.
+reading shows its exact clock or count at that time; for an event sharing a running second with an earlier
+one, the length of that second on the video); offset alignment has no reading, so no residual.
 """
 
 from __future__ import annotations
@@ -243,9 +245,8 @@ def _by_clock(
         t, e = fitted[key]
         target = -event.clock_s if counts_down else event.clock_s
         anchor = anchors.get((key, event.clock_s))
-        if anchor is not None:  # another event at the same clock reading: a stoppage
-            by_wall = _after_anchor(event, anchor)
-            placed.append(by_wall if by_wall[0] is not None else _by_score(event, timeline, anchor, params))
+        if anchor is not None:  # another event at the same clock reading
+            placed.append(_same_clock(event, timeline, anchor, params))
             continue
         where = _clock_time(t, e, target, params)
         if where is not None:
@@ -273,15 +274,24 @@ def _clock_time(t: np.ndarray, e: np.ndarray, target: float, params: AlignmentPa
     return when, min(when - float(t[k - 1]), float(t[k]) - when)
 
 
-def _after_anchor(event: PlayEvent, anchor: tuple[float, datetime | None, float]) -> tuple[float | None, float | None]:
-    """Place an event at a stopped clock by its wall clock after the first event at that clock."""
+def _same_clock(
+    event: PlayEvent,
+    timeline: Sequence[TimelineState],
+    anchor: tuple[float, datetime | None, float],
+    params: AlignmentParams,
+) -> tuple[float | None, float | None]:
+    """Place an event at the clock reading of an earlier event: by wall clock, by the bug's score, or in-second.
+
+    ``anchor`` is (video time of the first event at this reading, its wall clock, when the clock moved on).
+    """
     when, wall, resume = anchor
-    if wall is None or event.wall_time is None:
-        return None, None
-    later = when + (event.wall_time - wall).total_seconds()
-    if not when <= later <= resume:
-        return None, None
-    return later, min(later - when, resume - later)
+    if wall is not None and event.wall_time is not None:
+        later = when + (event.wall_time - wall).total_seconds()
+        if when <= later <= resume:
+            return later, min(later - when, resume - later)
+    if resume - when <= 1.0 + params.clock_tolerance_s:  # the clock ran on: both fell in the same displayed second
+        return when, resume - when
+    return _by_score(event, timeline, anchor, params)
 
 
 def _by_score(

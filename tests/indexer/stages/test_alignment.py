@@ -6,8 +6,10 @@ the feeds are real samples where the test needs no graphics (offset alignment) a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +132,58 @@ def test_a_soccer_clock_counts_up_and_a_timeline_without_periods_still_aligns() 
     result = align_events(_feed(events, False), timeline)
 
     assert [e.time_ms for e in result.events] == [10_000, 25_000, None]
+
+
+def _broadcast_clock(feed: PlayByPlay, lead_s: float, seed: int = 0) -> list[State]:
+    """A graphics timeline simulated from a real feed's own clock and wall-clock times.
+
+    Video time is the feed's wall clock minus its first action plus ``lead_s``. Between two actions the clock
+    stands still, then runs down 1 s per s to reach the second action's clock at its wall time. The bug is
+    sampled at 2 Hz and shows whole seconds rounded up (tenths under a minute); a state is emitted when the
+    display changes. Fifteen replays per period show, for 3 s, the clock of 30 changes earlier, and twenty OCR
+    misreads show random clocks.
+    """
+    rng = np.random.default_rng(seed)
+    start = min(e.wall_time for e in feed.events if e.wall_time)
+    states: list[State] = []
+    for period in sorted({e.period for e in feed.events if e.period}):
+        acts = [e for e in feed.events if e.period == period]
+        knots: list[tuple[float, float]] = []
+        for a, b in pairwise(acts):
+            ta, tb = ((x.wall_time - start).total_seconds() + lead_s for x in (a, b))  # type: ignore[operator]
+            ran = a.clock_s - b.clock_s  # type: ignore[operator]
+            knots += [(ta, a.clock_s), (max(ta, tb - ran), a.clock_s), (tb, b.clock_s)]  # type: ignore[list-item]
+        kt, kc = (np.array(v) for v in zip(*sorted(knots, key=lambda k: k[0]), strict=True))
+        live: list[State] = []
+        for t in np.arange(kt[0], kt[-1] + 0.5, 0.5):
+            c = float(np.interp(t, kt, kc))
+            shown = float(math.ceil(c - 1e-9)) if c >= 60 else math.ceil(c * 10 - 1e-9) / 10
+            if not live or live[-1].clock_s != shown:
+                live.append(State(round(t * 1000), period, clock_s=shown))
+        states += live
+        for k in rng.integers(30, len(live), size=15):
+            old = live[k - 30 : k - 24]  # the clock as it read 30 changes before
+            states += [State(live[k].time_ms + 200 + j * 500, period, clock_s=o.clock_s) for j, o in enumerate(old)]
+        for k in rng.integers(0, len(live), size=20):
+            states.append(State(live[k].time_ms + 250, period, clock_s=float(rng.integers(0, 720))))
+    return sorted(states, key=lambda s: s.time_ms)
+
+
+def test_the_real_nba_feed_on_a_simulated_broadcast_clock(shared_dir: Path) -> None:
+    feed = read_play_by_play(shared_dir / "data" / "plays" / "nba_cdn_playbyplay_0022000001_excerpt.json")
+    start = min(e.wall_time for e in feed.events if e.wall_time)
+    truth = [(e.wall_time - start).total_seconds() + 30.0 for e in feed.events]  # type: ignore[operator]
+    timeline = _broadcast_clock(feed, lead_s=30.0)
+
+    with_wall = align_events(feed, timeline)
+    no_wall = align_events(replace(feed, events=[replace(e, wall_time=None) for e in feed.events]), timeline)
+
+    for result, least in ((with_wall, len(feed.events)), (no_wall, 0.75 * len(feed.events))):
+        errors = [abs(e.time_ms / 1000 - t) for e, t in zip(result.events, truth, strict=True) if e.time_ms is not None]
+        assert result.method == "clock"
+        assert len(errors) >= least
+        assert max(errors) <= 1.0  # at most the display's second plus the 2 Hz sampling
+        assert float(np.median(errors)) <= 0.5
 
 
 # ---------------------------------------------------------------------------------------------- baseball
