@@ -250,6 +250,58 @@ def test_a_bug_showing_only_batter_and_count_still_verifies_but_another_inning_d
     assert align_events(_feed([aguilar], None), other_inning, offset_s=-57.0).method == "offset"
 
 
+def _broadcast_counts(feed: PlayByPlay, seed: int = 0) -> tuple[list[State], list[float]]:
+    """A baseball bug timeline simulated from a real GUMBO feed's pitches, and the truth: each event's video time.
+
+    Video time is the wall clock from the first pitch plus 20 s, minus 90 s per earlier half-inning (each
+    break cut from the recording, so the offset changes per half-inning). Each batter appears on the bug 8 s
+    before his first pitch; the count, outs and batter change 0.5-1.5 s after each pitch that changes them.
+    Twelve misreads show a random count for 1 s.
+    """
+    rng = np.random.default_rng(seed)
+    start = feed.events[0].pitches[0].wall_time
+    halves = list(dict.fromkeys((e.period, e.half) for e in feed.events))
+    cut = {h: 20.0 - 90.0 * i for i, h in enumerate(halves)}
+
+    def video(e: PlayEvent, wall: datetime) -> float:
+        return (wall - start).total_seconds() + cut[(e.period, e.half)]  # type: ignore[operator]
+
+    states: list[State] = []
+    for e in feed.events:
+        name = str(e.player).split()[-1].upper()
+
+        def shown(t: float, pitch: Pitch, e: PlayEvent = e, name: str = name) -> State:
+            fields: dict[str, object] = {"batter": name, "balls": pitch.balls, "strikes": pitch.strikes}
+            return State(round(t * 1000), e.period, e.half, None, fields | {"outs": pitch.outs})
+
+        states.append(shown(video(e, e.pitches[0].wall_time) - 8.0, e.pitches[0]))  # type: ignore[arg-type]
+        for before, after in pairwise(e.pitches):
+            if (before.balls, before.strikes, before.outs) != (after.balls, after.strikes, after.outs):
+                states.append(shown(video(e, before.wall_time) + rng.uniform(0.5, 1.5), after))  # type: ignore[arg-type]
+    states.sort(key=lambda s: s.time_ms)
+    for k in rng.integers(1, len(states) - 1, size=12):
+        wrong = {"balls": int(rng.integers(0, 4)), "strikes": int(rng.integers(0, 3))}
+        if states[k].time_ms + 4000 < states[k + 1].time_ms:
+            states += [replace(states[k], time_ms=states[k].time_ms + 3000, fields=states[k].fields | wrong),
+                       replace(states[k], time_ms=states[k].time_ms + 4000)]  # fmt: skip
+    truth = [video(e, e.pitches[-1].wall_time) for e in feed.events]  # type: ignore[arg-type]
+    return sorted((s for s in states if s.time_ms >= 0), key=lambda s: s.time_ms), truth
+
+
+def test_the_real_mlb_feed_pitch_by_pitch_on_a_simulated_bug(shared_dir: Path) -> None:
+    feed = read_play_by_play(shared_dir / "data" / "plays" / "mlb_gumbo_744914_excerpt.json")
+    timeline, truth = _broadcast_counts(feed)
+
+    result = align_events(feed, timeline)
+
+    errors = [abs(e.time_ms / 1000 - t) for e, t in zip(result.events, truth, strict=True) if e.time_ms is not None]
+    assert result.method == "count"
+    assert len(errors) == len(feed.events) == 36
+    assert max(errors) <= 0.5  # the bug's 0.5-1.5 s lag against the assumed 1 s
+    [homer] = [e for e, t in zip(result.events, truth, strict=True) if e.type == "home_run"]
+    assert homer.player == "Jeremy Peña" and homer.time_ms is not None
+
+
 def test_a_pitch_whose_count_the_bug_never_shows_there_is_not_placed() -> None:
     peña = _at_bat("Jeremy Peña", 5, "top", 2, [(0, 0), (0, 1)], [1000, 1020])
     timeline = [
