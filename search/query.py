@@ -88,34 +88,33 @@ ACTION_PHRASES: dict[tuple[str, ...], str] = {
     ("pitches",): "pitch or catch",
 }
 
-# Fan vocabulary → event type slugs (``indexer.stages.playbyplay.EVENT_TYPES``), singular and plural.
-EVENT_PHRASES: dict[tuple[str, ...], str] = {
-    **{words: slug for slug, forms in {
-        "home_run": [("home", "runs"), ("home", "run"), ("homers",), ("homer",), ("homeruns",), ("dingers",)],
-        "strikeout": [("strikeouts",), ("strikeout",), ("strike", "outs"), ("ks",)],
-        "walk": [("walks",)],
-        "single": [("singles",)],
-        "double": [("doubles",)],
-        "triple": [("triples",)],
-        "double_play": [("double", "plays"), ("double", "play")],
-        "three_pointer": [("three", "pointers"), ("three", "pointer"), ("three-pointers",), ("three-pointer",),
-                          ("3-pointers",), ("3-pointer",), ("threes",), ("treys",)],
-        "dunk": [("dunks",), ("dunk",)],
-        "free_throw": [("free", "throws"), ("free", "throw")],
-        "block": [("blocks",)],
-        "steal": [("steals",)],
-        "rebound": [("rebounds",)],
-        "goal": [("goals",), ("goal",)],
-        "own_goal": [("own", "goals"), ("own", "goal")],
-        "penalty": [("penalties",), ("penalty",)],
-        "shot_on_target": [("shots", "on", "target"), ("shot", "on", "target")],
-        "yellow_card": [("yellow", "cards"), ("yellow", "card")],
-        "red_card": [("red", "cards"), ("red", "card")],
-        "corner": [("corners",)],
-        "ace": [("aces",), ("ace",)],
-        "double_fault": [("double", "faults"), ("double", "fault")],
-    }.items() for words in forms},
+# Fan vocabulary for each event type slug (``indexer.stages.playbyplay.EVENT_TYPES``), plural and singular.
+_EVENT_FORMS: dict[str, list[tuple[str, ...]]] = {
+    "home_run": [("home", "runs"), ("home", "run"), ("homers",), ("homer",), ("homeruns",), ("dingers",)],
+    "strikeout": [("strikeouts",), ("strikeout",), ("strike", "outs"), ("ks",)],
+    "walk": [("walks",)],
+    "single": [("singles",)],
+    "double": [("doubles",)],
+    "triple": [("triples",)],
+    "double_play": [("double", "plays"), ("double", "play")],
+    "three_pointer": [("three", "pointers"), ("three", "pointer"), ("three-pointers",), ("three-pointer",),
+                      ("3-pointers",), ("3-pointer",), ("threes",), ("treys",)],
+    "dunk": [("dunks",), ("dunk",)],
+    "free_throw": [("free", "throws"), ("free", "throw")],
+    "block": [("blocks",)],
+    "steal": [("steals",)],
+    "rebound": [("rebounds",)],
+    "goal": [("goals",), ("goal",)],
+    "own_goal": [("own", "goals"), ("own", "goal")],
+    "penalty": [("penalties",), ("penalty",)],
+    "shot_on_target": [("shots", "on", "target"), ("shot", "on", "target")],
+    "yellow_card": [("yellow", "cards"), ("yellow", "card")],
+    "red_card": [("red", "cards"), ("red", "card")],
+    "corner": [("corners",)],
+    "ace": [("aces",), ("ace",)],
+    "double_fault": [("double", "faults"), ("double", "fault")],
 }  # fmt: skip
+EVENT_PHRASES: dict[tuple[str, ...], str] = {words: slug for slug, forms in _EVENT_FORMS.items() for words in forms}
 _LONGEST_PHRASE = max(len(p) for p in (*ACTION_PHRASES, *EVENT_PHRASES))
 
 NUMBER_WORDS: dict[str, int] = {
