@@ -1,6 +1,6 @@
 """Play-by-play events placed on the video's timeline (a pure stage).
 
-Three ways, tried in this order:
+Three ways, tried in this order for each event (the first that places it wins):
 
 1. **Game clock** (basketball, soccer ...): the graphics timeline's ``(period, clock_s)`` readings. Per period
    the readings are fitted piecewise: the longest chain of readings in which the clock never runs backwards
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -111,12 +111,18 @@ class Alignment:
     Attributes:
         events: the input events in order, ``time_ms`` set on those placed.
         residuals_s: per event, seconds from its time to the supporting reading (None: unaligned or offset).
-        method: ``"clock"``, ``"count"``, ``"offset"`` or ``"none"``.
+        methods: per event, how it was placed: ``"clock"``, ``"count"``, ``"offset"``, or None (unaligned).
     """
 
     events: list[PlayEvent]
     residuals_s: list[float | None]
-    method: str
+    methods: list[str | None]
+
+    @property
+    def method(self) -> str:
+        """The method that placed the most events (``"none"`` when none is placed)."""
+        placed = Counter(m for m in self.methods if m is not None)
+        return placed.most_common(1)[0][0] if placed else "none"
 
     @property
     def aligned(self) -> int:
@@ -156,8 +162,9 @@ def align_events(
         params: knobs (defaults: ``AlignmentParams()``).
 
     Returns:
-        The alignment; the method used is the first that places at least one event. An event that would fall
-        before the start of the video is not placed.
+        The alignment: each event placed by the first method that can place it (the graphics first, the offset
+        for the events the graphics cannot place). An event that would fall before the start of the video is
+        not placed.
     """
     params = params or AlignmentParams()
     events = plays.events
@@ -168,16 +175,16 @@ def align_events(
         attempts.append(("count", _by_count(events, timeline, params, _feed_start(events), offset_s)))
     if offset_s is not None:
         attempts.append(("offset", _by_offset(events, offset_s, plays.clock_counts_down)))
-    for method, placed in attempts:
-        if any(t is not None for t, _ in placed):
-            return _result(events, placed, method)
-    return Alignment(list(events), [None] * len(events), "none")
-
-
-def _result(events: list[PlayEvent], placed: list[tuple[float | None, float | None]], method: str) -> Alignment:
-    placed = [(t, r) if t is not None and t >= 0 else (None, None) for t, r in placed]
-    out = [replace(e, time_ms=None if t is None else round(t * 1000)) for e, (t, _) in zip(events, placed, strict=True)]
-    return Alignment(out, [r for _, r in placed], method)
+    out: list[PlayEvent] = []
+    residuals: list[float | None] = []
+    methods: list[str | None] = []
+    for k, event in enumerate(events):
+        found = next(((m, placed[k]) for m, placed in attempts if placed[k][0] is not None and placed[k][0] >= 0), None)
+        method, (t, residual) = found or (None, (None, None))
+        out.append(replace(event, time_ms=None if t is None else round(t * 1000)))
+        residuals.append(residual)
+        methods.append(method)
+    return Alignment(out, residuals, methods)
 
 
 # ---------------------------------------------------------------------------------------------- clock

@@ -85,6 +85,21 @@ def test_clock_alignment_survives_a_stoppage_a_replay_and_a_misread() -> None:
     assert result.summary() == {"events": 6, "aligned": 4, "unaligned": 2, "median_residual_s": pytest.approx(0.25)}
 
 
+def test_events_the_graphics_cannot_place_fall_back_to_the_offset() -> None:
+    events = [
+        _event("two_pointer", 1, 710.0, wall_s=100.0),  # on the clock: video 20 s
+        _event("dunk", 2, 700.0, wall_s=900.0),  # period 2 has no readings: by the wall clock from the first event
+        _event("foul", 2, 650.0),  # neither a reading nor a wall clock
+    ]
+
+    result = align_events(_feed(events, True), _basketball_timeline(), offset_s=20.0)
+
+    assert [e.time_ms for e in result.events] == [20_000, 820_000, None]
+    assert result.methods == ["clock", "offset", None]
+    assert result.residuals_s == [0.0, None, None]
+    assert result.method == "clock"  # ties go to the graphics, tried first
+
+
 def test_without_wall_clock_a_second_event_at_a_stopped_clock_is_not_guessed() -> None:
     events = [_event("foul", 1, 700.0), _event("free_throw", 1, 700.0), _event("free_throw", 1, 700.0)]
 
