@@ -41,7 +41,7 @@ from indexer.artifacts import PIPELINE_VERSION, analysis_path, graphics_path, ke
 from indexer.errors import CorruptVideoError, PermanentError, RetryableError
 from indexer.index_writer import index_writer_lock
 from indexer.stages import graphics as graphics_stage
-from indexer.stages.analysis import Analysis, AnalysisParams, analyse_video
+from indexer.stages.analysis import Analysis, analyse_video
 from indexer.stages.clips import build_clips
 from indexer.stages.faces import FaceFrames, FaceScanParams, FaceTrackSpec, ScanStats, save_crop, scan_span
 from indexer.stages.probe import probe_video
@@ -175,19 +175,12 @@ def _analyse(job: IndexJob) -> None:
     if out.exists():
         return
     recognizer = runtime.action_recognizer()
-    params = AnalysisParams(
-        sample_fps=settings.HL_SAMPLE_FPS,
-        window_frames=settings.HL_WINDOW_FRAMES,
-        overlap=settings.HL_WINDOW_OVERLAP,
-        short_side=runtime.decode_short_side(),
-        batch_windows=settings.HL_BATCH_WINDOWS,
-    )
     probe = probe_video(Path(game.source_path))
     analysis = analyse_video(
         Path(game.source_path),
         probe,
         recognizer,
-        params,
+        runtime.analysis_params(),
         on_progress=_progress_reporter(job.pk, 5, 80),
         keyframe_dir=keyframe_dir(out),
     )

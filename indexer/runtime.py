@@ -8,6 +8,7 @@ import torch
 from django.conf import settings
 
 from indexer.errors import PermanentError
+from indexer.stages.analysis import AnalysisParams
 from ml.faces import FaceAnalyzer
 from ml.ocr import OcrEngine, OcrWeights
 from ml.recognizer import ActionRecognizer, resize_short_side
@@ -38,6 +39,17 @@ def model_weights(name: str | None = None) -> VideoModelWeights:
 def decode_short_side() -> int:
     """Short side, in pixels, the pipeline decodes at for the configured model and crop."""
     return resize_short_side(settings.HL_INPUT_SIZE, model_weights())
+
+
+def analysis_params() -> AnalysisParams:
+    """The analysis pass's sampling and batching, from the ``HL_*`` settings and the configured model."""
+    return AnalysisParams(
+        sample_fps=settings.HL_SAMPLE_FPS,
+        window_frames=settings.HL_WINDOW_FRAMES,
+        overlap=settings.HL_WINDOW_OVERLAP,
+        short_side=decode_short_side(),
+        batch_windows=settings.HL_BATCH_WINDOWS,
+    )
 
 
 def action_recognizer() -> ActionRecognizer:
