@@ -250,7 +250,9 @@ def reel_auto(request: HttpRequest) -> HttpResponse:
         if request.POST.get("game"):
             reel = services.create_condensed_reel(request.user, get_object_or_404(Game, pk=request.POST["game"]))
         else:
-            reel = services.create_query_reel(request.user, request.POST.get("q", ""))
+            reel = services.create_query_reel(
+                request.user, request.POST.get("q", ""), replays=request.POST.get("replays") == "1"
+            )
     except (services.ReelError, QueryError) as exc:
         messages.error(request, str(exc))
         return redirect(request.POST.get("next") or "search")

@@ -227,7 +227,10 @@ class CondensedReelSerializer(serializers.Serializer):
 
 
 class QueryReelSerializer(serializers.Serializer):
+    """A reel of a search's results; for plays, each followed by one replay unless ``replays`` is false."""
+
     q = serializers.CharField(max_length=500)
+    replays = serializers.BooleanField(default=True)
 
 
 class IndexJobSerializer(serializers.ModelSerializer):

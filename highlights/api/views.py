@@ -278,7 +278,9 @@ class ReelViewSet(viewsets.ModelViewSet):
         form = s.QueryReelSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         try:
-            reel = services.create_query_reel(request.user, form.validated_data["q"])
+            reel = services.create_query_reel(
+                request.user, form.validated_data["q"], replays=form.validated_data["replays"]
+            )
         except (services.ReelError, QueryError) as exc:
             raise ValidationError({"q": str(exc)}) from exc
         return Response(s.ReelSerializer(reel).data, status=status.HTTP_201_CREATED)
