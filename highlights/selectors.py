@@ -67,7 +67,7 @@ def match_reason(clip: Clip, query: ParsedQuery) -> str:
         return ""
     source = getattr(clip, "matched_source", None)
     if source:
-        return f"event {query.event} ({Event.Source(source).label})"
+        return f"event {query.event} ({Event.Source(source).label.lower()})"
     return f"action {query.action}"
 
 
