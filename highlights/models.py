@@ -521,13 +521,14 @@ class League(models.TextChoices):
     NBA = "nba", "NBA"
     NHL = "nhl", "NHL"
     NFL = "nfl", "NFL"
+    LALIGA = "laliga", "LaLiga"
     OTHER = "other"
 
 
 class Team(models.Model):
     """A team as broadcasts name it: the score bug's code (``LAD``) and the full name (``Los Angeles Dodgers``).
 
-    Seeded with the MLB, NBA, NHL and NFL teams; editors add and correct teams in the admin.
+    Seeded with the MLB, NBA, NHL, NFL and LaLiga teams; editors add and correct teams in the admin.
     ``aliases`` lists other codes or short names seen on bugs (``CHW`` for ``CWS``).
     """
 

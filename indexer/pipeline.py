@@ -40,10 +40,10 @@ from indexer import runtime
 from indexer.artifacts import PIPELINE_VERSION, analysis_path, graphics_path, keyframe_dir
 from indexer.errors import CorruptVideoError, PermanentError, RetryableError
 from indexer.index_writer import index_writer_lock
-from indexer.stages import graphics as graphics_stage
 from indexer.stages.analysis import Analysis, analyse_video
 from indexer.stages.clips import build_clips
 from indexer.stages.faces import FaceFrames, FaceScanParams, FaceTrackSpec, ScanStats, save_crop, scan_span
+from indexer.stages.graphics import GraphicsParams, GraphicsResult, graphics_frames, read_graphics
 from indexer.stages.plays import group_plays, keyframe_signatures
 from indexer.stages.probe import probe_video
 from indexer.stages.sport import sport_class_sums, sport_from_classes
@@ -257,14 +257,11 @@ def _read_graphics(job: IndexJob) -> None:
     ocr, version = runtime.ocr_engine(), runtime.ocr_version()
     out = graphics_path(game.pk, version)
     if out.exists():
-        result = graphics_stage.GraphicsResult.from_dict(json.loads(out.read_text()))
+        result = GraphicsResult.from_dict(json.loads(out.read_text()))
     else:
-        params = graphics_stage.GraphicsParams(
-            sample_fps=settings.HL_GRAPHICS_FPS, short_side=settings.HL_GRAPHICS_SHORT_SIDE
-        )
-        path = Path(game.source_path)
-        frames = graphics_stage.graphics_frames(path, probe_video(path), params)
-        result = graphics_stage.read_graphics(frames, ocr, params)
+        params = GraphicsParams(sample_fps=settings.HL_GRAPHICS_FPS, short_side=settings.HL_GRAPHICS_SHORT_SIDE)
+        frames = graphics_frames(Path(game.source_path), width=game.width or 0, height=game.height or 0, params=params)
+        result = read_graphics(frames, ocr, params)
         _write_atomic(out, json.dumps(result.to_dict()))
     fields = job.game_fields
     graphics.store_graphics(

@@ -112,9 +112,7 @@ class OcrEngine:
             ``recognize_calls``, ``recognize_s`` (wall seconds).
     """
 
-    def __init__(
-        self, weights: OcrWeights = OcrWeights.DEFAULT, *, threads: int = 0, det_max_side: int = 1280
-    ) -> None:
+    def __init__(self, weights: OcrWeights = OcrWeights.DEFAULT, *, threads: int = 0, det_max_side: int = 1280) -> None:
         self.weights = weights
         self.threads = threads
         self.det_max_side = det_max_side

@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-# The teams of the four North American leagues as their broadcasts abbreviate them (2025-26 seasons).
+# The teams of the four North American leagues and of LaLiga as their broadcasts abbreviate them (2025-26).
 TEAMS = {
     ("mlb", "baseball"): [
         ("ARI", "Arizona Diamondbacks", ["AZ"]),
@@ -138,6 +138,28 @@ TEAMS = {
         ("TEN", "Tennessee Titans", []),
         ("WAS", "Washington Commanders", ["WSH"]),
     ],
+    ("laliga", "soccer"): [
+        ("ALA", "Deportivo Alaves", []),
+        ("ATH", "Athletic Club", ["ATC"]),
+        ("ATM", "Atletico de Madrid", []),
+        ("BAR", "FC Barcelona", ["FCB"]),
+        ("BET", "Real Betis", ["RBB"]),
+        ("CEL", "RC Celta", []),
+        ("ELC", "Elche CF", []),
+        ("ESP", "RCD Espanyol", []),
+        ("GET", "Getafe CF", []),
+        ("GIR", "Girona FC", []),
+        ("LEV", "Levante UD", []),
+        ("MLL", "RCD Mallorca", ["MAL"]),
+        ("OSA", "CA Osasuna", []),
+        ("OVI", "Real Oviedo", []),
+        ("RAY", "Rayo Vallecano", []),
+        ("RMA", "Real Madrid", ["RM"]),
+        ("RSO", "Real Sociedad", []),
+        ("SEV", "Sevilla FC", []),
+        ("VAL", "Valencia CF", []),
+        ("VIL", "Villarreal CF", []),
+    ],
 }
 
 
@@ -172,7 +194,7 @@ class Migration(migrations.Migration):
             name='Team',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('league', models.CharField(choices=[('mlb', 'MLB'), ('nba', 'NBA'), ('nhl', 'NHL'), ('nfl', 'NFL'), ('other', 'Other')], max_length=16)),
+                ('league', models.CharField(choices=[('mlb', 'MLB'), ('nba', 'NBA'), ('nhl', 'NHL'), ('nfl', 'NFL'), ('laliga', 'LaLiga'), ('other', 'Other')], max_length=16)),
                 ('sport', models.CharField(choices=[('basketball', 'Basketball'), ('baseball', 'Baseball'), ('tennis', 'Tennis'), ('soccer', 'Soccer'), ('football', 'Football'), ('hockey', 'Hockey'), ('other', 'Other')], max_length=32)),
                 ('code', models.CharField(help_text='the abbreviation on the score bug, upper case', max_length=8)),
                 ('name', models.CharField(max_length=128)),

@@ -184,7 +184,7 @@ def _analysis_frames(path: Path, sample_rate: int) -> Iterator[np.ndarray]:
         .run_async(pipe_stdout=True, pipe_stderr=True)
     )
     stderr_tail: deque[str] = deque(maxlen=_STDERR_LINES)
-    drain = threading.Thread(target=_drain, args=(process.stderr, stderr_tail), daemon=True)
+    drain = threading.Thread(target=drain_stderr, args=(process.stderr, stderr_tail), daemon=True)
     drain.start()
     pending = np.zeros(0, dtype=np.float32)
     emitted = False
@@ -209,7 +209,7 @@ def _analysis_frames(path: Path, sample_rate: int) -> Iterator[np.ndarray]:
         yield np.pad(pending, (0, FRAME_SIZE - len(pending)))[None]
 
 
-def _drain(stream: IO[bytes], tail: deque[str]) -> None:
+def drain_stderr(stream: IO[bytes], tail: deque[str]) -> None:
     """Read ffmpeg's stderr to the end (so the pipe never blocks), keeping its last lines."""
     for raw in stream:
         line = raw.decode("utf-8", errors="replace").strip()

@@ -192,3 +192,20 @@ def test_players_api_counts_clips_by_face_or_graphics(baseball: tuple[Game, list
     players = client.get("/api/players/").json()  # type: ignore[attr-defined]
     rows = players["results"] if isinstance(players, dict) else players
     assert [(p["name"], p["clips"]) for p in rows] == [("Aguilar", 3)]
+
+
+def test_laliga_codes_name_the_teams_and_the_sport(baseball: tuple[Game, list[Clip]]) -> None:
+    game, _ = baseball
+    Game.objects.filter(pk=game.pk).update(sport="other")
+    sides = (Side("RMA", 0), Side("SEV", 0))
+    result = GraphicsResult(
+        states=[Reading(0, sides, None, None, None, {}, "RMA 0 0 SEV", 0.9)],
+        events=[],
+        names=[NameSighting("RMA", "side", "team", 0, 9_000, 0.9), NameSighting("SEV", "side", "team", 0, 9_000, 0.9)],
+        bug_box=None,
+        samples=10,
+        seconds=1.0,
+    )
+    graphics.store_graphics(game.pk, result, sport_given=False, teams_given=False)
+    game.refresh_from_db()
+    assert (game.sport, game.home_team, game.away_team) == ("soccer", "Real Madrid", "Sevilla FC")  # home first

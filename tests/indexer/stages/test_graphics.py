@@ -1,0 +1,155 @@
+"""The graphics stage with the real OCR (PP-OCRv4 via RapidOCR) on the shared broadcast footage.
+
+Each clip is read once per module (``read`` caches results); a constructed video (a score bug drawn with
+ffmpeg over real footage, its score changing at a known time) checks scoring events.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.errors import CorruptVideoError
+from indexer.stages.graphics import GraphicsParams, GraphicsResult, graphics_frames, read_graphics
+from indexer.stages.probe import probe_video
+from ml.ocr import OcrEngine
+
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+CHANGE_S = 6.0  # when the constructed bug's score changes
+
+
+@pytest.fixture(scope="module")
+def ocr() -> OcrEngine:
+    return OcrEngine()
+
+
+@pytest.fixture(scope="module")
+def read(ocr: OcrEngine) -> Callable[[Path], GraphicsResult]:
+    """Read the graphics of a video once per module."""
+    cache: dict[Path, GraphicsResult] = {}
+
+    def run(path: Path) -> GraphicsResult:
+        if path not in cache:
+            probe = probe_video(path)
+            params = GraphicsParams()
+            frames = graphics_frames(path, width=probe.width, height=probe.height, params=params)
+            cache[path] = read_graphics(frames, ocr, params)
+        return cache[path]
+
+    return run
+
+
+def names(result: GraphicsResult, role: str = "side") -> set[str]:
+    return {n.name for n in result.names if n.role == role}
+
+
+def test_tennis_players_are_read(read: Callable[[Path], GraphicsResult], video_dir: Path) -> None:
+    result = read(video_dir / "tennis_atp_hardcourt_5s.mp4")
+    assert {"DJOKOVIC", "WAWRINKA"} <= names(result)
+    assert {n.kind for n in result.names if n.name in ("DJOKOVIC", "WAWRINKA")} == {"player"}
+    assert result.states and result.bug_box is not None
+
+
+def test_baseball_teams_batter_and_count(read: Callable[[Path], GraphicsResult], video_dir: Path) -> None:
+    result = read(video_dir / "baseball_mlb_pitch_7s.mp4")
+    assert {"LAD", "MIL"} <= names(result)
+    assert "AGUILAR" in names(result, "batter")
+    state = next(s for s in result.states if s.sides[0].name == "LAD")
+    assert (state.fields.get("balls"), state.fields.get("strikes")) == (1, 2)
+    assert not names(result) & {"AMERICAN FAMILY INSURANCE", "USBANK", "DISCOUNT DAYS"}  # boards are no names
+
+
+def test_basketball_clock_falls_about_one_second_per_second(
+    read: Callable[[Path], GraphicsResult], video_dir: Path
+) -> None:
+    result = read(video_dir / "basketball_nba_broadcast_5s.mp4")
+    clocked = [s for s in result.states if s.clock_s is not None]
+    assert len(clocked) >= 3
+    elapsed_s = (clocked[-1].time_ms - clocked[0].time_ms) / 1000
+    fallen_s = clocked[0].clock_s - clocked[-1].clock_s  # type: ignore[operator]
+    assert elapsed_s >= 2
+    assert fallen_s == pytest.approx(elapsed_s, abs=1.5)
+    assert {(s.sides[0].score, s.sides[1].score) for s in result.states} == {(2, 2)}
+    assert {s.period for s in result.states} <= {1, None}  # "1ST" where read
+    assert not names(result) & {"FOLLOWME", "FOLLOW ME", "SUBSCRIBE"}  # captions beside the bug
+
+
+def test_soccer_teams_score_and_elapsed_clock(read: Callable[[Path], GraphicsResult], video_dir: Path) -> None:
+    # The bug shows the three-letter codes; "Real Madrid" / "Sevilla FC" appear on screen only in the
+    # "#RealMadridSevillaFC" caption (never a name) and in a line-up graphic cut away by the edit list.
+    result = read(video_dir / "soccer_laliga_wide_21s.mp4")
+    assert {"RMA", "SEV"} <= names(result)
+    assert {(s.sides[0].score, s.sides[1].score) for s in result.states} == {(0, 0)}
+    clocks = [s.clock_s for s in result.states if s.clock_s is not None]
+    assert clocks and clocks == sorted(clocks)  # soccer's clock counts up
+    assert not any("SEVILLAFC" in n.replace(" ", "") for n in names(result))
+
+
+def test_practice_video_has_no_states(read: Callable[[Path], GraphicsResult], video_dir: Path) -> None:
+    result = read(video_dir / "basketball_practice_shots_51s.mp4")
+    assert result.states == [] and result.events == [] and result.names == []
+    assert result.samples >= 100
+
+
+@pytest.fixture(scope="module")
+def score_change_video(video_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12 s of real footage with a drawn bug "LAD 0 / MIL 0" whose LAD score becomes 1 at ``CHANGE_S``."""
+    if not FONT.exists() or shutil.which("ffmpeg") is None:
+        pytest.fail(f"the constructed video needs ffmpeg and {FONT} (apt-get install fonts-dejavu-core)")
+    out = tmp_path_factory.mktemp("graphics") / "score_change.mp4"
+    text = f"fontfile={FONT}:fontsize=30:fontcolor=white"
+    before, after = f"enable='lt(t,{CHANGE_S})'", f"enable='gte(t,{CHANGE_S})'"
+    vf = ",".join(
+        [
+            "scale=1280:720",
+            "drawbox=x=900:y=560:w=300:h=110:color=black@0.85:t=fill",
+            f"drawtext={text}:x=920:y=575:text='LAD'",
+            f"drawtext={text}:x=920:y=625:text='MIL'",
+            f"drawtext={text}:x=1100:y=575:text='0':{before}",
+            f"drawtext={text}:x=1100:y=575:text='1':{after}",
+            f"drawtext={text}:x=1100:y=625:text='0'",
+        ]
+    )
+    source = video_dir / "basketball_practice_shots_51s.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-i", str(source), "-t", "12", "-vf", vf, "-an", "-c:v", "libx264",
+         "-preset", "veryfast", str(out)],
+        check=True,
+    )  # fmt: skip
+    return out
+
+
+def test_constructed_score_change_is_one_event_within_a_second(
+    read: Callable[[Path], GraphicsResult], score_change_video: Path
+) -> None:
+    result = read(score_change_video)
+    assert len(result.events) == 1
+    event = result.events[0]
+    assert (event.side, event.points, event.score) == (0, 1, (1, 0))
+    assert abs(event.time_ms / 1000 - CHANGE_S) <= 1.0
+    assert [(s.sides[0].score, s.sides[1].score) for s in result.states if s.sides[0].name == "LAD"] == [
+        (0, 0),
+        (1, 0),
+    ]
+
+
+def test_frames_are_sampled_at_the_rate_and_short_side(video_dir: Path) -> None:
+    path = video_dir / "tennis_atp_hardcourt_5s.mp4"
+    probe = probe_video(path)
+    frames = list(graphics_frames(path, width=probe.width, height=probe.height, params=GraphicsParams()))
+    times = np.array([t for t, _ in frames])
+    assert np.allclose(np.diff(times), 500)
+    assert len(frames) == pytest.approx(probe.duration_s * 2, abs=1.5)
+    assert frames[0][1].shape == (720, 1280, 3) and frames[0][1].dtype == np.uint8
+
+
+def test_undecodable_file_is_a_corrupt_video_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video" * 100)
+    with pytest.raises(CorruptVideoError):
+        list(graphics_frames(bad, width=640, height=360, params=GraphicsParams()))
