@@ -69,8 +69,8 @@ def store_plays(game_id: int, plays: Sequence[plays_stage.Play]) -> int:
         rows: list[Play] = []
         links: list[PlayShot] = []
         for k, play in enumerate(plays):
-            main = play.shots[play.main]
-            clip = next((c for c in clips if c.shot_id == getattr(shots.get(main.index), "pk", None)), None)
+            main = shots.get(play.shots[play.main].index)
+            clip = next((c for c in clips if main is not None and c.shot_id == main.pk), None)
             clip = clip or next((c for c in clips if c.start_ms < play.end_ms and c.end_ms > play.start_ms), None)
             row = Play(
                 game=game,
