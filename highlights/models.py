@@ -106,7 +106,22 @@ class ReviewStatus(models.TextChoices):
     REJECTED = "rejected"
 
 
-class Clip(models.Model):
+class MsSpan:
+    """A row spanning ``start_ms``..``end_ms`` of video time (ms), with the span in seconds."""
+
+    start_ms: int
+    end_ms: int
+
+    @property
+    def start_s(self) -> float:
+        return self.start_ms / 1000.0
+
+    @property
+    def end_s(self) -> float:
+        return self.end_ms / 1000.0
+
+
+class Clip(MsSpan, models.Model):
     """A labelled time range of a game: consecutive windows with the same top action within a shot.
 
     ``highlight_score`` (0..1) = weighted sum of the action confidence and the sigmoids of the
@@ -149,14 +164,6 @@ class Clip(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} {self.start_ms / 1000:.1f}-{self.end_ms / 1000:.1f}s"
-
-    @property
-    def start_s(self) -> float:
-        return self.start_ms / 1000.0
-
-    @property
-    def end_s(self) -> float:
-        return self.end_ms / 1000.0
 
     def embedding_vector(self) -> np.ndarray:
         """The embedding as a float32 array of shape (D,)."""
@@ -582,7 +589,7 @@ class GameState(models.Model):
         return score_line(self.side_a, self.score_a, self.score_b, self.side_b, self.period, self.half, self.clock_s)
 
 
-class Play(models.Model):
+class Play(MsSpan, models.Model):
     """One play of a game: live action and what the broadcast shows after it (close-ups, replays).
 
     Grouped from the game's shots by ``indexer.stages.plays``; ``start_ms``/``end_ms`` is the span of
@@ -607,14 +614,6 @@ class Play(models.Model):
 
     def __str__(self) -> str:
         return f"play {self.index} of game {self.game_id} [{self.start_ms}-{self.end_ms} ms]"
-
-    @property
-    def start_s(self) -> float:
-        return self.start_ms / 1000.0
-
-    @property
-    def end_s(self) -> float:
-        return self.end_ms / 1000.0
 
 
 class PlayShot(models.Model):
