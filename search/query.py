@@ -299,6 +299,8 @@ def parse_query(text: str) -> ParsedQuery:
                 f["date_to"] = _date_range(value)[1]
             elif key == "score":
                 f["min_score"] = _score(value)
+            elif key == "event":  # a fan phrase or a type slug: event:"home run", event:home_run
+                f["event"] = EVENT_PHRASES.get(tuple(value.split()), "_".join(value.split()))
             elif key == "player" and (jm := _JERSEY.match(value)):
                 f["jersey"] = int(jm.group(1))
             else:

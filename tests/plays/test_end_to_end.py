@@ -161,7 +161,7 @@ def _expected(archive: list[dict[str, Any]], fallback: bool) -> list[tuple[int, 
 @pytest.mark.parametrize(
     ("text", "fallback"),
     [
-        ("player:aguilar event:home_run last 10", False),  # an event type named outright: events only
+        ('player:aguilar event:"home run" last 10', False),  # an event type named outright: events only
         ("Aguilar's last ten home runs", True),  # "home runs" is also the look-alike action: where no event can be
     ],
 )

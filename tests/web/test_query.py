@@ -136,3 +136,12 @@ def test_event_phrases_name_event_type_slugs() -> None:
 
     graphics_only = {"run", "touchdown", "field_goal", SCORING}  # score-bug event types (highlights.graphics)
     assert set(EVENT_PHRASES.values()) <= EVENT_TYPES.keys() | graphics_only
+
+
+@pytest.mark.parametrize(
+    ("text", "event"),
+    [('player:ortiz event:"home run" last 10', "home_run"), ("event:home_run", "home_run"),
+     ('event:"free throws"', "free_throw"), ('event:"double play"', "double_play"), ("event:goal", "goal")],
+)  # fmt: skip
+def test_event_field_takes_a_phrase_or_a_slug(text: str, event: str) -> None:
+    assert parse_query(text).event == event
