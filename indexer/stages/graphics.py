@@ -18,9 +18,9 @@ How it reads (the issue's item 1):
    samples while the picture moves (:func:`stable_regions`), text detection (PP-OCRv4 DB) only inside them,
    lines clustered (:func:`group_lines`), each cluster re-detected at 1x and 2x in a widened box; the bug is
    the cluster whose text parses as a game state (:func:`parse_bug`). Not found: search again after a
-   back-off (0.5 s doubling to ``redetect_s``).
-3. **Re-reading** (:class:`_Bug`): recognition only, of the bug's lines whose pixels changed (mean absolute
-   grey change over ``change_threshold``), each line split at blank gaps into pieces (:func:`split_line`).
+   back-off (one sample period doubling to ``redetect_s``).
+3. **Re-reading** (:class:`_Bug`): recognition only, of the bug's lines whose pixels changed (their ink
+   mask, :func:`ink_mask`, by more than ``change_threshold``), each split at blank gaps (:func:`split_line`).
 4. **Parsing** (:func:`parse_bug`): the layout decides (two rows, or two columns, each a name followed by
    numbers), never a word list; so sponsor boards, channel logos and captions beside the bug are no sides.
 5. **Smoothing** (:class:`Timeline`): persistence over ``min_persist`` samples, scores never going back,
@@ -68,7 +68,8 @@ class GraphicsParams:
         redetect_s: longest wait, seconds, between searches for the bug while none is found (the wait starts at
             one sample period and doubles after each fruitless search).
         probe_samples: samples (one scene, about a second) compared to find text that stays put.
-        change_threshold: mean absolute grey-level change of a text line above which it is read again.
+        change_threshold: fraction of a text line's ink mask (:func:`ink_mask`) that must change before the line
+            is read again.
         max_regions: most stable regions searched for text per detection.
     """
 
@@ -76,10 +77,10 @@ class GraphicsParams:
     short_side: int = 720
     min_persist: int = 3
     min_confidence: float = 0.5
-    redetect_s: float = 4.0
+    redetect_s: float = 16.0
     probe_samples: int = 3
-    change_threshold: float = 4.0
-    max_regions: int = 6
+    change_threshold: float = 0.03
+    max_regions: int = 4
 
 
 @dataclass(frozen=True)
@@ -259,6 +260,7 @@ _HALF = {"TOP": "top", "BOT": "bottom", "BOTTOM": "bottom", "▲": "top", "▼":
 _OUTS = re.compile(r"^([0-2])OUTS?$")
 _NAME = re.compile(r"^(?:\d{1,2}[.\s]+)?([A-Z][A-Z'\-]*(?:[ .][A-Z][A-Z'\-]*)*)$")
 _TENNIS_POINTS = {"15", "30", "40", "AD"}
+_LABELS = {"PITCHES", "AVG", "FOR", "OUT", "OUTS", "MPH", "BALL", "STRIKE"}  # the bug's own field labels
 
 
 def normalise_name(text: str) -> str | None:
@@ -306,7 +308,7 @@ def _kind(text: str) -> str:
         return "K"
     if _PERIOD.match(t) or t in _HALF:
         return "P"
-    if normalise_name(text):
+    if normalise_name(text) and t not in _LABELS:
         return "N"
     return "?"
 
@@ -394,7 +396,7 @@ def parse_bug(tokens: list[Token]) -> Reading | None:
         if i in side_rows:
             continue
         names = [normalise_name(t.text) for t, k in zip(row, kinds[i], strict=True) if k == "N"]
-        names = [n for n in names if n and n not in ("AVG", "FOR", "PITCHES", "OUT", "OUTS")]
+        names = [n for n in names if n]
         joined = " ".join(texts)
         if names and ("AVG" in joined or "FOR" in joined):
             fields["batter"] = names[0]
@@ -434,6 +436,8 @@ def _name_then_numbers(row: list[Token], kinds: list[str]) -> tuple[str, list[st
     """A row laid out as ``name number...`` (leading logo junk ignored): its name, numbers (none only when the
     name ends the row: a score not read) and those tokens."""
     for j, kind in enumerate(kinds):
+        if kind == "N" and j + 1 < len(kinds) and kinds[j + 1] == "N" and len(row[j].text) <= 2:
+            continue  # a logo read as two letters before the name ("IA LAD 0")
         if kind == "N":
             numbers = []
             for token, k in zip(row[j + 1 :], kinds[j + 1 :], strict=True):
@@ -561,6 +565,14 @@ def _near(a: Box, b: Box) -> bool:
     return dx <= 6 * h and dy <= h
 
 
+def ink_mask(grey: np.ndarray) -> np.ndarray:
+    """``(h, w)`` uint8 mask of a text crop's ink: the minority class after Otsu's threshold (light text on
+    dark or dark on light). Unlike grey levels, it does not change when a moving picture shows through a
+    translucent panel behind the text."""
+    _, binary = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return binary if binary.mean() < 0.5 else 1 - binary
+
+
 def split_line(grey: np.ndarray, min_gap: float = 0.4) -> list[tuple[int, int]]:
     """Column spans ``[start, end)`` of the text pieces of one line crop, split at blank gaps.
 
@@ -569,9 +581,7 @@ def split_line(grey: np.ndarray, min_gap: float = 0.4) -> list[tuple[int, int]]:
     ``LAD`` and ``0`` even where the recogniser would glue them into ``LADO``).
     """
     h = grey.shape[0]
-    _, binary = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    ink = binary if binary.mean() < 0.5 else 1 - binary
-    columns = ink[max(0, h // 8) : h - h // 8].sum(axis=0) > 0
+    columns = ink_mask(grey)[max(0, h // 8) : h - h // 8].sum(axis=0) > 0
     spans: list[tuple[int, int]] = []
     gap_px = max(2, round(min_gap * h))
     start, blank = None, 0
@@ -593,7 +603,7 @@ def split_line(grey: np.ndarray, min_gap: float = 0.4) -> list[tuple[int, int]]:
 @dataclass
 class _Line:
     box: Box
-    grey: np.ndarray | None = None
+    ink: np.ndarray | None = None
     tokens: tuple[Token, ...] = ()
 
 
@@ -607,18 +617,24 @@ class _Bug:
         self.misses = 0
 
     def read(self, frame: np.ndarray, ocr: OcrEngine) -> Reading | None:
-        """Parse the bug in ``frame``, recognising only the lines whose pixels changed since their last read."""
+        """Parse the bug in ``frame``, recognising only the lines whose pixels changed since their last read.
+
+        Returns None without recognising anything when every line changed by more than a fifth of its ink
+        mask at once (the bug is gone: a cut or a replay), or when the text no longer parses.
+        """
         pending: list[tuple[_Line, list[Box]]] = []
-        for line in self.lines:
-            crop = _crop(frame, line.box)
-            grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
-            if (
-                line.grey is not None
-                and line.grey.shape == grey.shape
-                and float(np.abs(grey.astype(np.int16) - line.grey).mean()) < self.params.change_threshold
-            ):
+        greys = [cv2.cvtColor(_crop(frame, line.box), cv2.COLOR_RGB2GRAY) for line in self.lines]
+        inks = [ink_mask(grey) for grey in greys]
+        changes = [
+            1.0 if line.ink is None else float((ink != line.ink).mean())
+            for line, ink in zip(self.lines, inks, strict=True)
+        ]
+        if len(self.lines) >= 2 and all(line.ink is not None for line in self.lines) and min(changes) > 0.2:
+            return None  # every line changed at once: the bug is gone (a cut, a replay), nothing to read
+        for line, grey, ink, change in zip(self.lines, greys, inks, changes, strict=True):
+            if change < self.params.change_threshold:
                 continue
-            line.grey = grey.astype(np.int16)
+            line.ink = ink
             x, y, _, h = line.box
             pending.append((line, [(x + a, y, b - a, h) for a, b in split_line(grey)]))
         if pending:

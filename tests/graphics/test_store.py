@@ -209,3 +209,13 @@ def test_laliga_codes_name_the_teams_and_the_sport(baseball: tuple[Game, list[Cl
     graphics.store_graphics(game.pk, result, sport_given=False, teams_given=False)
     game.refresh_from_db()
     assert (game.sport, game.home_team, game.away_team) == ("soccer", "Real Madrid", "Sevilla FC")  # home first
+
+
+@pytest.mark.parametrize("model", ["gamestate", "team", "event", "playerappearance"])
+def test_admin_lists_the_graphics_rows(baseball: tuple[Game, list[Clip]], admin_client: object, model: str) -> None:
+    game, _ = baseball
+    graphics.store_graphics(game.pk, _result([RUN]), sport_given=False, teams_given=False)
+    page = admin_client.get(f"/admin/highlights/{model}/?q=LAD" if model == "team" else f"/admin/highlights/{model}/")  # type: ignore[attr-defined]
+    assert page.status_code == 200
+    expected = {"gamestate": "LAD", "team": "Los Angeles Dodgers", "event": "run", "playerappearance": "Aguilar"}
+    assert expected[model] in page.content.decode()
