@@ -128,10 +128,17 @@ def _team(name: str | None) -> Team | None:
 
 
 def _player(name: str | None, named: list[tuple[int, str]]) -> Player | None:
-    """The Player a feed's name means (the graphics' matcher), else a new one named as the feed names them."""
+    """The Player a feed's name means (the graphics' matcher), else a new one named as the feed names them.
+
+    A full name from the feed matches a known player's name, or the one player whose name, read as the
+    bug shows names (a surname: "Aguilar", made from "5.AGUILAR"), matches the feed's full name.
+    """
     if not name or not name.strip():
         return None
     key = best_match(name, named)
+    if key is None:
+        read_as_bug = [pk for pk, known in named if best_match(known, [(pk, name)]) is not None]
+        key = read_as_bug[0] if len(read_as_bug) == 1 else None
     if key is not None:
         return Player.objects.get(pk=key)
     player = Player.objects.create(name=name.strip())

@@ -149,3 +149,32 @@ def test_editor_corrects_an_event_and_search_finds_it_by_player_and_type(game: G
     assert [(h.clip_id, h.matched, h.play_id) for h in hits] == [(clip.pk, "event home_run (editor)", play.pk)]
     assert search_clips("player:nobody event:home_run") == []
     assert editor.patch(url, {"player": 10**9}, "application/json").status_code == 400
+
+
+def test_a_reel_of_plays_adds_one_replay_per_play_unless_turned_off(game: Game, feed: Path) -> None:
+    from highlights.models import PlayShot, Shot
+    from highlights.services import create_query_reel
+
+    _import(str(game.pk), str(feed), "--offset-s", "0")
+    strikeouts = list(Event.objects.filter(game=game, type="strikeout").order_by("time_ms")[:2])
+    owner = User.objects.create_user("fan", password="a-long-test-password")
+    replays = []
+    for k, event in enumerate(strikeouts):  # each strikeout: a live shot, then a replay shot, as one play
+        live = Shot.objects.create(game=game, index=2 * k, start_ms=event.time_ms - 1_000, end_ms=event.time_ms + 1_000)
+        again = Shot.objects.create(game=game, index=2 * k + 1, start_ms=live.end_ms, end_ms=live.end_ms + 3_000)
+        clip, replay = _clip(game, live.start_ms, live.end_ms), _clip(game, again.start_ms, again.end_ms)
+        Clip.objects.filter(pk=clip.pk).update(shot=live)
+        Clip.objects.filter(pk=replay.pk).update(shot=again)
+        play = Play.objects.create(game=game, index=k, start_ms=live.start_ms, end_ms=again.end_ms, clip=clip)
+        PlayShot.objects.create(play=play, shot=live, role=PlayShot.Role.LIVE)
+        PlayShot.objects.create(play=play, shot=again, role=PlayShot.Role.REPLAY)
+        Event.objects.filter(pk=event.pk).update(clip=clip, play=play)
+        replays.append((clip.pk, replay.pk))
+    text = "event:strikeout last 2"
+    with_replays = create_query_reel(owner, text)
+    ordered = sorted(replays, key=lambda r: -Clip.objects.get(pk=r[0]).start_ms)  # newest first: later in the game
+    assert [i.clip_id for i in with_replays.items.order_by("position")] == [pk for pair in ordered for pk in pair]
+    without = create_query_reel(owner, text, replays=False)
+    assert [i.clip_id for i in without.items.order_by("position")] == [pair[0] for pair in ordered]
+    page = Client().get(f"/clips/{ordered[0][0]}/").content.decode()
+    assert 'class="play"' in page and 'class="replay"' in page and "strikeout" in page
