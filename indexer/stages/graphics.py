@@ -48,7 +48,7 @@ import numpy as np
 
 from indexer.errors import CorruptVideoError
 from indexer.stages.audio import drain_stderr
-from indexer.stages.faces import Box
+from indexer.stages.faces import Box, box_iou
 from indexer.stages.frames import decode_size
 from ml.ocr import OcrEngine
 
@@ -70,7 +70,8 @@ class GraphicsParams:
         probe_samples: samples (one scene, about a second) compared to find text that stays put.
         change_threshold: fraction of a text line's ink mask (:func:`ink_mask`) that must change before the line
             is read again.
-        max_regions: most stable regions searched for text per detection.
+        max_regions: most stable regions searched for text per search.
+        max_groups: most text clusters per search detected again and read as bug candidates.
     """
 
     sample_fps: float = 2.0
@@ -81,6 +82,7 @@ class GraphicsParams:
     probe_samples: int = 3
     change_threshold: float = 0.03
     max_regions: int = 4
+    max_groups: int = 3
 
 
 @dataclass(frozen=True)
@@ -665,6 +667,7 @@ def _merge_names(tokens: list[Token]) -> list[Token]:
             if (
                 last is not None
                 and _kind(last.text) == "N"
+                and len(last.text) > 2  # two letters before a name are a logo read as text ("IA LAD")
                 and _kind(token.text) == "N"
                 and token.x - (last.x + last.w) < 1.0 * max(last.h, token.h)
             ):
@@ -682,20 +685,38 @@ def _merge_names(tokens: list[Token]) -> list[Token]:
     return merged
 
 
-def find_bug(probe: list[np.ndarray], ocr: OcrEngine, params: GraphicsParams) -> _Bug | None:
+def candidate_regions(probe: list[np.ndarray], params: GraphicsParams) -> list[Box]:
+    """The largest ``params.max_regions`` regions of ``probe`` that stayed put (:func:`stable_regions`), padded
+    and merged where they overlap: where :func:`find_bug` looks for text."""
+    shape = probe[-1].shape
+    return _merge_overlapping([_pad(r, 8, shape) for r in stable_regions(probe)])[: params.max_regions]
+
+
+def _area(box: Box) -> int:
+    return box[2] * box[3]
+
+
+def _same_regions(a: list[Box], b: list[Box]) -> bool:
+    """Whether two region lists cover the same places (each region of one overlaps one of the other by IoU 0.7)."""
+    return bool(a) and len(a) == len(b) and all(any(box_iou(r, q) >= 0.7 for q in b) for r in a)
+
+
+def find_bug(probe: list[np.ndarray], regions: list[Box], ocr: OcrEngine, params: GraphicsParams) -> _Bug | None:
     """Locate the score bug in a run of samples of one scene.
 
-    Text lines are detected in the last frame inside the regions whose pixels stayed put across the probe
-    frames (:func:`stable_regions`: stability is judged on pixels, which costs far less than detecting text
-    in every frame) and grouped into clusters (:func:`group_lines`). Each cluster's lines are detected again,
-    at their own size and at twice it (each finds lines the other misses), in its box widened by seven line
-    heights each side (a ticking clock or changing score beside the still part of the bug is not stable),
-    keeping the lines linked to the cluster (:func:`group_lines`' rule: a caption further away is not the bug).
-    The bug is the cluster whose text parses as a game state (:func:`parse_bug`) holding the most of it
-    (scores, then clock, period and other fields), then the most text.
+    Text lines are detected in the last frame inside ``regions``, those whose pixels stayed put across the
+    probe frames (:func:`candidate_regions`: stability is judged on pixels, which costs far less than
+    detecting text in every frame), and grouped into clusters (:func:`group_lines`). The ``max_groups``
+    clusters with the most lines (then the largest) are detected again, at their own size and at twice it
+    (each finds lines the other misses), in their box widened by seven line heights each side (a ticking
+    clock or changing score beside the still part of the bug is not stable), keeping the lines linked to the cluster
+    (:func:`group_lines`' rule: a caption further away is not the bug), plus pieces in the gaps between them
+    (:func:`_fill_gaps`). The bug is the cluster whose text parses as a game state (:func:`parse_bug`)
+    holding the most of it (scores, then clock, period and other fields), then the most text.
 
     Args:
         probe: two or more ``(H, W, 3)`` uint8 RGB frames, time-ordered.
+        regions: where to look, ``(x, y, w, h)`` pixels (:func:`candidate_regions`).
         ocr: the OCR engine.
         params: thresholds.
 
@@ -703,10 +724,10 @@ def find_bug(probe: list[np.ndarray], ocr: OcrEngine, params: GraphicsParams) ->
         None when no cluster parses as a score bug.
     """
     shape = probe[-1].shape
-    regions = _merge_overlapping([_pad(r, 8, shape) for r in stable_regions(probe)])[: params.max_regions]
     lines = [box for region in regions for box in _detect_in(ocr, probe[-1], region)]
+    groups = sorted(group_lines(lines), key=lambda g: (len(g), _area(_union(g))), reverse=True)
     best: tuple[int, _Bug] | None = None
-    for group in group_lines(lines):
+    for group in groups[: params.max_groups]:
         h = max(b[3] for b in group)
         x, y, w, bh = _union(group)
         area = _pad((x - 7 * h, y, w + 14 * h, bh), h, shape)
@@ -955,7 +976,8 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
     """Find the score bug, read it at each sample whose bug pixels changed, and smooth the readings.
 
     The bug is searched for (:func:`find_bug`) over the last ``probe_samples`` samples while none is held,
-    backing off after fruitless searches (one sample period, doubling up to ``redetect_s``); once found, only
+    backing off after fruitless searches (one sample period, doubling up to ``redetect_s``), and skipped while
+    the same regions stay put as in the last fruitless one (a static camera's boards); once found, only
     its text lines are recognised, and only those whose pixels changed (:class:`_Bug`); after ``min_persist``
     samples in a row without a reading the bug counts as gone and is searched for again. Readings are smoothed by
     :class:`Timeline`.
@@ -975,6 +997,7 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
     bug_box: Box | None = None
     next_search_ms = 0
     wait_ms = 1000.0 / params.sample_fps
+    fruitless: list[Box] = []  # the regions of the last search that found no bug
     samples = 0
     for time_ms, frame in frames:
         samples += 1
@@ -989,7 +1012,12 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
         probe = [*probe[-(params.probe_samples - 1) :], (time_ms, frame)]
         if len(probe) < params.probe_samples or time_ms < next_search_ms:
             continue
-        bug = find_bug([f for _, f in probe], ocr, params)
+        regions = candidate_regions([f for _, f in probe], params)
+        if _same_regions(regions, fruitless):  # nothing new stays put on screen: no OCR
+            bug = None
+        else:
+            bug = find_bug([f for _, f in probe], regions, ocr, params)
+            fruitless = regions if bug is None else []
         if bug is None:
             next_search_ms = time_ms + round(wait_ms)
             wait_ms = min(2 * wait_ms, params.redetect_s * 1000.0)

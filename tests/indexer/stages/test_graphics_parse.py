@@ -35,7 +35,7 @@ def test_normalise_name_drops_lineup_numbers_and_rejects_non_names() -> None:
 def test_two_row_baseball_bug_gives_sides_count_batter_and_pitch_count() -> None:
     tokens = [
         *row(10, ("5.AGUILAR", 0), ("0FOR1", 100), (".145AVG", 160)),
-        *row(34, ("LAD", 8), ("0", 50), ("1-2", 100)),
+        *row(34, ("IA", -18), ("LAD", 8), ("0", 50), ("1-2", 100)),  # "IA": the team logo read as letters
         *row(58, ("MIL", 8), ("0", 50), ("PITCHES", 100), ("60", 165)),
     ]
     reading = parse_bug(tokens)
@@ -43,7 +43,7 @@ def test_two_row_baseball_bug_gives_sides_count_batter_and_pitch_count() -> None
     assert reading.sides == (Side("LAD", 0), Side("MIL", 0))
     assert reading.kind == "team"
     assert reading.fields == {"batter": "AGUILAR", "balls": 1, "strikes": 2, "pitch_count": 60}
-    assert reading.raw_text.split(" | ")[1] == "LAD 0 1-2"
+    assert reading.raw_text.split(" | ")[1] == "IA LAD 0 1-2"
 
 
 def test_one_row_columns_with_clock_give_both_sides_and_elapsed_clock() -> None:
