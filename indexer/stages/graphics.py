@@ -27,6 +27,14 @@ How it reads (the issue's item 1):
    low-confidence pieces dropped; scoring events are persistent rises.
 
 OCR engine choice (``benchmarks/graphics.py``, the same bug crops for both): see :mod:`ml.ocr`.
+
+Measured by ``benchmarks/graphics.py`` (2026-12-01, 2 shared cores, load average about 6): on the four
+shared broadcast clips the stage finds every expected name (7/7) and score (3/3); 0.57 s per sample,
+1.07 detection and 0.79 recognition calls per sample. On the 300 s input of ``benchmarks/index_speed.py``
+it took 131.6 s (115 s of it OCR, 43 states) against 23.6 s for the analysis decode measured beside it:
+with that decode about a tenth of indexing time (FACTS.md), about 0.5 of indexing time, **over the 15 %
+budget**. The cost is in searching for the bug (detection) each time it reappears after a cut, not in
+re-reading it.
 """
 
 from __future__ import annotations
