@@ -120,7 +120,22 @@ class ReviewStatus(models.TextChoices):
     REJECTED = "rejected"
 
 
-class Clip(EmbeddingMixin, models.Model):
+class MsSpan:
+    """A row spanning ``start_ms``..``end_ms`` of video time (ms), with the span in seconds."""
+
+    start_ms: int
+    end_ms: int
+
+    @property
+    def start_s(self) -> float:
+        return self.start_ms / 1000.0
+
+    @property
+    def end_s(self) -> float:
+        return self.end_ms / 1000.0
+
+
+class Clip(EmbeddingMixin, MsSpan, models.Model):
     """A labelled time range of a game: consecutive windows with the same top action within a shot.
 
     ``highlight_score`` (0..1) = weighted sum of the action confidence and the sigmoids of the
@@ -166,14 +181,6 @@ class Clip(EmbeddingMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} {self.start_ms / 1000:.1f}-{self.end_ms / 1000:.1f}s"
-
-    @property
-    def start_s(self) -> float:
-        return self.start_ms / 1000.0
-
-    @property
-    def end_s(self) -> float:
-        return self.end_ms / 1000.0
 
 
 
@@ -814,6 +821,55 @@ class GameState(models.Model):
         return f"{self.side_a} {self.score_a} - {self.score_b} {self.side_b} at {self.time_ms / 1000:.1f}s"
 
 
+class Play(MsSpan, models.Model):
+    """One play of a game: live action and what the broadcast shows after it (close-ups, replays).
+
+    Grouped from the game's shots by ``indexer.stages.plays``; ``start_ms``/``end_ms`` is the span of
+    its shots (video ms). ``clip`` is the main clip (the best clip of its main live shot), and
+    ``highlight_score`` that clip's score (0..1). Its shots carry roles through :class:`PlayShot`.
+    """
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="plays")
+    index = models.PositiveIntegerField(help_text="position in the game, from 0")
+    start_ms = models.PositiveIntegerField()
+    end_ms = models.PositiveIntegerField()
+    clip = models.ForeignKey(Clip, on_delete=models.SET_NULL, null=True, blank=True, related_name="main_of_plays")
+    highlight_score = models.FloatField(default=0.0, db_index=True)
+    shots = models.ManyToManyField(Shot, through="PlayShot", related_name="plays")
+
+    class Meta:
+        ordering = ["game", "start_ms"]
+        constraints = [
+            models.UniqueConstraint(fields=["game", "index"], name="unique_play_index"),
+            models.CheckConstraint(condition=models.Q(end_ms__gte=models.F("start_ms")), name="play_span"),
+        ]
+
+    def __str__(self) -> str:
+        return f"play {self.index} of game {self.game_id} [{self.start_ms}-{self.end_ms} ms]"
+
+
+class PlayShot(models.Model):
+    """A shot of a play with its role: the live action, a replay of it, or a close-up."""
+
+    class Role(models.TextChoices):
+        LIVE = "live"
+        REPLAY = "replay"
+        CLOSE_UP = "close_up", "close-up"
+
+    play = models.ForeignKey(Play, on_delete=models.CASCADE, related_name="play_shots")
+    shot = models.ForeignKey(Shot, on_delete=models.CASCADE, related_name="play_shots")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    similarity = models.FloatField(null=True, blank=True, help_text="replay: mean similarity to the live shot")
+    speed = models.FloatField(null=True, blank=True, help_text="replay: live seconds per replay second")
+
+    class Meta:
+        ordering = ["play", "shot__start_ms"]
+        constraints = [models.UniqueConstraint(fields=["play", "shot"], name="unique_play_shot")]
+
+    def __str__(self) -> str:
+        return f"{self.shot} ({self.role})"
+
+
 class Event(models.Model):
     """Something that happened in a game: a scoring play read from the graphics, an imported play, a label.
 
@@ -831,6 +887,7 @@ class Event(models.Model):
 
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="events")
     clip = models.ForeignKey(Clip, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
+    play = models.ForeignKey(Play, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
     type = models.CharField(max_length=32, db_index=True)
     points = models.PositiveSmallIntegerField(default=0)
     side = models.PositiveSmallIntegerField(null=True, blank=True, choices=[(0, "first"), (1, "second")])

@@ -30,7 +30,12 @@ from search.query import SCORING, Order, ParsedQuery, parse_query, singular
 
 @dataclass(frozen=True)
 class ClipHit:
-    """One search result; times in seconds."""
+    """One search result; times in seconds.
+
+    ``matched`` says what an event query matched on: ``"event home_run (play-by-play)"`` (an event of that
+    type links to the clip), or ``"action hit"`` (the look-alike action class, in a game whose events the
+    index cannot know); empty for other queries. ``play_id`` is the play of the matched event.
+    """
 
     clip_id: int
     game_id: int
@@ -38,32 +43,82 @@ class ClipHit:
     end_s: float
     label: str
     score: float
+    matched: str = ""
+    play_id: int | None = None
 
     @classmethod
-    def of(cls, clip: Clip, score: float) -> ClipHit:
-        return cls(clip.pk, clip.game_id, clip.start_s, clip.end_s, clip.label, round(score, 6))
+    def of(cls, clip: Clip, score: float, query: ParsedQuery | None = None) -> ClipHit:
+        """A hit for ``clip``; with the ``query`` of :func:`clip_queryset`, what it matched on and its play."""
+        return cls(
+            clip.pk,
+            clip.game_id,
+            clip.start_s,
+            clip.end_s,
+            clip.label,
+            round(score, 6),
+            match_reason(clip, query) if query else "",
+            getattr(clip, "matched_play", None),
+        )
+
+
+def match_reason(clip: Clip, query: ParsedQuery) -> str:
+    """What a clip of :func:`clip_queryset` matched an event query on (empty for a query without an event)."""
+    if not query.event:
+        return ""
+    source = getattr(clip, "matched_source", None)
+    if source:
+        return f"event {query.event} ({Event.Source(source).label.lower()})"
+    return f"action {query.action}"
 
 
 def _has_player(**player_filters: object) -> Q:
-    """Clips a player matching ``player_filters`` (``name__icontains``, ``number``) is in, by face or by graphics."""
+    """Clips a player matching ``player_filters`` (``name__icontains``, ``number``) is in: by face, by graphics,
+    or as the player of an event linked to the clip (an imported play)."""
     lookups = {f"player__{k}": v for k, v in player_filters.items()}
-    return Q(Exists(FaceTrack.objects.filter(clip=OuterRef("pk"), **lookups))) | Q(
-        Exists(PlayerAppearance.objects.filter(clip=OuterRef("pk"), **lookups))
+    return (
+        Q(Exists(FaceTrack.objects.filter(clip=OuterRef("pk"), **lookups)))
+        | Q(Exists(PlayerAppearance.objects.filter(clip=OuterRef("pk"), **lookups)))
+        | Q(Exists(Event.objects.filter(clip=OuterRef("pk"), **lookups)))
     )
 
 
 def _player_clips(player_ids: list[int]) -> Q:
-    """Clips any of the players is in: a face track of theirs, or their name on the score bug."""
-    return Q(pk__in=FaceTrack.objects.filter(player__in=player_ids).values("clip_id")) | Q(
-        pk__in=PlayerAppearance.objects.filter(player__in=player_ids, clip__isnull=False).values("clip_id")
+    """Clips any of the players is in: a face track of theirs, their name on the score bug, or an event of theirs."""
+    return (
+        Q(pk__in=FaceTrack.objects.filter(player__in=player_ids).values("clip_id"))
+        | Q(pk__in=PlayerAppearance.objects.filter(player__in=player_ids, clip__isnull=False).values("clip_id"))
+        | Q(pk__in=Event.objects.filter(player__in=player_ids, clip__isnull=False).values("clip_id"))
     )
 
 
-def _event_clips(event_type: str) -> QuerySet[Event]:
-    """Clip ids that are the play of an event of ``event_type`` (:data:`search.query.SCORING`: any with points)."""
+def _events_of(event_type: str, query: ParsedQuery) -> QuerySet[Event]:
+    """Events linked to a clip, of ``event_type`` (:data:`search.query.SCORING`: any with points), by query.player."""
     events = Event.objects.filter(clip__isnull=False)
     events = events.filter(points__gt=0) if event_type == SCORING else events.filter(type__iexact=event_type)
-    return events.values("clip_id")
+    for lookup, value in (("name__icontains", query.player), ("number", query.jersey)):
+        if value is not None and value != "":
+            # the event's own player, or for an event naming none (a score change) a player in its clip
+            in_clip = Clip.objects.filter(_has_player(**{lookup: value})).values("pk")
+            events = events.filter(Q(**{f"player__{lookup}": value}) | Q(player__isnull=True, clip__in=in_clip))
+    return events
+
+
+def _games_knowing(event_type: str) -> QuerySet[Event]:
+    """Game ids whose events of ``event_type`` the index can know: imported play-by-play, or read of that type."""
+    return Event.objects.filter(
+        Q(source=Event.Source.PLAY_BY_PLAY) | Q(source=Event.Source.EDITOR) | Q(type__iexact=event_type)
+    ).values("game_id")
+
+
+def _action_q(action_name: str) -> Q:
+    """Clips of an action of the taxonomy, a model label containing it, or a learned label containing it."""
+    action = action_name.lower()
+    learned = [name for name in _learned_vocabulary() if action in name.lower()]
+    return (
+        Q(action__in=list(ActionLabel.objects.filter(name__iexact=action).values_list("pk", flat=True)))
+        | Q(label__in=[name for name in _label_vocabulary() if action in name.lower()])
+        | (Q(pk__in=_learned_label_clips(learned)) if learned else Q(pk__in=[]))
+    )
 
 
 def _word_conditions(words: Sequence[str]) -> list[Q]:
@@ -188,20 +243,24 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
         clips = clips.filter(game__sport=query.sport)
     if query.team:
         clips = clips.filter(Q(game__home_team__icontains=query.team) | Q(game__away_team__icontains=query.team))
+    players = Q()
     if query.player:
-        clips = clips.filter(_has_player(name__icontains=query.player))
+        players &= _has_player(name__icontains=query.player)
     if query.jersey is not None:
-        clips = clips.filter(_has_player(number=query.jersey))
-    if query.action:
-        action = query.action.lower()
-        learned = [name for name in _learned_vocabulary() if action in name.lower()]
-        clips = clips.filter(
-            Q(action__in=list(ActionLabel.objects.filter(name__iexact=action).values_list("pk", flat=True)))
-            | Q(label__in=[name for name in _label_vocabulary() if action in name.lower()])
-            | (Q(pk__in=_learned_label_clips(learned)) if learned else Q(pk__in=[]))
-        )
+        players &= _has_player(number=query.jersey)
     if query.event:
-        clips = clips.filter(pk__in=_event_clips(query.event))
+        events = _events_of(query.event, query)
+        by_event = Q(pk__in=events.values("clip_id"))
+        if query.action:  # the look-alike action, only where the game's events of that type cannot be known
+            by_event |= _action_q(query.action) & ~Q(game__in=_games_knowing(query.event)) & players
+        first = events.filter(clip=OuterRef("pk")).order_by("source", "pk")
+        clips = clips.filter(by_event).annotate(
+            matched_source=Subquery(first.values("source")[:1]), matched_play=Subquery(first.values("play_id")[:1])
+        )
+    else:
+        clips = clips.filter(players)
+        if query.action:
+            clips = clips.filter(_action_q(query.action))
     if query.game_id is not None:
         clips = clips.filter(game_id=query.game_id)
     if query.date_from:
@@ -279,7 +338,7 @@ def search_clips(text: str, *, limit: int = 50) -> list[ClipHit]:
     """
     query = parse_search(text)
     clips = clip_queryset(query)[: min(limit, query.limit or limit)]
-    return [ClipHit.of(c, c.highlight_score) for c in clips]
+    return [ClipHit.of(c, c.highlight_score, query) for c in clips]
 
 
 def similar_clips(clip: Clip, *, k: int = 10, include_rejected: bool = False) -> list[ClipHit]:

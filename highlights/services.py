@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from highlights import selectors
-from highlights.models import ActionLabel, Backfill, Clip, Game, IndexJob, Reel, ReelItem, ReviewStatus
+from highlights.models import ActionLabel, Backfill, Clip, Game, IndexJob, PlayShot, Reel, ReelItem, ReviewStatus
 from highlights.rendering import OutputFormat, RenderError, Segment, render_video
 from indexer.artifacts import PIPELINE_VERSION, game_media_dirs, game_work_dir
 
@@ -420,10 +420,12 @@ def create_condensed_reel(owner: AbstractBaseUser, game: Game) -> Reel:
 DEFAULT_QUERY_REEL_CLIPS = 10
 
 
-def create_query_reel(owner: AbstractBaseUser, text: str) -> Reel:
-    """A reel of a search's results in their ranked order ("top 5 dunks", "Ortiz home runs last 10").
+def create_query_reel(owner: AbstractBaseUser, text: str, *, replays: bool = True) -> Reel:
+    """A reel of a search's results in their ranked order ("top 5 dunks", "Ortiz's last ten home runs").
 
     The query's own ``top N``/``last N`` sets the number of clips (``DEFAULT_QUERY_REEL_CLIPS`` otherwise).
+    For an event query each result is the clip of a play; with ``replays`` the play's first replay (the
+    best clip of its first replay shot) follows it.
 
     Raises:
         search.query.QueryError: the query does not parse or exceeds ``HL_QUERY_MAX_CHARS``/``HL_QUERY_MAX_TOKENS``.
@@ -433,4 +435,23 @@ def create_query_reel(owner: AbstractBaseUser, text: str) -> Reel:
     clips = list(selectors.clip_queryset(query)[: query.limit or DEFAULT_QUERY_REEL_CLIPS])
     if not clips:
         raise ReelError(f"no clips match {text!r}")
-    return create_reel(owner, text.strip(), [ItemSpec(c.pk) for c in clips], kind=Reel.Kind.QUERY, query=text)
+    items: list[ItemSpec] = []
+    for clip in clips:
+        items.append(ItemSpec(clip.pk))
+        play_id = getattr(clip, "matched_play", None)
+        replay = _replay_clip(play_id, exclude=clip.pk) if replays and play_id else None
+        if replay is not None:
+            items.append(ItemSpec(replay.pk))
+    return create_reel(owner, text.strip(), items, kind=Reel.Kind.QUERY, query=text)
+
+
+def _replay_clip(play_id: int, *, exclude: int) -> Clip | None:
+    """The best clip of a play's first replay shot (None when the play has no replay with a clip)."""
+    replay = (
+        PlayShot.objects.filter(play=play_id, role=PlayShot.Role.REPLAY, shot__clips__isnull=False)
+        .order_by("shot__start_ms")
+        .first()
+    )
+    if replay is None:
+        return None
+    return Clip.objects.filter(shot=replay.shot_id).exclude(pk=exclude).order_by("-highlight_score", "pk").first()

@@ -25,16 +25,21 @@ from highlights.http import ranged_file_response
 from highlights.models import (
     ActionLabel,
     Clip,
+    Event,
     Game,
     HighlightModel,
     IndexJob,
+    Play,
     Player,
+    PlayShot,
     Reel,
     ReviewStatus,
     Sport,
     TrainingJob,
 )
 from highlights.pagination import CappedPaginator
+from highlights.plays import correct_event, import_play_by_play, play_players
+from indexer.stages.playbyplay import FORMATS, PlayByPlayError
 from search.query import QueryError
 
 CURRENT_REEL = "current_reel"  # session key: the reel "Add to reel" buttons add to
@@ -109,6 +114,14 @@ def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
     similar_clips = Clip.objects.select_related("game", "action").in_bulk([h.clip_id for h in similar])
     players = Player.objects.filter(Q(face_tracks__clip=clip) | Q(appearances__clip=clip)).exclude(name="").distinct()
     (clip,) = selectors.attach_graphics([clip])
+    play = Play.objects.filter(game=clip.game_id, start_ms__lte=clip.start_ms, end_ms__gt=clip.start_ms).first()
+    replays = (
+        Clip.objects.filter(shot__play_shots__play=play, shot__play_shots__role=PlayShot.Role.REPLAY).exclude(
+            pk=clip.pk
+        )
+        if play
+        else Clip.objects.none()
+    )
     return render(
         request,
         "highlights/clip.html",
@@ -120,6 +133,8 @@ def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 similar_clips[h.clip_id] for h in similar if h.clip_id in similar_clips
             ),
             "events": clip.events.select_related("team", "player"),
+            "play": play,
+            "replays": replays,
             "actions": ActionLabel.objects.filter(sport=clip.game.sport),
             "is_editor": editor,
             "reels": Reel.objects.filter(owner=request.user) if request.user.is_authenticated else [],
@@ -140,6 +155,30 @@ def clip_review(request: HttpRequest, pk: int) -> HttpResponse:
     except ValueError as exc:
         messages.error(request, str(exc))
     return redirect("clip", pk=pk)
+
+
+@require_POST
+def event_correct(request: HttpRequest, pk: int) -> HttpResponse:
+    """Editors correct an event's type, player (by name, an existing player) or video time (s); source: editor."""
+    if not roles.is_editor(request.user):
+        raise PermissionDenied("only editors correct events")
+    event = get_object_or_404(Event, pk=pk)
+    changes: dict[str, object] = {}
+    try:
+        if kind := request.POST.get("type", "").strip():
+            changes["type"] = kind
+        if name := request.POST.get("player", "").strip():
+            player = Player.objects.filter(name__iexact=name).first()
+            if player is None:
+                raise ValueError(f"no player named {name!r}")
+            changes["player"] = player
+        if at := request.POST.get("time_s", "").strip():
+            changes["time_ms"] = max(round(float(at) * 1000), 0)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        correct_event(event, **changes)
+    return redirect(request.POST.get("next") or reverse("game", args=[event.game_id]))
 
 
 @require_GET
@@ -181,11 +220,18 @@ def game_detail(request: HttpRequest, pk: int) -> HttpResponse:
         (e.time_ms, f"{e.type} {e.score_a}–{e.score_b}", e.clip.start_ms if e.clip else e.time_ms)
         for e in game.events.filter(time_ms__isnull=False).select_related("clip")
     ]
+    plays = list(game.plays.select_related("clip").prefetch_related("events__player", "play_shots"))
+    for play in plays:
+        play.players = list(play_players(play).exclude(name=""))
+        play.replay_count = sum(ps.role == PlayShot.Role.REPLAY for ps in play.play_shots.all())
     return render(
         request,
         "highlights/game.html",
         {
             "game": game,
+            "plays": plays,
+            "is_editor": roles.is_editor(request.user),
+            "formats": ("auto", *FORMATS),
             "clips": selectors.attach_graphics(clips),
             "timeline": charts.timeline(duration_ms, spans),
             "scores": charts.score_segments(duration_ms, states),
@@ -193,6 +239,30 @@ def game_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "chart": charts,
         },
     )
+
+
+@require_POST
+def game_plays_import(request: HttpRequest, pk: int) -> HttpResponse:
+    """Editors upload a play-by-play file for a game: its events replace the game's earlier imported ones."""
+    if not roles.is_editor(request.user):
+        raise PermissionDenied("only editors import play-by-play")
+    game = get_object_or_404(Game, pk=pk)
+    upload = request.FILES.get("file")
+    try:
+        offset = request.POST.get("offset_s", "").strip()
+        offset_s = float(offset) if offset else None
+        if upload is None:
+            raise PlayByPlayError("choose a play-by-play file")
+        fmt = request.POST.get("format") or "auto"
+        summary = import_play_by_play(game.pk, upload.read(), fmt=fmt, offset_s=offset_s)
+    except (PlayByPlayError, ValueError) as exc:
+        messages.error(request, f"{upload.name + ': ' if upload else ''}{exc}")
+        return redirect("game", pk=pk)
+    messages.success(
+        request,
+        f"{summary['events']} events imported: {summary['aligned']} placed on the video, {summary['unaligned']} not",
+    )
+    return redirect("game", pk=pk)
 
 
 @require_GET
@@ -283,7 +353,7 @@ def reel_auto(request: HttpRequest) -> HttpResponse:
         if data["game"]:
             reel = services.create_condensed_reel(request.user, get_object_or_404(Game, pk=data["game"]))
         else:
-            reel = services.create_query_reel(request.user, data["q"])
+            reel = services.create_query_reel(request.user, data["q"], replays=request.POST.get("replays") == "1")
     except QueryError as exc:
         raise BadRequest(f"q: {exc}") from exc
     except services.ReelError as exc:

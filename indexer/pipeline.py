@@ -36,7 +36,7 @@ import numpy as np
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 
-from highlights import graphics, learning, people
+from highlights import graphics, learning, people, plays
 from highlights.locks import LockKey, session_lock
 from highlights.models import ActionLabel, Clip, ClipPrediction, Face, FaceScan, FaceTrack, Game, IndexJob, Shot, Sport
 from indexer import artifacts, index_writer, runtime
@@ -47,6 +47,7 @@ from indexer.stages.clips import build_clips
 from indexer.stages.faces import FaceFrames, FaceScanParams, FaceTrackSpec, ScanStats, scan_span
 from indexer.stages.frames import write_jpeg
 from indexer.stages.graphics import GraphicsResult, graphics_frames, read_graphics
+from indexer.stages.plays import group_plays, keyframe_signatures
 from indexer.stages.probe import probe_video
 from indexer.stages.sport import sport_class_sums, sport_from_classes
 from indexer.steps import RetryPolicy, Step, step
@@ -293,6 +294,30 @@ def _faces(job: IndexJob) -> None:
             _save_face_tracks(game, clip, *scan_span(frames, clip.start_s, clip.end_s, analyzer.analyze, params))
             report((done + 1) / len(clips))
     people.index_game_tracks(game.pk)
+    _group_plays(game)
+
+
+def _group_plays(game: Game) -> None:
+    """Group the game's shots into plays (live, replay, close-up) and store them with their events linked.
+
+    Shots are compared by keyframe signatures of the analysis windows (window embeddings when the
+    keyframes are gone); a shot with a face track for most
+    of it is a close-up; a shot's score choosing a play's main shot is its best clip's highlight score.
+    """
+    path = analysis_path(game.pk, runtime.model_weights().version)
+    analysis = Analysis.load(path)
+    try:
+        vectors = keyframe_signatures(keyframe_dir(path), len(analysis.spans_s))
+    except FileNotFoundError:  # an analysis from before keyframes were kept: its window embeddings instead
+        vectors = analysis.features
+    faces = list(FaceTrack.objects.filter(game=game).values_list("start_ms", "end_ms"))
+    best: dict[int, float] = {}
+    scored = Clip.objects.filter(game=game, shot__isnull=False).values_list("shot__index", "highlight_score")
+    for index, score in scored:
+        best[index] = max(score, best.get(index, 0.0))
+    shot_scores = [best.get(i, 0.0) for i in range(len(analysis.shots))]
+    found = group_plays(analysis.shots, analysis.spans_s, vectors, faces=faces, shot_scores=shot_scores)
+    plays.store_plays(game.pk, found)
 
 
 def _save_face_tracks(game: Game, clip: Clip, tracks: list[FaceTrackSpec], stats: ScanStats) -> None:

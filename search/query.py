@@ -8,21 +8,29 @@ Grammar (case-insensitive; tokens in any order; ``"double quotes"`` make one tok
               | "score" OP NUMBER     score>=0.7  score>0.5   (minimum highlight score, 0..1)
               | ("last" | "top" | "best") N
                                       at most N clips: "last" = newest games first,
-                                      "top"/"best" = highest highlight score first
+                                      "top"/"best" = highest highlight score first;
+                                      N in digits or spelled out up to twenty ("last ten")
               | "by" PLAYER           by ortiz  by #23  (the next token names the player)
               | WORD "'s"             ortiz's   (possessive: a player name)
               | "#" DIGITS            #23       (a jersey number)
               | YEAR                  2026      (1900-2099: games played that year)
               | SPORT                 tennis, basketball, nba, mlb ... (see ``SPORT_WORDS``)
               | ACTION PHRASE         home runs, homers, dunks, three pointers ... (see ``ACTION_PHRASES``)
-              | EVENT PHRASE          goals, runs, scoring plays ... (see ``EVENT_PHRASES``): clips that are
-                                      the play of such an event (``event:goal`` names a type directly)
+              | EVENT PHRASE          home runs, threes, aces, goals, runs, scoring plays ... (see
+                                      ``EVENT_PHRASES``): the plays of such an event (``event:goal`` names a
+                                      type directly)
               | WORD                  anything else: free text
+
+A phrase may be both: "home runs" gives the action "hit" (the look-alike action class) and the event
+type ``home_run`` (a play-by-play or graphics event); the search decides which one a game can answer.
 
 Free-text words must each match a clip's label, action, sport, game title, team or player
 (``highlights.selectors``); stop words ("the", "of", "in", ...) are dropped. Examples::
 
-    "Ortiz home runs last 10"  → free word "ortiz" (a player's name matches), action "hit", newest 10
+    "Ortiz home runs last 10"  → free word "ortiz" (a player's name matches), action "hit", event
+                                 "home_run", newest 10
+    "Ortiz's last ten home runs" → player "ortiz", action "hit", event "home_run", newest 10
+    "Djokovic aces"            → free word "djokovic", event "ace"
     "dunks by #23 2026"        → action "dunk", jersey 23, games of 2026
     "tennis"                   → sport "tennis"
     "red sox hitting"          → free words "red", "sox", "hitting"
@@ -81,24 +89,56 @@ ACTION_PHRASES: dict[tuple[str, ...], str] = {
     ("rally",): "rally",
     ("pitches",): "pitch or catch",
 }
+
 SCORING = "scoring"
 """The event "type" of a query for every scoring play, whatever its type."""
 
-# Fan vocabulary → event types (``highlights.Event.type``), or :data:`SCORING` for any event with points.
+# Fan vocabulary for each event type slug (``indexer.stages.playbyplay.EVENT_TYPES``), plural and singular.
+_EVENT_FORMS: dict[str, list[tuple[str, ...]]] = {
+    "home_run": [("home", "runs"), ("home", "run"), ("homers",), ("homer",), ("homeruns",), ("dingers",)],
+    "strikeout": [("strikeouts",), ("strikeout",), ("strike", "outs"), ("ks",)],
+    "walk": [("walks",)],
+    "single": [("singles",)],
+    "double": [("doubles",)],
+    "triple": [("triples",)],
+    "double_play": [("double", "plays"), ("double", "play")],
+    "three_pointer": [("three", "pointers"), ("three", "pointer"), ("three-pointers",), ("three-pointer",),
+                      ("3-pointers",), ("3-pointer",), ("threes",), ("treys",)],
+    "dunk": [("dunks",), ("dunk",)],
+    "free_throw": [("free", "throws"), ("free", "throw")],
+    "block": [("blocks",)],
+    "steal": [("steals",)],
+    "rebound": [("rebounds",)],
+    "goal": [("goals",), ("goal",)],
+    "own_goal": [("own", "goals"), ("own", "goal")],
+    "penalty": [("penalties",), ("penalty",)],
+    "shot_on_target": [("shots", "on", "target"), ("shot", "on", "target")],
+    "yellow_card": [("yellow", "cards"), ("yellow", "card")],
+    "red_card": [("red", "cards"), ("red", "card")],
+    "corner": [("corners",)],
+    "ace": [("aces",), ("ace",)],
+    "double_fault": [("double", "faults"), ("double", "fault")],
+    "run": [("runs",), ("run",)],
+    "touchdown": [("touchdowns",), ("touchdown",)],
+    "field_goal": [("field", "goals"), ("field", "goal")],
+}  # fmt: skip
 EVENT_PHRASES: dict[tuple[str, ...], str] = {
+    **{words: slug for slug, forms in _EVENT_FORMS.items() for words in forms},
     ("scoring", "plays"): SCORING,
     ("scoring", "play"): SCORING,
     ("scores",): SCORING,
-    ("goals",): "goal",
-    ("goal",): "goal",
-    ("runs",): "run",
-    ("run",): "run",
-    ("touchdowns",): "touchdown",
-    ("touchdown",): "touchdown",
-    ("field", "goals"): "field_goal",
-    ("free", "throws"): "free_throw",
 }
+"""Fan vocabulary → event types (``highlights.Event.type``), or :data:`SCORING` for any event with points."""
 _LONGEST_PHRASE = max(len(p) for p in (*ACTION_PHRASES, *EVENT_PHRASES))
+
+NUMBER_WORDS: dict[str, int] = {
+    word: n
+    for n, word in enumerate(
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+         "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
+    )
+}  # fmt: skip
+"""Spelled-out numbers the grammar reads as counts ("last ten")."""
 _FIELDS = frozenset({"sport", "team", "player", "action", "label", "event", "game", "after", "before", "score"})
 MAX_LIMIT = 500
 
@@ -125,7 +165,8 @@ class ParsedQuery:
         player: a player's name (lower case).
         jersey: a player's jersey number.
         action: an action name of the taxonomy (``ActionLabel.name``) or model label text.
-        event: an event type (``Event.type``), or :data:`SCORING` for any scoring event.
+        event: an event type (``Event.type``; slugs of ``indexer.stages.playbyplay.EVENT_TYPES`` such as
+            ``home_run``, ``ace``), or :data:`SCORING` for any scoring event.
         game_id: one game's primary key.
         date_from: first game date included.
         date_to: last game date included.
@@ -158,6 +199,22 @@ def singular(word: str) -> str:
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
         return word[:-1]
     return word
+
+
+def number_word(token: str) -> int | None:
+    """A count in digits or spelled out up to twenty (``"10"``, ``"ten"``), else None."""
+    if token.isdigit():
+        return int(token)
+    return NUMBER_WORDS.get(token.lower())
+
+
+def _phrase_at(tokens: list[str], i: int) -> tuple[int, str | None, str | None]:
+    """The longest action or event phrase starting at ``tokens[i]``: (its length, action, event); (0, None, None)."""
+    for n in range(min(_LONGEST_PHRASE, len(tokens) - i), 0, -1):
+        words = tuple(tokens[i : i + n])
+        if words in ACTION_PHRASES or words in EVENT_PHRASES:
+            return n, ACTION_PHRASES.get(words), EVENT_PHRASES.get(words)
+    return 0, None, None
 
 
 def _tokens(text: str) -> list[str]:
@@ -236,8 +293,8 @@ def parse_query(text: str, *, max_chars: int | None = None, max_tokens: int | No
     while i < len(tokens):
         tok = tokens[i]
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        phrase = _phrase_length(tokens, i, ACTION_PHRASES)
-        event_phrase = _phrase_length(tokens, i, EVENT_PHRASES)
+        count = number_word(nxt) if nxt is not None else None
+        phrase, action, event = _phrase_at(tokens, i)
         key, _, value = tok.partition(":")
         if tok.startswith('"'):
             words.append(tok[1:])
@@ -256,12 +313,14 @@ def parse_query(text: str, *, max_chars: int | None = None, max_tokens: int | No
                 f["date_to"] = _date_range(value)[1]
             elif key == "score":
                 f["min_score"] = _score(value)
+            elif key == "event":  # a fan phrase or a type slug: event:"home run", event:home_run
+                f["event"] = EVENT_PHRASES.get(tuple(value.split()), "_".join(value.split()))
             elif key == "player" and (jm := _JERSEY.match(value)):
                 f["jersey"] = int(jm.group(1))
             else:
                 f["action" if key == "label" else key] = value
-        elif tok in ("last", "top", "best") and nxt is not None and _NUMBER.match(nxt):
-            f["limit"] = min(max(int(nxt), 1), MAX_LIMIT)
+        elif tok in ("last", "top", "best") and count is not None:
+            f["limit"] = min(max(count, 1), MAX_LIMIT)
             f["order"] = Order.RECENT if tok == "last" else Order.SCORE
             i += 1
         elif tok == "by" and nxt is not None:
@@ -278,12 +337,9 @@ def parse_query(text: str, *, max_chars: int | None = None, max_tokens: int | No
             f["date_from"], f["date_to"] = _date_range(tok)
         elif tok in SPORT_WORDS:
             f["sport"] = SPORT_WORDS[tok]
-        elif phrase and phrase >= event_phrase:
-            f["action"] = ACTION_PHRASES[tuple(tokens[i : i + phrase])]
+        elif phrase:
+            f.update({k: v for k, v in (("action", action), ("event", event)) if v is not None})
             i += phrase - 1
-        elif event_phrase:
-            f["event"] = EVENT_PHRASES[tuple(tokens[i : i + event_phrase])]
-            i += event_phrase - 1
         elif (word := _clean(tok)) and word not in STOP_WORDS and word not in words:
             words.append(word)
         i += 1

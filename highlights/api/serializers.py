@@ -7,8 +7,22 @@ from typing import Any
 from django.urls import reverse
 from rest_framework import serializers
 
-from highlights.models import ActionLabel, Clip, Event, Game, GameState, IndexJob, Player, Reel, ReelItem, ReviewStatus
+from highlights.models import (
+    ActionLabel,
+    Clip,
+    Event,
+    Game,
+    GameState,
+    IndexJob,
+    Play,
+    Player,
+    Reel,
+    ReelItem,
+    ReviewStatus,
+)
+from highlights.plays import play_players
 from highlights.services import ItemSpec
+from indexer.stages.playbyplay import FORMATS
 
 
 class GameSerializer(serializers.ModelSerializer):
@@ -47,9 +61,56 @@ class EventSerializer(serializers.ModelSerializer):
         model = Event
         fields = [
             "id", "type", "points", "side", "team", "player", "period", "clock_s", "time_ms", "score_a", "score_b",
-            "source", "description", "confidence", "clip",
+            "source", "description", "confidence", "clip", "play",
         ]  # fmt: skip
         read_only_fields = fields
+
+
+class PlayImportSerializer(serializers.Serializer):
+    """An editor's play-by-play upload (``indexer.stages.playbyplay`` formats)."""
+
+    file = serializers.FileField()
+    format = serializers.ChoiceField(choices=("auto", *FORMATS), default="auto")
+    offset_s = serializers.FloatField(required=False, allow_null=True, default=None)
+
+
+class PlayImportResultSerializer(serializers.Serializer):
+    """What an import found: events read, placed on the video and not; median residual in video seconds."""
+
+    events = serializers.IntegerField()
+    aligned = serializers.IntegerField()
+    unaligned = serializers.IntegerField()
+    median_residual_s = serializers.FloatField(allow_null=True)
+
+
+class EventCorrectionSerializer(serializers.Serializer):
+    """An editor's correction of an event: its type, player (id, or null for none) and video time (ms)."""
+
+    type = serializers.SlugField(max_length=32, required=False)
+    player = serializers.PrimaryKeyRelatedField(queryset=Player.objects.all(), required=False, allow_null=True)
+    time_ms = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+
+
+class PlaySerializer(serializers.ModelSerializer):
+    """A play of a game: its span (ms), main clip, highlight score, shots with roles, events and players."""
+
+    shots = serializers.SerializerMethodField()
+    events = EventSerializer(many=True, read_only=True)
+    players = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Play
+        fields = ["id", "game", "index", "start_ms", "end_ms", "clip", "highlight_score", "shots", "events", "players"]
+        read_only_fields = fields
+
+    def get_shots(self, play: Play) -> list[dict[str, Any]]:
+        return [
+            {"shot": ps.shot.index, "start_ms": ps.shot.start_ms, "end_ms": ps.shot.end_ms, "role": ps.role}
+            for ps in play.play_shots.select_related("shot")
+        ]
+
+    def get_players(self, play: Play) -> list[str]:
+        return [p.name for p in play_players(play)]
 
 
 class ActionLabelSerializer(serializers.ModelSerializer):
@@ -166,7 +227,10 @@ class CondensedReelSerializer(serializers.Serializer):
 
 
 class QueryReelSerializer(serializers.Serializer):
+    """A reel of a search's results; for plays, each followed by one replay unless ``replays`` is false."""
+
     q = serializers.CharField(max_length=500)
+    replays = serializers.BooleanField(default=True)
 
 
 class IndexJobSerializer(serializers.ModelSerializer):

@@ -14,7 +14,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,7 +23,9 @@ from rest_framework.views import APIView
 from highlights import dispatch, roles, selectors, services
 from highlights.api import serializers as s
 from highlights.forms import SearchForm
-from highlights.models import Clip, Game, IndexJob, Player, Reel, ReviewStatus
+from highlights.models import Clip, Event, Game, IndexJob, Player, Reel, ReviewStatus
+from highlights.plays import correct_event, import_play_by_play
+from indexer.stages.playbyplay import PlayByPlayError
 from search.query import QueryError
 
 
@@ -97,6 +100,42 @@ class GameViewSet(viewsets.ReadOnlyModelViewSet):
         """The game's events (scoring plays read from the graphics, imported plays ...), in video time order."""
         events = self.get_object().events.select_related("team", "player")
         return Response(s.EventSerializer(events, many=True).data)
+
+    @extend_schema(
+        methods=["GET"], responses=s.PlaySerializer(many=True), description="The game's plays in video time order."
+    )
+    @extend_schema(methods=["POST"], request=s.PlayImportSerializer, responses=s.PlayImportResultSerializer)
+    @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser, FormParser])
+    def plays(self, request: Request, pk: str | None = None) -> Response:
+        """GET: the plays; POST (editors): import a play-by-play file, replacing the game's play-by-play events."""
+        game = self.get_object()
+        if request.method == "GET":
+            return Response(s.PlaySerializer(game.plays.prefetch_related("events"), many=True).data)
+        if not roles.is_editor(request.user):
+            raise PermissionDenied("only editors import play-by-play")
+        form = s.PlayImportSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        try:
+            summary = import_play_by_play(game.pk, data["file"].read(), fmt=data["format"], offset_s=data["offset_s"])
+        except PlayByPlayError as exc:
+            raise ValidationError({"file": f"{data['file'].name}: {exc}"}) from exc
+        return Response(summary, status=status.HTTP_201_CREATED)
+
+
+class EventViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Events; editors correct an event's type, player or video time (PATCH), which makes its source ``editor``."""
+
+    serializer_class = s.EventSerializer
+    permission_classes = [IsEditorOrReadOnly]
+    queryset = Event.objects.select_related("team", "player")
+
+    @extend_schema(request=s.EventCorrectionSerializer, responses=s.EventSerializer)
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        form = s.EventCorrectionSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        event = correct_event(self.get_object(), **form.validated_data)
+        return Response(s.EventSerializer(event).data)
 
 
 @extend_schema(parameters=_FILTER_PARAMS)
@@ -257,7 +296,9 @@ class ReelViewSet(viewsets.ModelViewSet):
         form = s.QueryReelSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         try:
-            reel = services.create_query_reel(request.user, form.validated_data["q"])
+            reel = services.create_query_reel(
+                request.user, form.validated_data["q"], replays=form.validated_data["replays"]
+            )
         except (services.ReelError, QueryError) as exc:
             raise ValidationError({"q": str(exc)}) from exc
         return Response(s.ReelSerializer(reel).data, status=status.HTTP_201_CREATED)

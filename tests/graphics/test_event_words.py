@@ -15,4 +15,4 @@ def test_event_phrases_become_an_event_filter() -> None:
 
 def test_longer_action_phrases_still_win() -> None:
     q = parse_query("Ortiz home runs last 10")
-    assert (q.words, q.action, q.event, q.limit) == (("ortiz",), "hit", None, 10)
+    assert (q.words, q.action, q.event, q.limit) == (("ortiz",), "hit", "home_run", 10)  # both: the search decides

@@ -98,7 +98,8 @@ def test_search_command_matches_words_and_ranks_by_highlight_score(three_games: 
     assert hits
     assert {h["game_id"] for h in hits} == tennis_games
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
-    assert set(hits[0]) == {"clip_id", "game_id", "start_s", "end_s", "label", "score"}
+    assert set(hits[0]) == {"clip_id", "game_id", "start_s", "end_s", "label", "score", "matched", "play_id"}
+    assert (hits[0]["matched"], hits[0]["play_id"]) == ("", None)  # no event asked for: no match reason, no play
 
     out = StringIO()
     call_command("search", "red sox hitting", "--json", stdout=out)

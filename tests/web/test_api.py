@@ -32,6 +32,8 @@ def test_openapi_schema_lists_every_endpoint(env: dict[str, Game]) -> None:
     paths = resp.json()["paths"]
     for path in (
         "/api/games/",
+        "/api/games/{id}/plays/",
+        "/api/events/{id}/",
         "/api/clips/",
         "/api/clips/{id}/",
         "/api/search/",

@@ -1,4 +1,9 @@
-"""``python manage.py search QUERY [--json]``: clips matching the words, best highlight first."""
+"""``python manage.py search QUERY [--json]``: clips matching the words, best highlight first.
+
+An event query's lines say what each clip matched on (``matched: event home_run (play-by-play import)``, or
+``matched: action hit`` where the game's events cannot be known); ``--json`` hits carry it as ``matched``
+with the event's ``play_id``.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ def write_hits(command: BaseCommand, hits: list[ClipHit], as_json: bool) -> None
     for h in hits:
         command.stdout.write(
             f"{h.clip_id:>6}  {h.game_id:>5}  {h.start_s:>7.2f}  {h.end_s:>7.2f}  {h.label:<32} {h.score:>6.3f}"
+            + (f"  matched: {h.matched}" if h.matched else "")
         )
     command.stdout.write(f"{len(hits)} clip(s)")
 
