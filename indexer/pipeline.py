@@ -294,17 +294,17 @@ def _faces(job: IndexJob) -> None:
             _save_face_tracks(game, clip, *scan_span(frames, clip.start_s, clip.end_s, analyzer.analyze, params))
             report((done + 1) / len(clips))
     people.index_game_tracks(game.pk)
-    _group_plays(game)
+    _group_plays(game, _artifact(game, _precision(job)))
 
 
-def _group_plays(game: Game) -> None:
+def _group_plays(game: Game, path: Path) -> None:
     """Group the game's shots into plays (live, replay, close-up) and store them with their events linked.
 
     Shots are compared by keyframe signatures of the analysis windows (window embeddings when the
     keyframes are gone); a shot with a face track for most
     of it is a close-up; a shot's score choosing a play's main shot is its best clip's highlight score.
+    ``path`` is the game's analysis artifact.
     """
-    path = analysis_path(game.pk, runtime.model_weights().version)
     analysis = Analysis.load(path)
     try:
         vectors = keyframe_signatures(keyframe_dir(path), len(analysis.spans_s))
