@@ -44,8 +44,17 @@ NBA_PLAYS = (("PT11M13.00S", "D. Green", "PT11M12.00S"), ("PT11M12.00S", "K. Tho
 SOCCER_FOULS = ((4, 51, "Fernando", "Sevilla"), (4, 54, "Casemiro", "Real Madrid"))  # minute, second, player, team
 
 
-def _action(n: int, clock: str, wall: datetime, team: str, kind: str, sub: str, player: str | None,
-            score: tuple[int, int], result: str | None = None) -> dict[str, Any]:
+def _action(
+    n: int,
+    clock: str,
+    wall: datetime,
+    team: str,
+    kind: str,
+    sub: str,
+    player: str | None,
+    score: tuple[int, int],
+    result: str | None = None,
+) -> dict[str, Any]:
     """One ``game.actions[]`` item with the CDN's own field names (``score`` is (home, away) after it)."""
     action = {
         "actionNumber": n, "orderNumber": n * 10_000, "clock": clock, "period": 1, "periodType": "REGULAR",
@@ -179,7 +188,7 @@ def _rebound_clips(archive: dict[str, Any]) -> list[int]:
 
 
 def test_search_by_player_and_event_returns_exactly_the_plays_in_order(archive: dict[str, Any]) -> None:
-    hits = _manage("search", 'player:curry event:rebound last 10')["hits"]
+    hits = _manage("search", "player:curry event:rebound last 10")["hits"]
     assert [(h["clip_id"], h["matched"]) for h in hits] == [
         (pk, "event rebound (play-by-play import)") for pk in _rebound_clips(archive)
     ]
