@@ -20,6 +20,17 @@ own and is never compared (it stays live, and cannot be the original of a replay
 (a clay court from behind the baseline) looks the same at every moment, so a longer live shot from that
 camera after a shorter one can pass for a slowed repeat unless the bug cue is given.
 
+**Transitions**: broadcasts open and close a replay with the same wipe or logo sting, a second or so of
+graphics. The shot detector sees a sting of at least its minimum shot length (1 s) as a short shot; a short
+shot (at most ``max_transition_s``) whose keyframes recur in another short shot, not next to it, is a
+transition (the same logo, shown again: a short cut-away to the crowd does not recur frame for frame). A
+shot that repeats an earlier live shot and sits between two transitions (or between one and the end of the
+video) is a replay even at full speed with the bug on screen; a live shot from the replayed camera after the
+closing transition is preceded by one transition only, and stays live. Limits: a sting shorter than the
+shot detector's minimum shot merges into the shot beside it and is not seen, and a wipe (one picture pushing
+the other off) is a gradual change the detector does not cut at, so a replay wiped in shares its shot with
+the live action and is not found.
+
 **Close-ups** are shots in which a face is in view for most of the shot (when face presence is given).
 Everything else is live action.
 """
@@ -47,6 +58,7 @@ class ShotRole(StrEnum):
     LIVE = "live"
     REPLAY = "replay"
     CLOSE_UP = "close_up"
+    TRANSITION = "transition"
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,8 @@ class PlayParams:
         max_lookback_s: earlier shots starting more than this many seconds before are not compared.
         bug_hidden_fraction: a shot whose score bug is hidden for at least this fraction of it lacks the bug.
         face_fraction: a shot with a face in view for at least this fraction of it is a close-up.
+        max_transition_s: the longest shot, seconds, that can be a wipe or logo transition; two such shots
+            are the same transition when their keyframes match with at least ``min_similarity``.
     """
 
     min_similarity: float = 0.9
@@ -67,6 +81,7 @@ class PlayParams:
     max_lookback_s: float = 180.0
     bug_hidden_fraction: float = 0.5
     face_fraction: float = 0.5
+    max_transition_s: float = 1.5
 
 
 @dataclass(frozen=True)
@@ -76,7 +91,7 @@ class PlayShot:
     Attributes:
         index: position of the shot in the input list.
         start_ms, end_ms: its span, video milliseconds.
-        role: live, replay or close-up.
+        role: live, replay, close-up or transition.
         replay_of: for a replay, the index of the live shot it repeats.
         similarity: for a replay, the mean similarity along the warping path.
         speed: for a replay, earlier-shot seconds per replay second along the path (0.5: half speed).
@@ -211,12 +226,17 @@ def shot_roles(
     unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
     members = [_shot_windows(shot, spans_s) for shot in shots]
     step = _window_step(spans_s)
+    transitions = transition_shots(shots, members, unit, params)
     out: list[PlayShot] = []
     for i, shot in enumerate(shots):
+        if i in transitions:
+            out.append(PlayShot(i, shot.start_ms, shot.end_ms, ShotRole.TRANSITION))
+            continue
         if faces is not None and _covered(shot, faces) >= params.face_fraction:
             out.append(PlayShot(i, shot.start_ms, shot.end_ms, ShotRole.CLOSE_UP))
             continue
         hidden = bug_visible is not None and 1.0 - _covered(shot, bug_visible) >= params.bug_hidden_fraction
+        bracketed = i - 1 in transitions and (i + 1 in transitions or i + 1 == len(shots))
         best: tuple[float, float, int] | None = None
         for earlier in out:
             if earlier.role is not ShotRole.LIVE or (shot.start_ms - earlier.start_ms) / 1000 > params.max_lookback_s:
@@ -228,7 +248,7 @@ def shot_roles(
             # earlier-shot seconds the path covers (window steps, at most that shot) per second of this shot
             covered = min((last - first + 1) * step, (earlier.end_ms - earlier.start_ms) / 1000)
             speed = covered / max((shot.end_ms - shot.start_ms) / 1000, 1e-3)
-            repeats = similarity >= params.min_similarity and (speed <= params.max_speed or hidden)
+            repeats = similarity >= params.min_similarity and (speed <= params.max_speed or hidden or bracketed)
             if repeats and (best is None or similarity > best[0]):
                 best = (similarity, speed, j)
         if best is None:
@@ -236,6 +256,32 @@ def shot_roles(
         else:
             out.append(PlayShot(i, shot.start_ms, shot.end_ms, ShotRole.REPLAY, best[2], best[0], best[1]))
     return out
+
+
+def transition_shots(
+    shots: Sequence[ShotSpan], members: Sequence[np.ndarray], unit: np.ndarray, params: PlayParams
+) -> set[int]:
+    """Indices of the shots that are broadcast transitions (see the module docstring).
+
+    Args:
+        shots: shot spans (ms), in order.
+        members: per shot, the indices of its windows (:func:`_shot_windows`).
+        unit: ``(W, D)`` unit-norm window vectors.
+        params: ``max_transition_s`` and ``min_similarity``.
+
+    Returns:
+        Indices of short shots whose windows match a window of another short shot, not adjacent, at
+        ``min_similarity`` or more.
+    """
+    short = [
+        i for i, s in enumerate(shots) if (s.end_ms - s.start_ms) / 1000 <= params.max_transition_s and len(members[i])
+    ]
+    found: set[int] = set()
+    for k, i in enumerate(short):
+        for j in short[k + 1 :]:
+            if j - i > 1 and float((unit[members[i]] @ unit[members[j]].T).max()) >= params.min_similarity:
+                found |= {i, j}
+    return found
 
 
 def event_plays(plays: Sequence[Play], times_ms: Sequence[int | None]) -> list[int | None]:
