@@ -21,15 +21,18 @@ own and is never compared (it stays live, and cannot be the original of a replay
 camera after a shorter one can pass for a slowed repeat unless the bug cue is given.
 
 **Transitions**: broadcasts open and close a replay with the same wipe or logo sting, a second or so of
-graphics. The shot detector sees a sting of at least its minimum shot length (1 s) as a short shot; a short
-shot (at most ``max_transition_s``) whose keyframes recur in another short shot, not next to it, is a
-transition (the same logo, shown again: a short cut-away to the crowd does not recur frame for frame). A
-shot that repeats an earlier live shot and sits between two transitions (or between one and the end of the
-video) is a replay even at full speed with the bug on screen; a live shot from the replayed camera after the
-closing transition is preceded by one transition only, and stays live. Limits: a sting shorter than the
-shot detector's minimum shot merges into the shot beside it and is not seen, and a wipe (one picture pushing
-the other off) is a gradual change the detector does not cut at, so a replay wiped in shares its shot with
-the live action and is not found.
+graphics, which the shot detector sees as a short shot (at most ``max_transition_s``) when it lasts at least
+the detector's minimum shot (1 s). A shot that repeats an earlier live shot and sits between two short shots
+is a replay even at full speed with the bug on screen, unless the two short shots both have keyframes and
+these differ (two different cut-aways, not one sting shown twice; at the default sampling most stings are
+shorter than the window step and have no keyframe of their own); the short shots beside a replay are its
+transitions, and a short shot repeating a short shot is a sting shown again, not a replay. A live shot
+from the replayed camera after the closing transition has one short shot before it only, and stays live.
+Limits: a sting shorter than the detector's
+minimum shot merges into the shot beside it and is not seen; a wipe (one picture pushing the other off) is a
+gradual change the detector does not cut at, so a replay wiped in shares its shot with the live action and is
+not found; a shot of the live camera between two quick cut-aways (each at most ``max_transition_s``) passes
+for a replay.
 
 **Close-ups** are shots in which a face is in view for most of the shot (when face presence is given).
 Everything else is live action.
@@ -73,7 +76,7 @@ class PlayParams:
         bug_hidden_fraction: a shot whose score bug is hidden for at least this fraction of it lacks the bug.
         face_fraction: a shot with a face in view for at least this fraction of it is a close-up.
         max_transition_s: the longest shot, seconds, that can be a wipe or logo transition; two such shots
-            are the same transition when their keyframes match with at least ``min_similarity``.
+            with keyframes are the same transition when these match with at least ``min_similarity``.
     """
 
     min_similarity: float = 0.9
@@ -226,20 +229,19 @@ def shot_roles(
     unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
     members = [_shot_windows(shot, spans_s) for shot in shots]
     step = _window_step(spans_s)
-    transitions = transition_shots(shots, members, unit, params)
+    short = [(s.end_ms - s.start_ms) / 1000 <= params.max_transition_s for s in shots]
     out: list[PlayShot] = []
     for i, shot in enumerate(shots):
-        if i in transitions:
-            out.append(PlayShot(i, shot.start_ms, shot.end_ms, ShotRole.TRANSITION))
-            continue
         if faces is not None and _covered(shot, faces) >= params.face_fraction:
             out.append(PlayShot(i, shot.start_ms, shot.end_ms, ShotRole.CLOSE_UP))
             continue
         hidden = bug_visible is not None and 1.0 - _covered(shot, bug_visible) >= params.bug_hidden_fraction
-        bracketed = i - 1 in transitions and (i + 1 in transitions or i + 1 == len(shots))
+        bracketed = _bracketed(i, short, members, unit, params)
         best: tuple[float, float, int] | None = None
         for earlier in out:
             if earlier.role is not ShotRole.LIVE or (shot.start_ms - earlier.start_ms) / 1000 > params.max_lookback_s:
+                continue
+            if short[i] and short[earlier.index]:  # a sting shown again is no replay of it
                 continue
             j = earlier.index
             if not len(members[i]) or not len(members[j]):
@@ -255,33 +257,21 @@ def shot_roles(
             out.append(PlayShot(i, shot.start_ms, shot.end_ms, ShotRole.LIVE))
         else:
             out.append(PlayShot(i, shot.start_ms, shot.end_ms, ShotRole.REPLAY, best[2], best[0], best[1]))
+    replays = [r.index for r in out if r.role is ShotRole.REPLAY]
+    for k in {k for i in replays for k in (i - 1, i + 1) if 0 <= k < len(out) and short[k]} - set(replays):
+        if out[k].role is ShotRole.LIVE:
+            out[k] = PlayShot(k, out[k].start_ms, out[k].end_ms, ShotRole.TRANSITION)
     return out
 
 
-def transition_shots(
-    shots: Sequence[ShotSpan], members: Sequence[np.ndarray], unit: np.ndarray, params: PlayParams
-) -> set[int]:
-    """Indices of the shots that are broadcast transitions (see the module docstring).
-
-    Args:
-        shots: shot spans (ms), in order.
-        members: per shot, the indices of its windows (:func:`_shot_windows`).
-        unit: ``(W, D)`` unit-norm window vectors.
-        params: ``max_transition_s`` and ``min_similarity``.
-
-    Returns:
-        Indices of short shots whose windows match a window of another short shot, not adjacent, at
-        ``min_similarity`` or more.
-    """
-    short = [
-        i for i, s in enumerate(shots) if (s.end_ms - s.start_ms) / 1000 <= params.max_transition_s and len(members[i])
-    ]
-    found: set[int] = set()
-    for k, i in enumerate(short):
-        for j in short[k + 1 :]:
-            if j - i > 1 and float((unit[members[i]] @ unit[members[j]].T).max()) >= params.min_similarity:
-                found |= {i, j}
-    return found
+def _bracketed(i: int, short: list[bool], members: Sequence[np.ndarray], unit: np.ndarray, params: PlayParams) -> bool:
+    """Shot ``i`` sits between two short shots, not two with keyframes that differ (see the module docstring)."""
+    before, after = i - 1, i + 1
+    if before < 0 or after >= len(short) or not (short[before] and short[after]):
+        return False
+    if not len(members[before]) or not len(members[after]):
+        return True
+    return float((unit[members[before]] @ unit[members[after]].T).max()) >= params.min_similarity
 
 
 def event_plays(plays: Sequence[Play], times_ms: Sequence[int | None]) -> list[int | None]:
