@@ -28,13 +28,9 @@ from typing import Any
 
 import ffmpeg
 import pytest
-from django.conf import settings
-from django.contrib.auth.models import User
-from django.test import Client
 
-from highlights.models import Event, Game, GameState, IndexJob, Player, Reel
-from tests.plays.test_end_to_end import _manage, _play_at
-from tests.web.conftest import ffprobe
+from highlights.models import Event, Game, GameState
+from tests.plays.test_end_to_end import _manage, _play_at, assert_reel_renders, reel_from_search, remove_archive
 
 pytestmark = pytest.mark.slow
 
@@ -129,11 +125,7 @@ def archive(committed_env: Path, video_dir: Path) -> Iterator[dict[str, Any]]:
     feed.write_text(json.dumps(constructed_statsbomb_events()))
     soccer["import"] = _manage("import_plays", str(soccer["game_id"]), str(feed))
     yield {"nba": nba, "soccer": soccer}
-    Reel.objects.all().delete()
-    IndexJob.objects.all().delete()
-    Game.objects.all().delete()
-    Player.objects.all().delete()
-    User.objects.filter(username="fan").delete()
+    remove_archive()
 
 
 def _shown_at(game_id: int, clock_s: float) -> GameState:
@@ -206,15 +198,6 @@ def test_search_by_player_and_event_returns_exactly_the_plays_in_order(archive: 
 
 
 def test_a_reel_of_the_plays_renders_with_their_duration(archive: dict[str, Any]) -> None:
-    fan = Client()
-    fan.force_login(User.objects.create_user("fan", password="a-long-test-password"))
-    resp = fan.post("/api/reels/from-search/", {"q": "player:curry event:rebound last 10", "replays": False},
-                    "application/json")  # fmt: skip
-    assert resp.status_code == 201, resp.content
-    reel = resp.json()
+    fan, reel = reel_from_search("player:curry event:rebound last 10")
     assert [i["clip"] for i in reel["items"]] == _rebound_clips(archive)
-    assert reel["duration_ms"] == sum(i["trim_out_ms"] - i["trim_in_ms"] for i in reel["items"]) > 0
-    assert fan.post(f"/api/reels/{reel['id']}/render/").status_code == 202
-    row = Reel.objects.get(pk=reel["id"])
-    info = ffprobe(Path(settings.MEDIA_ROOT) / row.video.name)
-    assert float(info["format"]["duration"]) == pytest.approx(reel["duration_ms"] / 1000, abs=0.15)
+    assert_reel_renders(fan, reel)
