@@ -27,7 +27,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 
-from highlights.models import Clip, Event, Game, GameState, IndexJob, Play, Player, Reel
+from highlights.models import Clip, Event, Game, GameState, IndexJob, Play, Player, PlayShot, Reel
 from tests.web.conftest import ffprobe
 
 pytestmark = pytest.mark.slow
@@ -218,4 +218,4 @@ def test_game_page_lists_plays_with_events_and_players(archive: list[dict[str, A
     assert [p["index"] for p in plays] == list(range(len(plays))) and plays
     held = next(p for p in plays if any(e["type"] == "home_run" for e in p["events"]))
     assert any("aguilar" in name.lower() for name in held["players"])
-    assert {s["role"] for p in plays for s in p["shots"]} <= {"live", "replay", "close_up"}
+    assert {s["role"] for p in plays for s in p["shots"]} <= set(PlayShot.Role.values)
