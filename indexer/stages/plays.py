@@ -74,6 +74,8 @@ class PlayParams:
         max_speed: a match running at most this many earlier-shot seconds per shot second is slowed.
         max_lookback_s: earlier shots starting more than this many seconds before are not compared.
         bug_hidden_fraction: a shot whose score bug is hidden for at least this fraction of it lacks the bug.
+        bug_settle_s: seconds after a cut not counted for the bug (the graphics stage needs a second or two of
+            one scene to find the bug again after a cut); the whole shot counts when it is no longer than this.
         face_fraction: a shot with a face in view for at least this fraction of it is a close-up.
         max_transition_s: the longest shot, seconds, that can be a wipe or logo transition; two such shots
             with keyframes are the same transition when these match with at least ``min_similarity``.
@@ -83,6 +85,7 @@ class PlayParams:
     max_speed: float = 0.75
     max_lookback_s: float = 180.0
     bug_hidden_fraction: float = 0.5
+    bug_settle_s: float = 2.0
     face_fraction: float = 0.5
     max_transition_s: float = 1.5
 
@@ -235,7 +238,9 @@ def shot_roles(
         if faces is not None and _covered(shot, faces) >= params.face_fraction:
             out.append(PlayShot(i, shot.start_ms, shot.end_ms, ShotRole.CLOSE_UP))
             continue
-        hidden = bug_visible is not None and 1.0 - _covered(shot, bug_visible) >= params.bug_hidden_fraction
+        settle_ms = round(params.bug_settle_s * 1000)
+        looked = ShotSpan(shot.start_ms + settle_ms, shot.end_ms) if shot.end_ms - shot.start_ms > settle_ms else shot
+        hidden = bug_visible is not None and 1.0 - _covered(looked, bug_visible) >= params.bug_hidden_fraction
         bracketed = _bracketed(i, short, members, unit, params)
         best: tuple[float, float, int] | None = None
         for earlier in out:

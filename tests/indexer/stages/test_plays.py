@@ -152,6 +152,17 @@ def test_a_short_shot_that_does_not_recur_is_no_transition(stings: tuple) -> Non
     assert ShotRole.TRANSITION not in {r.role for r in short}
 
 
+def test_the_bug_found_again_late_after_a_cut_does_not_hide_it(broadcast: tuple) -> None:
+    shots, spans, vectors = broadcast
+    late = [(0, 18000), (20000, 22000)]  # the last shot (18-22 s): its bug found again 2 s after the cut
+    missing = [(0, 18000), (21100, 22000)]  # found only after 3.1 s: hidden for 55% of the 2 s counted
+
+    assert shot_roles(shots, spans, vectors, bug_visible=late)[4].role is ShotRole.LIVE
+    assert shot_roles(shots, spans, vectors, bug_visible=missing)[4].role is ShotRole.REPLAY
+    counting_the_cut = PlayParams(bug_settle_s=0.0)  # 2 of its 4 s without the bug: "hidden"
+    assert shot_roles(shots, spans, vectors, bug_visible=late, params=counting_the_cut)[4].role is ShotRole.REPLAY
+
+
 def test_thresholds_and_lookback_are_honoured(broadcast: tuple) -> None:
     shots, spans, vectors = broadcast
     strict = shot_roles(shots, spans, vectors, params=PlayParams(min_similarity=0.999))
