@@ -123,9 +123,12 @@ def _case(shot: ShotSpan, footage: Footage) -> str | None:
     return next((k for k, (start, end) in footage.replays.items() if start <= centre < end), None)
 
 
-def _roles(signals: tuple[Analysis, Path, list], *, stings: bool, bug: bool) -> list[PlayShot]:
+def _roles(signals: tuple[Analysis, Path, list], *, speed: bool, stings: bool, bug: bool) -> list[PlayShot]:
     analysis, keyframes, bug_spans = signals
-    params = PlayParams() if stings else PlayParams(max_transition_s=0.0)
+    params = PlayParams(
+        max_speed=PlayParams.max_speed if speed else 0.0,
+        max_transition_s=PlayParams.max_transition_s if stings else 0.0,
+    )
     vectors = keyframe_signatures(keyframes, len(analysis.spans_s))
     return shot_roles(analysis.shots, analysis.spans_s, vectors, bug_visible=bug_spans if bug else None, params=params)
 
@@ -138,7 +141,14 @@ def _scores(roles: list[PlayShot], shots: list[ShotSpan], footage: Footage) -> t
     return precision, len(found) / len(footage.replays), found
 
 
-CUES = {"speed": (False, False), "speed + bug": (False, True), "speed + stings": (True, False), "all": (True, True)}
+CUES = {  # (speed, stings, hidden bug)
+    "speed": (True, False, False),
+    "hidden bug": (False, False, True),
+    "stings": (False, True, False),
+    "speed + bug": (True, False, True),
+    "speed + stings": (True, True, False),
+    "all": (True, True, True),
+}
 
 
 def test_each_cue_finds_its_replays_and_none_calls_the_same_camera_again(
@@ -146,14 +156,15 @@ def test_each_cue_finds_its_replays_and_none_calls_the_same_camera_again(
 ) -> None:
     analysis = signals[0]
     results = {}
-    for name, (stings, bug) in CUES.items():
-        roles = _roles(signals, stings=stings, bug=bug)
+    for name, (speed, stings, bug) in CUES.items():
+        roles = _roles(signals, speed=speed, stings=stings, bug=bug)
         results[name] = (*_scores(roles, analysis.shots, footage), roles)
         print(f"replay cues {name}: precision {results[name][0]:.2f}, recall {results[name][1]:.2f}, "
               f"cases {''.join(sorted(results[name][2])) or '-'}")  # fmt: skip
     assert "A" in results["speed"][2]  # slowed: found by speed alone
     assert "B" not in results["speed + bug"][2] and "B" in results["speed + stings"][2]  # the stings tell
-    assert "C" in results["speed + bug"][2]  # the bug hidden (a 2-window shot's speed reading is coarse)
+    assert "C" in results["hidden bug"][2]  # the bug hidden (speed finds it too: a 2-window shot reads coarse)
+    assert results["stings"][2] == {"B"}
     precision, recall, found, roles = results["all"]
     assert precision == 1.0 and recall >= 0.75 and found >= {"A", "B", "C"}
     transitions = [s for s, r in zip(analysis.shots, roles, strict=True) if r.role is ShotRole.TRANSITION]
