@@ -140,16 +140,70 @@ def score_segments(duration_ms: int, states: Sequence[StateSpan]) -> list[ScoreS
     """
     if duration_ms <= 0:
         raise ValueError("a score strip needs a positive duration")
-    ends = [s.start_ms for s in states[1:]] + [duration_ms]
+    ends = [s.start_ms for s in states[1:]] + [duration_ms] if states else []
     return [
-        ScoreSegment(
-            left=round(min(s.start_ms, duration_ms) / duration_ms * 100, 3),
-            width=round(max(min(end, duration_ms) - s.start_ms, 0) / duration_ms * 100, 3),
-            text=s.text,
-            start_s=s.start_ms / 1000,
-        )
+        ScoreSegment(*_percent(s.start_ms, end, 0, duration_ms), text=s.text, start_s=s.start_ms / 1000)
         for s, end in zip(states, ends, strict=True)
     ]
+
+
+def _percent(start_ms: int, end_ms: int, origin_ms: int, length_ms: int) -> tuple[float, float]:
+    """``(left, width)`` of ``[start_ms, end_ms)`` in percent of ``[origin_ms, origin_ms + length_ms)``, clipped."""
+    start = min(max(start_ms - origin_ms, 0), length_ms)
+    end = min(max(end_ms - origin_ms, start), length_ms)
+    return round(start / length_ms * 100, 3), round((end - start) / length_ms * 100, 3)
+
+
+@dataclass(frozen=True)
+class PlaySpan:
+    """A play for the play strip: its span (video ms), a title, and its shots as ``(start_ms, end_ms, role)``."""
+
+    start_ms: int
+    end_ms: int
+    title: str
+    shots: Sequence[tuple[int, int, str]]
+
+
+@dataclass(frozen=True)
+class ShotBand:
+    """A shot inside its play's band: ``left`` and ``width`` in percent of the play, its role (``PlayShot.role``)."""
+
+    left: float
+    width: float
+    role: str
+    start_s: float
+
+
+@dataclass(frozen=True)
+class PlayBand:
+    """A play's band on the play strip: ``left`` and ``width`` in percent of the video's length."""
+
+    left: float
+    width: float
+    title: str
+    start_s: float
+    shots: list[ShotBand]
+
+
+def play_bands(duration_ms: int, plays: Sequence[PlaySpan]) -> list[PlayBand]:
+    """Bands of the play strip under the curve: one per play, split into its shots by role (live, replay ...).
+
+    Raises:
+        ValueError: ``duration_ms`` is not positive.
+    """
+    if duration_ms <= 0:
+        raise ValueError("a play strip needs a positive duration")
+    bands = []
+    for play in plays:
+        length = max(play.end_ms - play.start_ms, 1)
+        shots = [
+            ShotBand(*_percent(start, end, play.start_ms, length), role=role, start_s=start / 1000)
+            for start, end, role in play.shots
+        ]
+        bands.append(
+            PlayBand(*_percent(play.start_ms, play.end_ms, 0, duration_ms), play.title, play.start_ms / 1000, shots)
+        )
+    return bands
 
 
 @dataclass(frozen=True)

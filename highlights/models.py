@@ -853,12 +853,16 @@ class Play(MsSpan, models.Model):
 
 
 class PlayShot(models.Model):
-    """A shot of a play with its role: the live action, a replay of it, or a close-up."""
+    """A shot of a play with its role: live action, a replay of it, a close-up, or a transition.
+
+    A transition is the broadcast's wipe or logo sting opening or closing a replay.
+    """
 
     class Role(models.TextChoices):
         LIVE = "live"
         REPLAY = "replay"
         CLOSE_UP = "close_up", "close-up"
+        TRANSITION = "transition"
 
     play = models.ForeignKey(Play, on_delete=models.CASCADE, related_name="play_shots")
     shot = models.ForeignKey(Shot, on_delete=models.CASCADE, related_name="play_shots")

@@ -122,6 +122,8 @@ def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if play
         else Clip.objects.none()
     )
+    roles_here = PlayShot.objects.filter(play=play, shot=clip.shot_id) if play else PlayShot.objects.none()
+    role = roles_here.values_list("role", flat=True).first()
     return render(
         request,
         "highlights/clip.html",
@@ -134,6 +136,7 @@ def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             "events": clip.events.select_related("team", "player"),
             "play": play,
+            "shot_role": role,
             "replays": replays,
             "actions": Action.objects.filter(sport=clip.game.sport),
             "is_editor": editor,
@@ -220,10 +223,15 @@ def game_detail(request: HttpRequest, pk: int) -> HttpResponse:
         (e.time_ms, f"{e.type} {e.score_a}–{e.score_b}", e.clip.start_ms if e.clip else e.time_ms)
         for e in game.events.filter(time_ms__isnull=False).select_related("clip")
     ]
-    plays = list(game.plays.select_related("clip").prefetch_related("events__player", "play_shots"))
+    plays = list(game.plays.select_related("clip").prefetch_related("events__player", "play_shots__shot"))
+    bands = []
     for play in plays:
         play.players = list(play_players(play).exclude(name=""))
         play.replay_count = sum(ps.role == PlayShot.Role.REPLAY for ps in play.play_shots.all())
+        said = [f"{e.type}{' · ' + e.player.name if e.player else ''}" for e in play.events.all()]
+        label = " · ".join([f"play #{play.index}", *said, *(p.name for p in play.players)])
+        shots = [(ps.shot.start_ms, ps.shot.end_ms, ps.role) for ps in play.play_shots.all()]
+        bands.append(charts.PlaySpan(play.start_ms, play.end_ms, f"{label} · {play.replay_count} replays", shots))
     return render(
         request,
         "highlights/game.html",
@@ -236,6 +244,7 @@ def game_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "timeline": charts.timeline(duration_ms, spans),
             "scores": charts.score_segments(duration_ms, states),
             "events": charts.event_marks(duration_ms, events),
+            "playline": charts.play_bands(duration_ms, bands),
             "chart": charts,
         },
     )

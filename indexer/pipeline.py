@@ -295,16 +295,25 @@ def _faces(job: IndexJob) -> None:
             _save_face_tracks(game, clip, *found)
             report((done + 1) / len(clips))
     people.index_game_tracks(game.pk)
-    _group_plays(game, _artifact(game, _precision(job)))
+    _group_plays(game, _artifact(game, _precision(job)), _bug_spans(game))
 
 
-def _group_plays(game: Game, path: Path) -> None:
-    """Group the game's shots into plays (live, replay, close-up) and store them with their events linked.
+def _bug_spans(game: Game) -> list[tuple[int, int]] | None:
+    """Where the score bug was read, from the game's graphics artifact; None when unknown or no bug was found."""
+    path = graphics_path(game.pk, runtime.ocr_version(), artifacts.graphics_key(artifacts.graphics_params()))
+    if not path.exists():
+        return None
+    return GraphicsResult.from_dict(json.loads(path.read_text())).bug_spans or None
+
+
+def _group_plays(game: Game, path: Path, bug_visible: list[tuple[int, int]] | None) -> None:
+    """Group the game's shots into plays (live, replay, close-up, transition) and store them with their events.
 
     Shots are compared by keyframe signatures of the analysis windows (window embeddings when the
-    keyframes are gone); a shot with a face track for most
-    of it is a close-up; a shot's score choosing a play's main shot is its best clip's highlight score.
-    ``path`` is the game's analysis artifact.
+    keyframes are gone); a shot with a face track for most of it is a close-up; a shot's score choosing
+    a play's main shot is its best clip's highlight score. ``path`` is the game's analysis artifact;
+    ``bug_visible`` the spans (ms) in which the graphics step read the score bug (None: no bug known, the
+    hidden-bug cue is not used).
     """
     analysis = Analysis.load(path)
     try:
@@ -317,7 +326,9 @@ def _group_plays(game: Game, path: Path) -> None:
     for index, score in scored:
         best[index] = max(score, best.get(index, 0.0))
     shot_scores = [best.get(i, 0.0) for i in range(len(analysis.shots))]
-    found = group_plays(analysis.shots, analysis.spans_s, vectors, faces=faces, shot_scores=shot_scores)
+    found = group_plays(
+        analysis.shots, analysis.spans_s, vectors, bug_visible=bug_visible, faces=faces, shot_scores=shot_scores
+    )
     plays.store_plays(game.pk, found)
 
 

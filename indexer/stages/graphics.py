@@ -45,7 +45,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -180,6 +180,10 @@ class GraphicsResult:
         bug_box: ``(x, y, w, h)`` of the score bug in source pixels; None when no bug was found.
         samples: frames read.
         seconds: wall seconds spent in the stage.
+        bug_spans: ``[start_ms, end_ms)`` spans in which the bug was read, each sample counting for one sample
+            period around it (readings at most 1.5 periods apart join one span); empty when no bug was found;
+            None when unknown (an artifact written before spans were kept). Replays and breaks hide the bug:
+            ``indexer.stages.plays`` uses these spans as a replay cue.
     """
 
     states: list[GameState]
@@ -188,6 +192,7 @@ class GraphicsResult:
     bug_box: tuple[int, int, int, int] | None
     samples: int
     seconds: float
+    bug_spans: list[tuple[int, int]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (read back by :meth:`from_dict`)."""
@@ -198,6 +203,7 @@ class GraphicsResult:
             "bug_box": list(self.bug_box) if self.bug_box else None,
             "samples": self.samples,
             "seconds": self.seconds,
+            "bug_spans": None if self.bug_spans is None else [list(span) for span in self.bug_spans],
         }
 
     @classmethod
@@ -218,6 +224,7 @@ class GraphicsResult:
             bug_box=tuple(data["bug_box"]) if data["bug_box"] else None,
             samples=int(data["samples"]),
             seconds=float(data["seconds"]),
+            bug_spans=None if data.get("bug_spans") is None else [(int(a), int(b)) for a, b in data["bug_spans"]],
         )
 
 
@@ -1006,6 +1013,7 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
     next_search_ms = 0
     wait_ms = 1000.0 / params.sample_fps
     fruitless: list[Box] = []  # the regions of the last search that found no bug
+    read_ms: list[int] = []  # sample times at which the bug was read
     samples = 0
     for time_ms, frame in frames:
         samples += 1
@@ -1014,6 +1022,8 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
             logger.debug("bug at %d ms: %s", time_ms, reading)
             bug.misses = 0 if reading is not None else bug.misses + 1
             timeline.push(time_ms, reading)
+            if reading is not None:
+                read_ms.append(time_ms)
             if bug.misses >= params.min_persist:
                 bug, probe, wait_ms = None, [], 1000.0 / params.sample_fps
             continue
@@ -1032,7 +1042,10 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
             continue
         bug_box = bug_box or bug.box
         for probe_ms, probe_frame in probe:
-            timeline.push(probe_ms, bug.read(probe_frame, ocr))
+            reading = bug.read(probe_frame, ocr)
+            timeline.push(probe_ms, reading)
+            if reading is not None:
+                read_ms.append(probe_ms)
         probe = []
     return GraphicsResult(
         states=sorted(timeline.states, key=lambda s: s.time_ms),
@@ -1041,7 +1054,30 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
         bug_box=bug_box,
         samples=samples,
         seconds=time.perf_counter() - started,
+        bug_spans=sample_spans(read_ms, 1000.0 / params.sample_fps),
     )
+
+
+def sample_spans(times_ms: Sequence[int], period_ms: float) -> list[tuple[int, int]]:
+    """Spans covered by samples taken every ``period_ms``: each counts for one period centred on it.
+
+    Args:
+        times_ms: sample times, ms, increasing.
+        period_ms: sampling period, ms.
+
+    Returns:
+        ``[start_ms, end_ms)`` spans, in order; samples at most 1.5 periods apart join one span.
+    """
+    half = period_ms / 2
+    spans: list[tuple[int, int]] = []
+    previous: int | None = None
+    for t in times_ms:
+        if previous is None or t - previous > 1.5 * period_ms:
+            spans.append((max(round(t - half), 0), round(t + half)))
+        else:
+            spans[-1] = (spans[-1][0], round(t + half))
+        previous = t
+    return spans
 
 
 def graphics_frames(

@@ -20,6 +20,20 @@ own and is never compared (it stays live, and cannot be the original of a replay
 (a clay court from behind the baseline) looks the same at every moment, so a longer live shot from that
 camera after a shorter one can pass for a slowed repeat unless the bug cue is given.
 
+**Transitions**: broadcasts open and close a replay with the same wipe or logo sting, a second or so of
+graphics, which the shot detector sees as a short shot (at most ``max_transition_s``) when it lasts at least
+the detector's minimum shot (1 s). A shot that repeats an earlier live shot and sits between two short shots
+is a replay even at full speed with the bug on screen, unless the two short shots both have keyframes and
+these differ (two different cut-aways, not one sting shown twice; at the default sampling most stings are
+shorter than the window step and have no keyframe of their own); the short shots beside a replay are its
+transitions, and a short shot repeating a short shot is a sting shown again, not a replay. A live shot
+from the replayed camera after the closing transition has one short shot before it only, and stays live.
+Limits: a sting shorter than the detector's
+minimum shot merges into the shot beside it and is not seen; a wipe (one picture pushing the other off) is a
+gradual change the detector does not cut at, so a replay wiped in shares its shot with the live action and is
+not found; a shot of the live camera between two quick cut-aways (each at most ``max_transition_s``) passes
+for a replay.
+
 **Close-ups** are shots in which a face is in view for most of the shot (when face presence is given).
 Everything else is live action.
 """
@@ -47,6 +61,7 @@ class ShotRole(StrEnum):
     LIVE = "live"
     REPLAY = "replay"
     CLOSE_UP = "close_up"
+    TRANSITION = "transition"
 
 
 @dataclass(frozen=True)
@@ -59,14 +74,20 @@ class PlayParams:
         max_speed: a match running at most this many earlier-shot seconds per shot second is slowed.
         max_lookback_s: earlier shots starting more than this many seconds before are not compared.
         bug_hidden_fraction: a shot whose score bug is hidden for at least this fraction of it lacks the bug.
+        bug_settle_s: seconds after a cut not counted for the bug (the graphics stage needs a second or two of
+            one scene to find the bug again after a cut); the whole shot counts when it is no longer than this.
         face_fraction: a shot with a face in view for at least this fraction of it is a close-up.
+        max_transition_s: the longest shot, seconds, that can be a wipe or logo transition; two such shots
+            with keyframes are the same transition when these match with at least ``min_similarity``.
     """
 
     min_similarity: float = 0.9
     max_speed: float = 0.75
     max_lookback_s: float = 180.0
     bug_hidden_fraction: float = 0.5
+    bug_settle_s: float = 2.0
     face_fraction: float = 0.5
+    max_transition_s: float = 1.5
 
 
 @dataclass(frozen=True)
@@ -76,7 +97,7 @@ class PlayShot:
     Attributes:
         index: position of the shot in the input list.
         start_ms, end_ms: its span, video milliseconds.
-        role: live, replay or close-up.
+        role: live, replay, close-up or transition.
         replay_of: for a replay, the index of the live shot it repeats.
         similarity: for a replay, the mean similarity along the warping path.
         speed: for a replay, earlier-shot seconds per replay second along the path (0.5: half speed).
@@ -211,15 +232,21 @@ def shot_roles(
     unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
     members = [_shot_windows(shot, spans_s) for shot in shots]
     step = _window_step(spans_s)
+    short = [(s.end_ms - s.start_ms) / 1000 <= params.max_transition_s for s in shots]
     out: list[PlayShot] = []
     for i, shot in enumerate(shots):
         if faces is not None and _covered(shot, faces) >= params.face_fraction:
             out.append(PlayShot(i, shot.start_ms, shot.end_ms, ShotRole.CLOSE_UP))
             continue
-        hidden = bug_visible is not None and 1.0 - _covered(shot, bug_visible) >= params.bug_hidden_fraction
+        settle_ms = round(params.bug_settle_s * 1000)
+        looked = ShotSpan(shot.start_ms + settle_ms, shot.end_ms) if shot.end_ms - shot.start_ms > settle_ms else shot
+        hidden = bug_visible is not None and 1.0 - _covered(looked, bug_visible) >= params.bug_hidden_fraction
+        bracketed = _bracketed(i, short, members, unit, params)
         best: tuple[float, float, int] | None = None
         for earlier in out:
             if earlier.role is not ShotRole.LIVE or (shot.start_ms - earlier.start_ms) / 1000 > params.max_lookback_s:
+                continue
+            if short[i] and short[earlier.index]:  # a sting shown again is no replay of it
                 continue
             j = earlier.index
             if not len(members[i]) or not len(members[j]):
@@ -228,14 +255,28 @@ def shot_roles(
             # earlier-shot seconds the path covers (window steps, at most that shot) per second of this shot
             covered = min((last - first + 1) * step, (earlier.end_ms - earlier.start_ms) / 1000)
             speed = covered / max((shot.end_ms - shot.start_ms) / 1000, 1e-3)
-            repeats = similarity >= params.min_similarity and (speed <= params.max_speed or hidden)
+            repeats = similarity >= params.min_similarity and (speed <= params.max_speed or hidden or bracketed)
             if repeats and (best is None or similarity > best[0]):
                 best = (similarity, speed, j)
         if best is None:
             out.append(PlayShot(i, shot.start_ms, shot.end_ms, ShotRole.LIVE))
         else:
             out.append(PlayShot(i, shot.start_ms, shot.end_ms, ShotRole.REPLAY, best[2], best[0], best[1]))
+    replays = [r.index for r in out if r.role is ShotRole.REPLAY]
+    for k in {k for i in replays for k in (i - 1, i + 1) if 0 <= k < len(out) and short[k]} - set(replays):
+        if out[k].role is ShotRole.LIVE:
+            out[k] = PlayShot(k, out[k].start_ms, out[k].end_ms, ShotRole.TRANSITION)
     return out
+
+
+def _bracketed(i: int, short: list[bool], members: Sequence[np.ndarray], unit: np.ndarray, params: PlayParams) -> bool:
+    """Shot ``i`` sits between two short shots, not two with keyframes that differ (see the module docstring)."""
+    before, after = i - 1, i + 1
+    if before < 0 or after >= len(short) or not (short[before] and short[after]):
+        return False
+    if not len(members[before]) or not len(members[after]):
+        return True
+    return float((unit[members[before]] @ unit[members[after]].T).max()) >= params.min_similarity
 
 
 def event_plays(plays: Sequence[Play], times_ms: Sequence[int | None]) -> list[int | None]:

@@ -27,7 +27,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 
-from highlights.models import Clip, Event, Game, GameState, IndexJob, Play, Player, Reel
+from highlights.models import Clip, Event, Game, GameState, IndexJob, Play, Player, PlayShot, Reel
 from tests.web.conftest import ffprobe
 
 pytestmark = pytest.mark.slow
@@ -114,11 +114,34 @@ def archive(committed_env: Path, video_dir: Path) -> Iterator[list[dict[str, Any
             )
         games.append(result)
     yield games
+    remove_archive()
+
+
+def remove_archive() -> None:
+    """Delete what an archive fixture made: reels, jobs, games, players and the fan."""
     Reel.objects.all().delete()
     IndexJob.objects.all().delete()
     Game.objects.all().delete()
     Player.objects.all().delete()
     User.objects.filter(username="fan").delete()
+
+
+def reel_from_search(q: str) -> tuple[Client, dict[str, Any]]:
+    """A new fan signed in, and the reel (no replays) of a search made with ``POST /api/reels/from-search/``."""
+    fan = Client()
+    fan.force_login(User.objects.create_user("fan", password="a-long-test-password"))
+    resp = fan.post("/api/reels/from-search/", {"q": q, "replays": False}, "application/json")
+    assert resp.status_code == 201, resp.content
+    return fan, resp.json()
+
+
+def assert_reel_renders(fan: Client, reel: dict[str, Any]) -> None:
+    """Render a reel made through the API; the file's ffprobe duration is the sum of its items' trims."""
+    assert reel["duration_ms"] == sum(i["trim_out_ms"] - i["trim_in_ms"] for i in reel["items"]) > 0
+    assert fan.post(f"/api/reels/{reel['id']}/render/").status_code == 202
+    row = Reel.objects.get(pk=reel["id"])
+    info = ffprobe(Path(settings.MEDIA_ROOT) / row.video.name)
+    assert float(info["format"]["duration"]) == pytest.approx(reel["duration_ms"] / 1000, abs=0.15)
 
 
 def _play_at(game_id: int, t_s: float) -> Play:
@@ -179,20 +202,11 @@ def test_search_by_player_and_event_returns_the_plays_newest_first(
 
 
 def test_a_reel_of_the_plays_renders_with_their_duration(archive: list[dict[str, Any]]) -> None:
-    fan = Client()
-    fan.force_login(User.objects.create_user("fan", password="a-long-test-password"))
-    resp = fan.post("/api/reels/from-search/", {"q": "player:aguilar event:home_run", "replays": False},
-                    "application/json")  # fmt: skip
-    assert resp.status_code == 201, resp.content
-    reel = resp.json()
+    fan, reel = reel_from_search("player:aguilar event:home_run")
     clips = [Event.objects.get(game_id=g["game_id"], type="home_run").clip for g in archive[:2]]
     by_score = sorted(clips, key=lambda c: (-c.highlight_score, c.pk))
     assert [i["clip"] for i in reel["items"]][:2] == [c.pk for c in by_score]
-    assert fan.post(f"/api/reels/{reel['id']}/render/").status_code == 202
-    row = Reel.objects.get(pk=reel["id"])
-    info = ffprobe(Path(settings.MEDIA_ROOT) / row.video.name)
-    assert float(info["format"]["duration"]) == pytest.approx(reel["duration_ms"] / 1000, abs=0.15)
-    assert reel["duration_ms"] == sum(i["trim_out_ms"] - i["trim_in_ms"] for i in reel["items"])
+    assert_reel_renders(fan, reel)
 
 
 def test_game_page_lists_plays_with_events_and_players(archive: list[dict[str, Any]]) -> None:
@@ -204,4 +218,4 @@ def test_game_page_lists_plays_with_events_and_players(archive: list[dict[str, A
     assert [p["index"] for p in plays] == list(range(len(plays))) and plays
     held = next(p for p in plays if any(e["type"] == "home_run" for e in p["events"]))
     assert any("aguilar" in name.lower() for name in held["players"])
-    assert {s["role"] for p in plays for s in p["shots"]} <= {"live", "replay", "close_up"}
+    assert {s["role"] for p in plays for s in p["shots"]} <= set(PlayShot.Role.values)

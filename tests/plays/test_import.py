@@ -178,3 +178,9 @@ def test_a_reel_of_plays_adds_one_replay_per_play_unless_turned_off(game: Game, 
     assert [i.clip_id for i in without.items.order_by("position")] == [pair[0] for pair in ordered]
     page = Client().get(f"/clips/{ordered[0][0]}/").content.decode()
     assert 'class="play"' in page and 'class="replay"' in page and "strikeout" in page
+    assert f'href="/clips/{ordered[0][1]}/"' in page and "this clip is a replay" not in page
+    replay_page = Client().get(f"/clips/{ordered[0][1]}/").content.decode()
+    assert f'class="live" href="/clips/{ordered[0][0]}/"' in replay_page  # the replay links back to the live action
+    game_page = Client().get(f"/games/{game.pk}/").content.decode()
+    assert game_page.count('class="play-band"') == 2
+    assert game_page.count('class="shot live"') == 2 and game_page.count('class="shot replay"') == 2

@@ -1,7 +1,8 @@
 """The whole flow in a real browser (Playwright driving Debian's chromium) against a live server.
 
 search → open a clip → the video plays → add two clips to a reel → reorder by drag and drop →
-render with the progress bar → the downloaded MP4 is valid (duration = sum of trims, audio present).
+render with the progress bar → the downloaded MP4 is valid (duration = sum of trims, audio present);
+the game page's play strip shows each play's shots and seeks the video to the one clicked.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.db import connection
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
-from highlights.models import Game, Reel
+from highlights.models import Game, Play, PlayShot, Reel
 from tests.web.conftest import PASSWORD, ffprobe
 
 CHROMIUM = "/usr/bin/chromium"
@@ -173,3 +174,22 @@ def test_a_reel_title_with_markup_does_not_run_in_the_add_to_reel_reply(
     expect(added).to_contain_text(f"Added to “{title}”")  # the markup shows as text
     assert added.locator("img").count() == 0
     assert reel.items.count() == 1
+
+
+def test_the_play_strip_shows_every_play_and_its_shots_and_a_shot_seeks_the_video(
+    server: str, page: Page, games: dict[str, Game]
+) -> None:
+    game = games["baseball"]
+    plays = Play.objects.filter(game=game)
+    roles = list(PlayShot.objects.filter(play__game=game).order_by("shot__start_ms").values_list("role", flat=True))
+    assert plays.exists() and roles
+    page.goto(f"{server}/games/{game.pk}/")
+    expect(page.locator("#playline .play-band")).to_have_count(plays.count())
+    shots = page.locator("#playline .shot")
+    expect(shots).to_have_count(len(roles))
+    assert [shots.nth(k).get_attribute("class") for k in range(len(roles))] == [f"shot {r}" for r in roles]
+    last = shots.last
+    seek = float(last.get_attribute("data-seek") or "nan")
+    last.click()
+    page.wait_for_function(f"Math.abs(document.querySelector('video#player').currentTime - {seek}) < 0.3")
+    shot(page, "game_plays")

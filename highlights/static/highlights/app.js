@@ -49,7 +49,7 @@ function clipPlayer() {
   video.play().catch(() => {});
 }
 
-/* Game page: click the curve, a clip band, a scoring event or a score-strip state to seek; the playhead follows. */
+/* Game page: click the curve, a clip band, a scoring event, a score-strip state or a play's shot to seek; the playhead follows. */
 function gameTimeline() {
   const svg = document.getElementById("timeline"), video = document.getElementById("player");
   if (!svg || !video) return;
@@ -62,15 +62,14 @@ function gameTimeline() {
     video.currentTime = Math.max(0, Math.min(t, duration));
     video.play().catch(() => {});
   });
-  const strip = document.getElementById("scoreline");
-  if (strip) {
+  document.querySelectorAll(".timeline .strip").forEach((strip) => {  /* the score strip, the play strip */
     strip.addEventListener("click", (ev) => {
-      const state = ev.target.closest("[data-seek]");
-      if (!state) return;
-      video.currentTime = Math.max(0, Math.min(parseFloat(state.dataset.seek), duration));
+      const band = ev.target.closest("[data-seek]");
+      if (!band) return;
+      video.currentTime = Math.max(0, Math.min(parseFloat(band.dataset.seek), duration));
       video.play().catch(() => {});
     });
-  }
+  });
   video.addEventListener("timeupdate", () => {
     const x = (video.currentTime / duration) * width;
     head.setAttribute("x1", x);

@@ -136,6 +136,9 @@ def test_constructed_score_change_is_one_event_within_a_second(
         (0, 0),
         (1, 0),
     ]
+    assert result.bug_spans is not None and len(result.bug_spans) == 1  # on screen throughout
+    start, end = result.bug_spans[0]
+    assert start <= 2000 and end >= 11_000
 
 
 def test_frames_are_sampled_at_the_rate_and_short_side(video_dir: Path) -> None:

@@ -15,6 +15,7 @@ from indexer.stages.graphics import (
     Token,
     normalise_name,
     parse_bug,
+    sample_spans,
     split_line,
 )
 
@@ -146,10 +147,19 @@ def test_result_round_trips_through_json_dict() -> None:
         bug_box=(1, 2, 3, 4),
         samples=2,
         seconds=0.5,
+        bug_spans=[(0, 750)],
     )
     import json
 
     assert GraphicsResult.from_dict(json.loads(json.dumps(result.to_dict()))) == result
+    written_before_spans = {k: v for k, v in result.to_dict().items() if k != "bug_spans"}
+    assert GraphicsResult.from_dict(written_before_spans).bug_spans is None  # unknown, not "never shown"
+
+
+def test_sample_spans_join_samples_a_period_apart_and_split_at_gaps() -> None:
+    assert sample_spans([], 500.0) == []
+    assert sample_spans([0, 500, 1000], 500.0) == [(0, 1250)]
+    assert sample_spans([1000, 1500, 4000, 4500, 5250], 500.0) == [(750, 1750), (3750, 5500)]  # 750 ms: one miss
 
 
 def test_split_line_separates_pieces_at_blank_gaps() -> None:

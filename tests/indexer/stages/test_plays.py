@@ -5,6 +5,7 @@ project's real analysis (real decode, shot detector and I3D)."""
 from __future__ import annotations
 
 import subprocess
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +103,64 @@ def test_a_hidden_score_bug_marks_a_full_speed_repeat_as_a_replay(broadcast: tup
     assert roles[4].role is ShotRole.REPLAY and roles[4].replay_of == 3
     assert roles[4].speed == pytest.approx(1.0)
     assert roles[2].role is ShotRole.REPLAY
+
+
+@pytest.fixture
+def stings() -> tuple[list[ShotSpan], np.ndarray, np.ndarray]:
+    """Live A (0-4 s), logo sting (4-5), A again at full speed (5-9), the sting (9-10), live A's camera again
+    (10-14), a one-second cut-away (14-15), A's camera again (15-19): one replay, bracketed by the sting.
+
+    The bug is on screen throughout (no bug cue) and nothing is slowed (no speed cue): only the transitions
+    tell the replay from the live shots of the same camera after it.
+    """
+    rng = np.random.default_rng(4)
+    a, sting, crowd = _scene(rng, 4), _scene(rng, 1), _scene(rng, 1)
+
+    def again(v: np.ndarray) -> np.ndarray:
+        w = v + rng.normal(scale=0.05, size=v.shape)
+        return w / np.linalg.norm(w, axis=1, keepdims=True)
+
+    vectors = np.concatenate([a, sting, again(a), again(sting), again(a), crowd, again(a)])
+    bounds = [0, 4, 5, 9, 10, 14, 15, 19]
+    shots = [ShotSpan(x * 1000, y * 1000) for x, y in pairwise(bounds)]
+    return shots, _windows(19.0), vectors
+
+
+def test_a_full_speed_repeat_between_two_recurring_transitions_is_a_replay(stings: tuple) -> None:
+    shots, spans, vectors = stings
+
+    roles = shot_roles(shots, spans, vectors, bug_visible=[(0, 19000)])
+
+    assert [r.role for r in roles] == [ShotRole.LIVE, ShotRole.TRANSITION, ShotRole.REPLAY, ShotRole.TRANSITION,
+                                       ShotRole.LIVE, ShotRole.LIVE, ShotRole.LIVE]  # fmt: skip
+    assert roles[2].replay_of == 0 and roles[2].speed == pytest.approx(1.0)
+    plays = group_plays(shots, spans, vectors, bug_visible=[(0, 19000)])
+    assert [[s.index for s in p.shots] for p in plays] == [[0, 1, 2, 3], [4, 5, 6]]  # the closing sting ends play 0
+    assert plays[0].replays == (roles[2],)
+
+
+def test_a_short_shot_that_does_not_recur_is_no_transition(stings: tuple) -> None:
+    shots, spans, vectors = stings
+    vectors = vectors.copy()
+    vectors[9] = _scene(np.random.default_rng(9), 1)[0]  # the closing sting is some other picture
+
+    roles = shot_roles(shots, spans, vectors)
+
+    assert ShotRole.TRANSITION not in {r.role for r in roles}
+    assert roles[2].role is ShotRole.LIVE  # at full speed with no other cue: the same camera again
+    short = shot_roles(shots, spans, stings[2], params=PlayParams(max_transition_s=0.5))
+    assert ShotRole.TRANSITION not in {r.role for r in short}
+
+
+def test_the_bug_found_again_late_after_a_cut_does_not_hide_it(broadcast: tuple) -> None:
+    shots, spans, vectors = broadcast
+    late = [(0, 18000), (20000, 22000)]  # the last shot (18-22 s): its bug found again 2 s after the cut
+    missing = [(0, 18000), (21100, 22000)]  # found only after 3.1 s: hidden for 55% of the 2 s counted
+
+    assert shot_roles(shots, spans, vectors, bug_visible=late)[4].role is ShotRole.LIVE
+    assert shot_roles(shots, spans, vectors, bug_visible=missing)[4].role is ShotRole.REPLAY
+    counting_the_cut = PlayParams(bug_settle_s=0.0)  # 2 of its 4 s without the bug: "hidden"
+    assert shot_roles(shots, spans, vectors, bug_visible=late, params=counting_the_cut)[4].role is ShotRole.REPLAY
 
 
 def test_thresholds_and_lookback_are_honoured(broadcast: tuple) -> None:
