@@ -243,7 +243,7 @@ HL_INDEX_KEEP_SNAPSHOTS = env.int("HL_INDEX_KEEP_SNAPSHOTS", default=3)  # older
 # chosen by recall@10 and latency measured at 1 M clips (benchmarks/vector_bench.py, README)
 HL_FAISS_CLIP_TRAINED_FACTORY = env.str("HL_FAISS_CLIP_TRAINED_FACTORY", default="IVF1024,SQ8")
 HL_FAISS_CLIP_TRAIN_ROWS = env.int("HL_FAISS_CLIP_TRAIN_ROWS", default=100_000)
-HL_FAISS_CLIP_NPROBE = env.int("HL_FAISS_CLIP_NPROBE", default=32)  # inverted lists visited per query
+HL_FAISS_CLIP_NPROBE = env.int("HL_FAISS_CLIP_NPROBE", default=16)  # inverted lists visited per query
 HL_FAISS_RETRAIN_GROWTH = env.float("HL_FAISS_RETRAIN_GROWTH", default=4.0)  # retrain when the rows grew this much
 HL_FAISS_TRAIN_SAMPLE = env.int("HL_FAISS_TRAIN_SAMPLE", default=100_000)  # vectors k-means is trained on
 
