@@ -39,6 +39,7 @@ from ml.files import atomic_write
 logger = logging.getLogger(__name__)
 
 _READ_FLAGS = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY
+FILTER_CANDIDATES = 20  # eligible vectors per hit a filtered query on a trained index should scan (measured)
 
 
 @dataclass(frozen=True)
@@ -245,14 +246,19 @@ class VectorIndex:
         return self.save(index, index.ntotal if trained else 0)
 
     def search(
-        self, vector: np.ndarray, k: int, exclude: Collection[int] = (), allowed: Collection[int] | None = None
+        self,
+        vector: np.ndarray,
+        k: int,
+        exclude: Collection[int] = (),
+        allowed: Collection[int] | np.ndarray | None = None,
     ) -> list[tuple[int, float]]:
         """The ``k`` nearest ids by cosine similarity, best first, among ``allowed`` and leaving out ``exclude``.
 
-        Both restrictions are applied inside FAISS with an ``IDSelector``, so ``k`` hits come back
-        whenever ``k`` eligible vectors exist. On a trained index a filtered query visits
-        ``nprobe · N / len(allowed)`` lists (as many eligible candidates as an unfiltered query), and
-        every list when that found fewer than ``k``.
+        Both restrictions are applied inside FAISS with an ``IDSelector`` (a bitmap of the allowed
+        ids), so ``k`` hits come back whenever ``k`` eligible vectors exist. On a trained index a
+        filtered query visits at least enough lists to scan about ``FILTER_CANDIDATES · k`` eligible
+        vectors (a broad filter keeps ``nprobe``; one player's few clips make it visit every list),
+        and every list when that found fewer than ``k``.
 
         Args:
             vector: ``(dim,)`` float32 query.
@@ -261,30 +267,36 @@ class VectorIndex:
             allowed: the only ids that may be returned (a filter's clips); ``None``: any.
         """
         index = self.load()
-        eligible = None if allowed is None else np.array(sorted(set(allowed) - set(exclude)), dtype=np.int64)
-        if index.ntotal == 0 or (eligible is not None and len(eligible) == 0):
+        if index.ntotal == 0:
             return []
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1).copy()
         faiss.normalize_L2(query)
-        if eligible is not None:
-            selector = faiss.IDSelectorBatch(eligible)
+        selector, eligible, bitmap = None, 0, None
+        if allowed is not None:
+            ids = np.fromiter(allowed, dtype=np.int64) if not isinstance(allowed, np.ndarray) else allowed
+            bits = np.zeros(int(ids.max(initial=0)) + 2, bool)
+            bits[ids] = True
+            bits[[i for i in exclude if 0 <= i < len(bits)]] = False
+            eligible = int(bits.sum())
+            if eligible == 0:
+                return []
+            bitmap = np.packbits(bits, bitorder="little")
+            selector = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))  # n: bytes
         elif exclude:
             selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.array(sorted(exclude), dtype=np.int64)))
-        else:
-            selector = None
         k = min(k, index.ntotal)
         if isinstance(index, faiss.IndexIDMap2):
             scores, ids = index.search(query, k, params=faiss.SearchParameters(sel=selector))
         else:
             nlist = faiss.extract_index_ivf(index).nlist
             nprobe = self.training.nprobe if self.training is not None else 1
-            if eligible is not None:
-                nprobe = math.ceil(nprobe * index.ntotal / len(eligible))
-            scores, ids = index.search(
-                query, k, params=faiss.SearchParametersIVF(sel=selector, nprobe=min(nprobe, nlist))
-            )
+            if eligible:
+                nprobe = max(nprobe, math.ceil(nlist * FILTER_CANDIDATES * k / eligible))
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=min(nprobe, nlist))
+            scores, ids = index.search(query, k, params=params)
             if (ids[0] < 0).any() and nprobe < nlist:
                 scores, ids = index.search(query, k, params=faiss.SearchParametersIVF(sel=selector, nprobe=nlist))
+        del bitmap  # the selector reads it during the searches above
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
 
