@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
-
-import faiss
 
 from search.index import Training, VectorIndex
 
