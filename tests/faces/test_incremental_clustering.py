@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from highlights import people
-from highlights.models import Clip, FaceTrack, Game, Player
+from highlights.models import FaceTrack, Game, Player
 from indexer import runtime
 from ml.faces import load_image
 from tests.descriptors import near
+from tests.faces.rows import clip_row, track_row
 
 IDENTITIES = ("person_01", "person_03", "person_05")
 
@@ -26,38 +27,11 @@ def descriptors(face_photos: dict[str, list[Path]], faces_env: Path) -> dict[str
     return {i: [analyzer.analyze(load_image(p))[0].descriptor for p in face_photos[i]] for i in IDENTITIES}
 
 
-def _game(name: str) -> tuple[Game, Clip]:
-    game = Game.objects.create(sha256=f"{abs(hash(name)):064d}"[:64], source_path=f"/nowhere/{name}.mp4", title=name)
-    clip = Clip.objects.create(
-        game=game,
-        start_ms=0,
-        end_ms=600_000,
-        label="news anchoring",
-        confidence=0.5,
-        highlight_score=0.5,
-        model_version="test",
-        pipeline_version="test",
-        embedding=np.zeros(4, np.float32).tobytes(),
-    )
-    return game, clip
-
-
-def _tracks(name: str, faces: list[tuple[str, np.ndarray]], start_ms: int = 0) -> tuple[Game, dict[int, str]]:
+def _tracks(name: str, faces: list[tuple[str, np.ndarray]]) -> tuple[Game, dict[int, str]]:
     """A game whose tracks show ``faces`` one second apart (never in the same frames), and track id → identity."""
-    game, clip = _game(name)
-    made = {}
-    for i, (identity, vector) in enumerate(faces):
-        track = FaceTrack.objects.create(
-            game=game,
-            clip=clip,
-            start_ms=start_ms + 1000 * i,
-            end_ms=start_ms + 1000 * i + 500,
-            embedding=vector.astype(np.float32).tobytes(),
-            quality=0.9,
-            model_version="test",
-        )
-        made[track.pk] = identity
-    return game, made
+    game = Game.objects.create(sha256=f"{abs(hash(name)):064d}"[:64], source_path=f"/nowhere/{name}.mp4", title=name)
+    clip = clip_row(game, 0, 600_000)
+    return game, {track_row(game, clip, 1000 * i, vector).pk: identity for i, (identity, vector) in enumerate(faces)}
 
 
 def _partition(track_ids: list[int]) -> set[frozenset[int]]:
@@ -81,15 +55,7 @@ def test_a_new_game_joins_the_people_of_earlier_games_as_a_full_recluster_would(
     people.index_game_tracks(game.pk)
     twin_game, second = _tracks("Game two", [(i, v) for i in IDENTITIES for v in descriptors[i][3:6]])
     # a look-alike in the same frames as one of person_01's tracks of game two: never the same person
-    twin = FaceTrack.objects.create(
-        game=twin_game,
-        clip=twin_game.clips.get(),
-        start_ms=100,
-        end_ms=600,
-        embedding=(descriptors["person_01"][3] + np.float32(0.01)).tobytes(),
-        quality=0.9,
-        model_version="test",
-    )
+    twin = track_row(twin_game, twin_game.clips.get(), 100, descriptors["person_01"][3] + np.float32(0.01))
     result = people.index_game_tracks(twin_game.pk)
     assert result.tracks_moved == len(second) + 1
     every = [*first, *second, twin.pk]
