@@ -194,7 +194,7 @@ class VectorIndex:
         ]
         return np.concatenate(parts).astype(np.int64) if parts else np.empty(0, np.int64)
 
-    def sync(self, wanted: dict[int, np.ndarray], keep: set[int]) -> tuple[int, int]:
+    def sync(self, wanted: dict[int, np.ndarray], keep: Collection[int]) -> tuple[int, int]:
         """Make the snapshot hold exactly ``keep`` ∪ ``wanted`` ids, then save it (trained or not, as it was).
 
         Args:
@@ -208,11 +208,12 @@ class VectorIndex:
         call :meth:`rebuild` instead when :meth:`needs_training` says so.
         """
         index = self._writable()
-        present = set(self.ids(index).tolist())
-        stale = (present - keep) | (present & wanted.keys())
-        removed = int(index.remove_ids(faiss.IDSelectorBatch(np.array(sorted(stale), dtype=np.int64)))) if stale else 0
+        present = self.ids(index)
+        kept = np.fromiter(keep, dtype=np.int64, count=len(keep))
+        ids = np.fromiter(wanted.keys(), dtype=np.int64, count=len(wanted))
+        stale = present[~np.isin(present, kept) | np.isin(present, ids)]  # numpy: millions of ids at scale
+        removed = int(index.remove_ids(faiss.IDSelectorBatch(stale))) if len(stale) else 0
         if wanted:
-            ids = np.fromiter(wanted.keys(), dtype=np.int64, count=len(wanted))
             vectors = np.stack([wanted[i] for i in ids.tolist()]).astype(np.float32)
             faiss.normalize_L2(vectors)
             index.add_with_ids(vectors, ids)
