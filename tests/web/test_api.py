@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from highlights import selectors
 from highlights.models import ActionLabel, Clip, FaceTrack, Game, IndexJob, Player, Reel, ReviewStatus
 from tests.web.conftest import ffprobe, moov_before_mdat
 
@@ -83,7 +84,11 @@ def test_games_and_similar_clips(env: dict[str, Game]) -> None:
     assert similar and _clip(env["tennis"]).pk not in {c["id"] for c in similar}
 
 
-def test_similar_clips_within_a_filter_are_the_nearest_clips_of_the_filter(env: dict[str, Game]) -> None:
+@pytest.mark.parametrize("overfetch", [10, 1], ids=["over-fetched", "narrow-filter"])
+def test_similar_clips_within_a_filter_are_the_nearest_clips_of_the_filter(
+    env: dict[str, Game], overfetch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(selectors, "SIMILAR_OVERFETCH", overfetch)  # 1: too few pass, the exact path answers
     query = _clip(env["tennis"])
     baseball = list(Clip.objects.filter(game__sport="baseball"))
     vector = query.embedding_vector() / np.linalg.norm(query.embedding_vector())
