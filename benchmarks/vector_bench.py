@@ -34,7 +34,7 @@ from faiss.contrib.ivf_tools import add_preassigned
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ml.faces import DESCRIPTOR_DIM, FaceAnalyzer, euclidean, load_image  # noqa: E402
+from ml.faces import DESCRIPTOR_DIM, FaceRecognizer, euclidean, load_image  # noqa: E402
 from search.identities import choose_player  # noqa: E402
 from search.index import Training, VectorIndex  # noqa: E402
 
@@ -347,11 +347,11 @@ def clip_figures(n: int, dim: int, first_id: int = 1, n_queries: int = 200) -> d
 
 def shared_face_descriptors(weights_dir: Path) -> tuple[np.ndarray, list[str]]:
     """dlib descriptors ``(N, 128)`` of the shared face photos (``data/faces/labels.csv``) and their identities."""
-    analyzer = FaceAnalyzer(weights_dir)
+    face_recognizer = FaceRecognizer(weights_dir)
     vectors, identities = [], []
     for line in (SHARED / "data" / "faces" / "labels.csv").read_text().splitlines()[1:]:
         file, identity = line.split(",")
-        found = analyzer.analyze(load_image(SHARED / "data" / "faces" / file))
+        found = face_recognizer.detect_and_describe(load_image(SHARED / "data" / "faces" / file))
         if found:
             vectors.append(max(found, key=lambda f: f.box[2] * f.box[3]).descriptor)
             identities.append(identity)

@@ -25,9 +25,9 @@ from tests.faces.rows import clip_row, track_row
 
 @pytest.fixture(scope="module")
 def descriptors(face_photos: dict[str, list[Path]], faces_env: Path) -> dict[str, list[np.ndarray]]:
-    analyzer = runtime.face_analyzer()
+    face_recognizer = runtime.face_recognizer()
     return {
-        identity: [analyzer.analyze(load_image(p))[0].descriptor for p in face_photos[identity]]
+        identity: [face_recognizer.detect_and_describe(load_image(p))[0].descriptor for p in face_photos[identity]]
         for identity in ("person_01", "person_03")
     }
 
