@@ -5,14 +5,19 @@ Figures:
     (URL routing, auth, query parsing, PostgreSQL, serialisation of a 24-clip page) over a mix
     of natural queries, with ``clips`` synthetic rows bulk-inserted into PostgreSQL;
   * ``similar_p50_ms`` / ``similar_p95_ms``: ``GET /api/clips/<id>/similar/`` against a FAISS
-    index of the same clips (1024-d, the configured factory);
+    index of the same clips (1024-d clustered embeddings, ``benchmarks.vector_bench``), built by a
+    writer process with the configured factories (trained from ``HL_FAISS_CLIP_TRAIN_ROWS`` on);
+    ``similar_recall_at_10`` against exact search, ``similar_index``, ``similar_nprobe``,
+    ``index_build_s``, ``index_train_s``, and ``peak_rss_mb`` per process (writer, web) come from
+    :func:`benchmarks.vector_bench.clip_figures`; with ``--faces M``, ``identify_*`` and
+    ``faces_index`` from :func:`benchmarks.vector_bench.face_bench` (M face-track vectors);
   * ``render_x_realtime``: wall seconds to render a 3-clip reel of the shared footage (1080p,
     540p and portrait sources, 1280x720 out) divided by the reel's duration.
 Targets: search p95 < 50 ms; render < 0.5x the reel's duration on 2 cores.
 
 Usage::
 
-    .venv/bin/python benchmarks/search_api.py [--clips 100000] [--requests 200]
+    .venv/bin/python benchmarks/search_api.py [--clips 100000] [--requests 200] [--faces 0]
 
 Runs against its own database (``highlights_bench_search`` on the embedded server unless
 DATABASE_URL is set) and its own var folder under ``var/bench/``.
@@ -41,14 +46,17 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
+from benchmarks import vector_bench  # noqa: E402
 from highlights.models import Action, Clip, Game  # noqa: E402
 from highlights.rendering import Segment, render_video  # noqa: E402
 from highlights.services import output_format  # noqa: E402
 from indexer import runtime  # noqa: E402
 from search.clips import clip_index  # noqa: E402
+from search.faces import face_track_index  # noqa: E402
 
 QUERIES = ["tennis", "dunks 2026", "red sox hitting", "basketball top 10", "score>=0.8", "rally last 10", "ortiz"]
 TEAMS = ["Red Sox", "Yankees", "Lakers", "Celtics", "Barcelona", "Real Madrid", "Dodgers", "Heat"]
@@ -56,9 +64,13 @@ VIDEO = ROOT.parent / "shared" / "data" / "video"
 
 
 def populate(n_clips: int, dim: int) -> list[int]:
-    """Bulk-insert ``n_clips`` synthetic clips over 500 games, and build their FAISS index."""
+    """Bulk-insert ``n_clips`` synthetic clips over 500 games; their embeddings are ``vector_bench.clip_vectors``.
+
+    Returns:
+        The first 1000 primary keys (the rows are inserted in order, so their pks are consecutive).
+    """
     if Clip.objects.count() == n_clips:
-        return list(Clip.objects.values_list("pk", flat=True)[:1000])
+        return list(Clip.objects.order_by("pk").values_list("pk", flat=True)[:1000])
     Clip.objects.all().delete()
     Game.objects.all().delete()
     rng = np.random.default_rng(0)
@@ -77,8 +89,7 @@ def populate(n_clips: int, dim: int) -> list[int]:
         )
         for i in range(500)
     )
-    vectors = rng.standard_normal((n_clips, dim)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors = np.concatenate(list(vector_bench.clip_vectors(n_clips, dim)))
     per_game = n_clips // len(games)
     rows = []
     for i in range(n_clips):
@@ -93,12 +104,7 @@ def populate(n_clips: int, dim: int) -> list[int]:
             )
         )  # fmt: skip
     Clip.objects.bulk_create(rows, batch_size=5000)
-    index = clip_index(runtime.model_weights())
-    faiss_index = index.empty()
-    ids = np.array(Clip.objects.order_by("pk").values_list("pk", flat=True), dtype=np.int64)
-    faiss_index.add_with_ids(vectors, ids)
-    index.save(faiss_index)
-    return ids[:1000].tolist()
+    return list(Clip.objects.order_by("pk").values_list("pk", flat=True)[:1000])
 
 
 def latencies(client: Client, urls: list[str]) -> tuple[float, float]:
@@ -115,9 +121,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--faces", type=int, default=0, help="face-track vectors for identify_* (0: not measured)")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
-    sample = populate(args.clips, clip_index(runtime.model_weights()).dim)
+    dim = clip_index(runtime.model_weights()).dim
+    sample = populate(args.clips, dim)
+    vectors = vector_bench.clip_figures(args.clips, dim, first_id=sample[0])
+    if args.faces:
+        folder = Path(os.environ["HL_INDEX_DIR"]) / "faces"
+        training = face_track_index().training
+        assert training is not None
+        faces = vector_bench.face_bench(args.faces, training, folder, Path(settings.HL_WEIGHTS_DIR))
+        vectors["peak_rss_mb"]["faces_writer"] = faces.pop("faces_writer_peak_rss_mb")
+        vectors.update(faces)
     client = Client()
     for q in QUERIES:  # warm up caches and connections
         client.get("/api/search/", {"q": q})
@@ -141,6 +157,7 @@ def main() -> None:
                 "search_p95_ms": round(search[1], 2),
                 "similar_p50_ms": round(similar[0], 2),
                 "similar_p95_ms": round(similar[1], 2),
+                **vectors,
                 "reel_duration_s": round(duration_s, 2),
                 "render_s": round(render_s, 2),
                 "render_x_realtime": round(render_s / duration_s, 3),

@@ -60,6 +60,7 @@ class ClusterResult:
     tracks_moved: int
     people_created: int
     people_removed: int
+    tracks_considered: int  # nodes of the clustering graph (its cost)
 
 
 @contextmanager
@@ -170,62 +171,95 @@ def _rejections(track_ids: Iterable[int]) -> dict[int, set[int]]:
 # --- indexing -----------------------------------------------------------------------------------
 
 
-def index_game_tracks(game_id: int) -> None:
-    """Put a game's face tracks into the track index (and drop ids of deleted tracks), then identify and cluster."""
+def index_game_tracks(game_id: int) -> ClusterResult:
+    """Put a game's face tracks into the track index (and drop ids of deleted tracks), then identify and cluster.
+
+    Clustering is incremental (:func:`cluster_new_tracks`): the game's tracks left unknown join
+    existing people or form new ones among themselves; no other track moves.
+
+    Returns:
+        What clustering changed.
+    """
     index_writer.sync_game_face_tracks(game_id)
     identify_tracks(FaceTrack.objects.filter(game_id=game_id, player__isnull=True).values_list("pk", flat=True))
-    cluster_people()
+    return cluster_new_tracks()
 
 
 # --- clustering ---------------------------------------------------------------------------------
 
+_NEIGHBOURS = 16  # placed tracks FAISS proposes per clustered track
+
 
 def cluster_people() -> ClusterResult:
-    """Group tracks that no editor or identification placed into people, keeping every correction.
+    """Re-cluster every track that no editor or identification placed into people, keeping every correction.
 
-    Nodes are the movable tracks (unknown or clustered), the anchored tracks FAISS finds near them
-    (which keep their player and pull similar tracks to it) and every track co-occurring with them
-    (so cannot-link constraints are complete). New groups become unnamed people; unnamed people left
-    without tracks or photos are removed.
+    The full re-cluster editors may ask for (``manage.py people cluster``, the admin's action); its
+    cost grows with the archive (every clustered track is a node). Nodes are the movable tracks
+    (unknown or clustered), the anchored tracks FAISS finds near them (which keep their player and
+    pull similar tracks to it) and every track co-occurring with them (so cannot-link constraints
+    are complete). New groups become unnamed people; unnamed people left without tracks or photos
+    are removed.
     """
-    threshold = settings.HL_FACE_CLUSTER_THRESHOLD
     with people_lock():
         movable = list(FaceTrack.objects.filter(Q(player__isnull=True) | Q(source=Assignment.CLUSTER)))
-        if not movable:
-            return ClusterResult(0, 0, _remove_empty_people())
-        nodes = {t.pk: t for t in movable}
-        games = {t.game_id for t in movable}
-        for track in FaceTrack.objects.filter(game_id__in=games).exclude(pk__in=list(nodes)):
-            nodes[track.pk] = track
-        index = face_track_index()
-        near = {pk for t in movable for pk, _ in index.search(t.embedding_vector(), 16)} - nodes.keys()
-        for track in FaceTrack.objects.filter(pk__in=list(near), player__isnull=False):
-            nodes[track.pk] = track
-        tracks = list(nodes.values())
-        rejected = _rejections(nodes)
-        anchored = [t.player_id is not None and t.source in (Assignment.EDITOR, Assignment.AUTO) for t in tracks]
-        labels = cluster_tracks(
-            np.stack([t.embedding_vector() for t in tracks]),
-            threshold=threshold,
-            initial=[t.player_id for t in tracks],
-            fixed=anchored,
-            cannot_link=overlapping_pairs([(t.game_id, t.start_ms, t.end_ms) for t in tracks]),
-            forbidden=[rejected.get(t.pk, set()) for t in tracks],
-        )
-        new_people: dict[int, Player] = {}
-        moved = 0
-        for track, label, fixed in zip(tracks, labels, anchored, strict=True):
-            if fixed:
-                continue
-            if label < 0 and label not in new_people:
-                new_people[label] = Player.objects.create()
-            player_id = new_people[label].pk if label < 0 else label
-            if track.player_id != player_id or track.source != Assignment.CLUSTER:
-                FaceTrack.objects.filter(pk=track.pk).update(
-                    player_id=player_id, source=Assignment.CLUSTER, distance=None
-                )
-                moved += 1
-        return ClusterResult(moved, len(new_people), _remove_empty_people())
+        return _cluster(movable, movable_sources=(Assignment.CLUSTER,))
+
+
+def cluster_new_tracks() -> ClusterResult:
+    """Cluster the unknown tracks (a new game's, rejected ones) incrementally: every other track stays where it is.
+
+    Each unknown track is attached by nearest neighbours (FAISS, the placed tracks nearest to it) to
+    an existing person, unnamed or named, with the thresholds and constraints of
+    :func:`cluster_people` (edges under ``HL_FACE_CLUSTER_THRESHOLD``; never two tracks of one
+    person in the same frames; "not this person" respected; editors' tracks never change); the
+    leftovers are clustered among themselves into new unnamed people. The nodes are the unknown
+    tracks, at most ``_NEIGHBOURS`` placed tracks per unknown track, and the tracks of their games,
+    so the cost per game does not grow with the archive.
+    """
+    with people_lock():
+        return _cluster(list(FaceTrack.objects.filter(player__isnull=True)), movable_sources=())
+
+
+def _cluster(movable: list[FaceTrack], *, movable_sources: Sequence[str]) -> ClusterResult:
+    """Constrained Chinese whispers over ``movable`` and their context; tracks of other sources stay fixed.
+
+    Args:
+        movable: the tracks clustering may move (unknown ones, and clustered ones for a full re-cluster).
+        movable_sources: the sources of placed tracks that may move (``(Assignment.CLUSTER,)``: full).
+    """
+    if not movable:
+        return ClusterResult(0, 0, _remove_empty_people(), 0)
+    nodes = {t.pk: t for t in movable}
+    games = {t.game_id for t in movable}
+    for track in FaceTrack.objects.filter(game_id__in=games).exclude(pk__in=list(nodes)):
+        nodes[track.pk] = track
+    index, own = face_track_index(), set(nodes)
+    near = {pk for t in movable for pk, _ in index.search(t.embedding_vector(), _NEIGHBOURS, exclude=own)}
+    for track in FaceTrack.objects.filter(pk__in=list(near), player__isnull=False):
+        nodes[track.pk] = track
+    tracks = list(nodes.values())
+    rejected = _rejections(nodes)
+    fixed = [t.player_id is not None and t.source not in movable_sources for t in tracks]
+    labels = cluster_tracks(
+        np.stack([t.embedding_vector() for t in tracks]),
+        threshold=settings.HL_FACE_CLUSTER_THRESHOLD,
+        initial=[t.player_id for t in tracks],
+        fixed=fixed,
+        cannot_link=overlapping_pairs([(t.game_id, t.start_ms, t.end_ms) for t in tracks]),
+        forbidden=[rejected.get(t.pk, set()) for t in tracks],
+    )
+    new_people: dict[int, Player] = {}
+    moved = 0
+    for track, label, anchored in zip(tracks, labels, fixed, strict=True):
+        if anchored:
+            continue
+        if label < 0 and label not in new_people:
+            new_people[label] = Player.objects.create()
+        player_id = new_people[label].pk if label < 0 else label
+        if track.player_id != player_id or track.source != Assignment.CLUSTER:
+            FaceTrack.objects.filter(pk=track.pk).update(player_id=player_id, source=Assignment.CLUSTER, distance=None)
+            moved += 1
+    return ClusterResult(moved, len(new_people), _remove_empty_people(), len(tracks))
 
 
 def _remove_empty_people() -> int:
@@ -327,7 +361,7 @@ def name_person(player_id: int, name: str, *, team: str = "", number: int | None
         player.save()
         FaceTrack.objects.filter(player=player).update(source=Assignment.EDITOR, distance=None)
     identify_tracks()
-    cluster_people()
+    cluster_new_tracks()
     return player
 
 
@@ -402,7 +436,7 @@ def reject_tracks(track_ids: Iterable[int]) -> int:
             track.rejected_players.add(track.player_id)
         FaceTrack.objects.filter(pk__in=[t.pk for t in tracks]).update(player=None, source="", distance=None)
     identify_tracks([t.pk for t in tracks])
-    cluster_people()
+    cluster_new_tracks()
     return len(tracks)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from django.conf import settings
 from django.db.models import Exists, F, JSONField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import JSONObject
@@ -341,9 +342,60 @@ def search_clips(text: str, *, limit: int = 50) -> list[ClipHit]:
     return [ClipHit.of(c, c.highlight_score, query) for c in clips]
 
 
-def similar_clips(clip: Clip, *, k: int = 10, include_rejected: bool = False) -> list[ClipHit]:
-    """Of the ``k`` clips nearest to ``clip`` by embedding, those still stored and visible (cosine similarity as the
-    score); rejected clips only with ``include_rejected`` (editors)."""
-    hits = clip_index(model_weights()).search(clip.embedding_vector(), k, exclude={clip.pk})
-    found = visible_clips(include_rejected=include_rejected).in_bulk([pk for pk, _ in hits])
-    return [ClipHit.of(found[pk], score) for pk, score in hits if pk in found]
+SIMILAR_OVERFETCH = 10  # a filtered similar search first asks FAISS for this many times k unfiltered neighbours
+NARROW_FILTER = 1000  # a filter of at most this many clips is searched exactly, from the embeddings in PostgreSQL
+
+
+def _nearest_of(vector: np.ndarray, rows: list[tuple[int, bytes]], k: int, visible: QuerySet[Clip]) -> list[ClipHit]:
+    """The ``k`` rows ``(pk, embedding bytes)`` nearest to ``vector`` by cosine similarity, as hits, best first."""
+    if not rows:
+        return []
+    matrix = np.stack([np.frombuffer(bytes(e), np.float32) for _, e in rows])
+    scores = matrix @ vector / np.maximum(np.linalg.norm(matrix, axis=1) * np.linalg.norm(vector), 1e-12)
+    best = np.argsort(-scores)[:k]
+    found = visible.in_bulk([rows[i][0] for i in best])
+    return [ClipHit.of(found[rows[i][0]], float(scores[i])) for i in best if rows[i][0] in found]
+
+
+def similar_clips(
+    clip: Clip, *, k: int = 10, include_rejected: bool = False, within: QuerySet[Clip] | None = None
+) -> list[ClipHit]:
+    """The ``k`` clips nearest to ``clip`` by embedding that are still stored and visible, best first.
+
+    Scores are cosine similarities. Rejected clips come back only with ``include_rejected`` (editors).
+    Hidden or deleted neighbours are excluded inside FAISS and the search repeated, so ``k`` clips
+    come back whenever ``k`` eligible ones exist.
+
+    A filter (``within``: e.g. ``clip_queryset`` of a sport, team, player or dates) first over-fetches
+    ``SIMILAR_OVERFETCH · k`` unfiltered neighbours and keeps those in the filter: when ``k`` pass,
+    they are exactly the ``k`` nearest in the filter (every nearer match ranks before them). When
+    fewer pass (a narrow filter, or one far from the clip): a filter of at most ``NARROW_FILTER``
+    clips is searched exactly (cosine over their embeddings from PostgreSQL), a larger one restricts
+    the search inside FAISS to its ids (an ``IDSelector``), which keeps the index's recall.
+
+    Args:
+        clip: the query clip (its own id is never returned).
+        k: how many clips to return.
+        include_rejected: also return clips editors rejected.
+        within: only clips of this queryset may be returned (``None``: any clip).
+    """
+    index = clip_index(model_weights())
+    vector = clip.embedding_vector()
+    visible = visible_clips(include_rejected=include_rejected)
+    if within is not None:
+        visible = visible.filter(pk__in=within.values("pk"))
+    hidden, allowed = {clip.pk}, None
+    fetch = k if within is None else k * SIMILAR_OVERFETCH
+    while True:
+        hits = index.search(vector, fetch, exclude=hidden, allowed=allowed)
+        found = visible.in_bulk([pk for pk, _ in hits])
+        kept = [(pk, score) for pk, score in hits if pk in found]
+        if len(kept) >= k or len(hits) < fetch:
+            return [ClipHit.of(found[pk], score) for pk, score in kept[:k]]
+        if within is not None and allowed is None:
+            rows = list(visible.exclude(pk__in=hidden).values_list("pk", "embedding")[: NARROW_FILTER + 1])
+            if len(rows) <= NARROW_FILTER:  # one player's clips: exact cosine over them
+                return _nearest_of(vector, rows, k, visible)
+            allowed, fetch = set(visible.values_list("pk", flat=True)), k
+        else:
+            hidden |= {pk for pk, _ in hits} - found.keys()

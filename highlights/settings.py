@@ -237,8 +237,15 @@ HL_DECODE_THREADS = env.int("HL_DECODE_THREADS", default=1)  # video decoder thr
 HL_DEVICE = env.str("HL_DEVICE", default="auto")  # "auto" (CUDA when visible), "cpu" or "cuda"
 HL_PRECISION = env.str("HL_PRECISION", default="auto")  # "auto", "fp32", "bf16" or "fp16" (CUDA); see ml/device.py
 HL_MIN_CLIP_S = env.float("HL_MIN_CLIP_S", default=1.0)
-HL_FAISS_CLIP_FACTORY = env.str("HL_FAISS_CLIP_FACTORY", default="IDMap2,Flat")
+HL_FAISS_CLIP_FACTORY = env.str("HL_FAISS_CLIP_FACTORY", default="IDMap2,Flat")  # exact, below the training size
 HL_INDEX_KEEP_SNAPSHOTS = env.int("HL_INDEX_KEEP_SNAPSHOTS", default=3)  # older versions kept for readers
+# From HL_FAISS_CLIP_TRAIN_ROWS clips the writer trains an inverted-file index (search.index.Training),
+# chosen by recall@10 and latency measured at 1 M clips (benchmarks/vector_bench.py, README)
+HL_FAISS_CLIP_TRAINED_FACTORY = env.str("HL_FAISS_CLIP_TRAINED_FACTORY", default="IVF1024,SQ8")
+HL_FAISS_CLIP_TRAIN_ROWS = env.int("HL_FAISS_CLIP_TRAIN_ROWS", default=100_000)
+HL_FAISS_CLIP_NPROBE = env.int("HL_FAISS_CLIP_NPROBE", default=16)  # inverted lists visited per query
+HL_FAISS_RETRAIN_GROWTH = env.float("HL_FAISS_RETRAIN_GROWTH", default=4.0)  # retrain when the rows grew this much
+HL_FAISS_TRAIN_SAMPLE = env.int("HL_FAISS_TRAIN_SAMPLE", default=100_000)  # vectors k-means is trained on
 
 # --- Backfills ---------------------------------------------------------------------------------
 # Folders that backfills may read; a path outside them is refused. Defaults to var/archive.
@@ -275,7 +282,10 @@ HL_FACE_MATCH_THRESHOLD = env.float("HL_FACE_MATCH_THRESHOLD", default=0.6)  # E
 HL_FACE_MATCH_MARGIN = env.float("HL_FACE_MATCH_MARGIN", default=0.1)  # second-best player at least this farther
 HL_FACE_CLUSTER_THRESHOLD = env.float("HL_FACE_CLUSTER_THRESHOLD", default=0.5)  # Euclidean edge of the track graph
 HL_FACE_PHOTO_JITTERS = env.int("HL_FACE_PHOTO_JITTERS", default=10)  # dlib num_jitters for still photos
-HL_FAISS_FACE_FACTORY = env.str("HL_FAISS_FACE_FACTORY", default="IDMap2,Flat")
+HL_FAISS_FACE_FACTORY = env.str("HL_FAISS_FACE_FACTORY", default="IDMap2,Flat")  # exact, below the training size
+HL_FAISS_FACE_TRAINED_FACTORY = env.str("HL_FAISS_FACE_TRAINED_FACTORY", default="IVF4096,SQ8")
+HL_FAISS_FACE_TRAIN_ROWS = env.int("HL_FAISS_FACE_TRAIN_ROWS", default=200_000)
+HL_FAISS_FACE_NPROBE = env.int("HL_FAISS_FACE_NPROBE", default=16)
 
 # --- Broadcast graphics (HL_GRAPHICS_ prefix) -----------------------------------------------------
 HL_GRAPHICS_FPS = env.float("HL_GRAPHICS_FPS", default=2.0)  # frames per second read for the score bug

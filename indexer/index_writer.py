@@ -8,12 +8,20 @@ write publishes a new snapshot version; readers reload when the version changes.
 source of truth: the rows' embeddings (``embedding_vector()``) are written under their primary keys,
 ``rebuild_clip_index`` regenerates the clip index from the Clip rows, ``check_clip_index`` compares
 the two sets of ids.
+
+Training is the writer's too: an index stays exact until its rows reach the training size
+(``HL_FAISS_CLIP_TRAIN_ROWS``, ``HL_FAISS_FACE_TRAIN_ROWS``); the write that reaches it, and any
+write after the rows grew ``HL_FAISS_RETRAIN_GROWTH`` times since the last training, rebuilds the
+index from PostgreSQL instead: the coarse quantiser and codec are trained on a random sample of
+the rows (``HL_FAISS_TRAIN_SAMPLE``), then every row is added in batches.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 from django.db.models import QuerySet
 
 from highlights.locks import LockKey, advisory_lock
@@ -40,9 +48,46 @@ class IndexCheck:
     vectors: int
 
 
+_BATCH = 10_000  # rows read from PostgreSQL and added to a rebuilt index at a time
+
+
+def _batches(rows: QuerySet) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``(ids (B,), vectors (B, D) float32)`` of every row of ``rows``, ``_BATCH`` rows at a time."""
+    ids: list[int] = []
+    vectors: list[bytes] = []
+    for pk, embedding in rows.values_list("pk", "embedding").iterator(_BATCH):
+        ids.append(pk)
+        vectors.append(bytes(embedding))
+        if len(ids) == _BATCH:
+            yield np.array(ids, np.int64), np.frombuffer(b"".join(vectors), np.float32).reshape(len(ids), -1)
+            ids, vectors = [], []
+    if ids:
+        yield np.array(ids, np.int64), np.frombuffer(b"".join(vectors), np.float32).reshape(len(ids), -1)
+
+
+def _rebuild(index: VectorIndex, rows: QuerySet) -> int:
+    """Replace ``index`` with the vectors of ``rows``, trained on a random sample of them when they are enough.
+
+    Returns:
+        The snapshot version written. The caller holds the writers' lock.
+    """
+    sample = None
+    if index.training is not None and index.trains(rows.count()):
+        sampled = rows.order_by("?").values_list("embedding", flat=True)[: index.training.sample]
+        sample = np.stack([np.frombuffer(bytes(e), np.float32) for e in sampled])
+    return index.rebuild(_batches(rows.order_by("pk")), sample)
+
+
 def _sync(index: VectorIndex, key: LockKey, wanted: QuerySet, keep: QuerySet) -> None:
-    """Under lock ``key``: add or replace the vectors of the rows ``wanted``; drop ids not among the rows ``keep``."""
+    """Under lock ``key``: add or replace the vectors of the rows ``wanted``; drop ids not among the rows ``keep``.
+
+    When the rows ``keep`` reach the training size (or grew enough since the last training), the
+    index is rebuilt trained from ``keep`` instead (``wanted`` are among them).
+    """
     with advisory_lock(key):
+        if index.needs_training(keep.count()):
+            _rebuild(index, keep)
+            return
         vectors = {row.pk: row.embedding_vector() for row in wanted.only("pk", "embedding")}
         index.sync(vectors, set(keep.values_list("pk", flat=True)))
 
@@ -72,12 +117,14 @@ def sync_player_photos() -> None:
 def rebuild_clip_index() -> tuple[int, int]:
     """Regenerate the configured model's clip index from the Clip rows, as a new snapshot version.
 
+    The index is trained (a new coarse quantiser on a fresh sample) when the clips reach the training size.
+
     Returns:
         ``(version, vectors)``: the snapshot version written and how many vectors it holds.
     """
     with advisory_lock(LockKey.CLIP_INDEX):
-        vectors = {clip.pk: clip.embedding_vector() for clip in _current_clips().only("pk", "embedding").iterator(2000)}
-        return clip_index(runtime.model_weights()).rebuild(vectors), len(vectors)
+        clips = _current_clips()
+        return _rebuild(clip_index(runtime.model_weights()), clips), clips.count()
 
 
 def prune_clip_index() -> int:

@@ -8,12 +8,12 @@ from pathlib import Path
 from django.conf import settings
 
 from ml.weights import VideoModelWeights
-from search.index import VectorIndex
+from search.index import Training, VectorIndex
 
 
 @functools.cache
-def _index(path: Path, dim: int, factory: str, keep: int) -> VectorIndex:
-    return VectorIndex(path, dim, factory, keep)
+def _index(path: Path, dim: int, factory: str, keep: int, training: Training) -> VectorIndex:
+    return VectorIndex(path, dim, factory, keep, training)
 
 
 def clip_index(weights: VideoModelWeights) -> VectorIndex:
@@ -23,4 +23,12 @@ def clip_index(weights: VideoModelWeights) -> VectorIndex:
         weights: the action model's metadata (``indexer.runtime.model_weights()`` for the configured one).
     """
     path = Path(settings.HL_INDEX_DIR) / f"clips-{weights.name}.faiss"
-    return _index(path, weights.embedding_dim, settings.HL_FAISS_CLIP_FACTORY, settings.HL_INDEX_KEEP_SNAPSHOTS)
+    training = Training(
+        settings.HL_FAISS_CLIP_TRAINED_FACTORY,
+        settings.HL_FAISS_CLIP_TRAIN_ROWS,
+        settings.HL_FAISS_RETRAIN_GROWTH,
+        settings.HL_FAISS_CLIP_NPROBE,
+        settings.HL_FAISS_TRAIN_SAMPLE,
+    )
+    factory, keep = settings.HL_FAISS_CLIP_FACTORY, settings.HL_INDEX_KEEP_SNAPSHOTS
+    return _index(path, weights.embedding_dim, factory, keep, training)

@@ -16,21 +16,31 @@ from pathlib import Path
 from django.conf import settings
 
 from ml.faces import DESCRIPTOR_DIM
-from search.index import VectorIndex
+from search.index import Training, VectorIndex
 
 
 @functools.cache
-def _index(path: Path, factory: str, keep: int) -> VectorIndex:
-    return VectorIndex(path, DESCRIPTOR_DIM, factory, keep)
+def _index(path: Path, factory: str, keep: int, training: Training) -> VectorIndex:
+    return VectorIndex(path, DESCRIPTOR_DIM, factory, keep, training)
+
+
+def _training() -> Training:
+    return Training(
+        settings.HL_FAISS_FACE_TRAINED_FACTORY,
+        settings.HL_FAISS_FACE_TRAIN_ROWS,
+        settings.HL_FAISS_RETRAIN_GROWTH,
+        settings.HL_FAISS_FACE_NPROBE,
+        settings.HL_FAISS_TRAIN_SAMPLE,
+    )
 
 
 def face_track_index() -> VectorIndex:
-    """Face-track embeddings (ids = ``FaceTrack`` primary keys)."""
+    """Face-track embeddings (ids = ``FaceTrack`` primary keys); trained from ``HL_FAISS_FACE_TRAIN_ROWS`` tracks."""
     path = Path(settings.HL_INDEX_DIR) / "face-tracks-dlib.faiss"
-    return _index(path, settings.HL_FAISS_FACE_FACTORY, settings.HL_INDEX_KEEP_SNAPSHOTS)
+    return _index(path, settings.HL_FAISS_FACE_FACTORY, settings.HL_INDEX_KEEP_SNAPSHOTS, _training())
 
 
 def player_photo_index() -> VectorIndex:
     """Reference-photo descriptors of enrolled players (ids = ``PlayerPhoto`` primary keys)."""
     path = Path(settings.HL_INDEX_DIR) / "face-players-dlib.faiss"
-    return _index(path, settings.HL_FAISS_FACE_FACTORY, settings.HL_INDEX_KEEP_SNAPSHOTS)
+    return _index(path, settings.HL_FAISS_FACE_FACTORY, settings.HL_INDEX_KEEP_SNAPSHOTS, _training())

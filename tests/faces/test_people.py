@@ -15,11 +15,12 @@ import pytest
 from django.core.management import CommandError
 
 from highlights import people
-from highlights.models import Assignment, Clip, FaceTrack, Game, Player
+from highlights.models import Assignment, FaceTrack, Game, Player
 from indexer import runtime
 from ml.faces import load_image
 from search.faces import face_track_index
 from search.index import VectorIndex
+from tests.faces.rows import clip_row, track_row
 
 
 @pytest.fixture(scope="module")
@@ -31,40 +32,14 @@ def descriptors(face_photos: dict[str, list[Path]], faces_env: Path) -> dict[str
     }
 
 
-def _clip(game: Game, start_ms: int, end_ms: int) -> Clip:
-    return Clip.objects.create(
-        game=game,
-        start_ms=start_ms,
-        end_ms=end_ms,
-        model_class="news anchoring",
-        confidence=0.5,
-        highlight_score=0.5,
-        model_version="test",
-        pipeline_version="test",
-        embedding=np.zeros(4, np.float32).tobytes(),
-    )
-
-
-def _track(game: Game, clip: Clip, start_ms: int, vector: np.ndarray) -> FaceTrack:
-    return FaceTrack.objects.create(
-        game=game,
-        clip=clip,
-        start_ms=start_ms,
-        end_ms=start_ms + 500,
-        embedding=vector.astype(np.float32).tobytes(),
-        quality=0.9,
-        model_version="test",
-    )
-
-
 @pytest.fixture(scope="module")
 def tracks(descriptors: dict[str, list[np.ndarray]]) -> dict[str, list[int]]:
     """7 tracks of person_01 and 7 of person_03, one second apart (never in the same frames), indexed."""
     game = Game.objects.create(sha256="f" * 64, source_path="/nowhere/press.mp4", title="Media day")
-    clip = _clip(game, 0, 30_000)
+    clip = clip_row(game, 0, 30_000)
     made = {
-        "person_01": [_track(game, clip, 1000 * i, v).pk for i, v in enumerate(descriptors["person_01"][:7])],
-        "person_03": [_track(game, clip, 15_000 + 1000 * i, v).pk for i, v in enumerate(descriptors["person_03"])],
+        "person_01": [track_row(game, clip, 1000 * i, v).pk for i, v in enumerate(descriptors["person_01"][:7])],
+        "person_03": [track_row(game, clip, 15_000 + 1000 * i, v).pk for i, v in enumerate(descriptors["person_03"])],
     }
     people.index_game_tracks(game.pk)  # indexes, identifies (no one named yet) and clusters
     return made
@@ -92,7 +67,7 @@ def test_naming_a_person_makes_new_faces_follow(
     assert result == {"person": person, "name": "Alice", "tracks": 7}
     assert set(FaceTrack.objects.filter(pk__in=tracks["person_01"]).values_list("source", flat=True)) == {"editor"}
     game = Game.objects.get(title="Media day")
-    newcomer = _track(game, game.clips.get(), 9000, descriptors["person_01"][7])  # her 8th photo, never seen
+    newcomer = track_row(game, game.clips.get(), 9000, descriptors["person_01"][7])  # her 8th photo, never seen
     people.index_game_tracks(game.pk)
     newcomer.refresh_from_db()
     assert newcomer.player_id == person
@@ -142,7 +117,7 @@ def test_one_person_is_never_tagged_twice_in_the_same_frame(
     alice = Player.objects.get(name="Alice")
     game = Game.objects.get(title="Media day")
     # a look-alike seen at the same moment as one of Alice's tracks (a replay inset, a poster)
-    twin = _track(game, game.clips.get(), 1000 * 3 + 100, descriptors["person_01"][3] + np.float32(0.01))
+    twin = track_row(game, game.clips.get(), 1000 * 3 + 100, descriptors["person_01"][3] + np.float32(0.01))
     people.index_game_tracks(game.pk)
     twin.refresh_from_db()
     assert twin.player_id != alice.pk

@@ -5,12 +5,15 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.conf import settings
 from django.test import Client
 
+from highlights import selectors
 from highlights.models import Action, Clip, FaceTrack, Game, IndexJob, Player, Reel, ReviewStatus
 from tests.web.conftest import ffprobe, moov_before_mdat
 
@@ -79,6 +82,23 @@ def test_games_and_similar_clips(env: dict[str, Game]) -> None:
     assert {g["sport"] for g in games["results"]} == {"tennis", "baseball"}
     similar = Client().get(f"/api/clips/{_clip(env['tennis']).pk}/similar/").json()
     assert similar and _clip(env["tennis"]).pk not in {c["id"] for c in similar}
+
+
+@pytest.mark.parametrize("overfetch", [10, 1], ids=["over-fetched", "narrow-filter"])
+def test_similar_clips_within_a_filter_are_the_nearest_clips_of_the_filter(
+    env: dict[str, Game], overfetch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(selectors, "SIMILAR_OVERFETCH", overfetch)  # 1: too few pass, the exact path answers
+    query = _clip(env["tennis"])
+    baseball = list(Clip.objects.filter(game__sport="baseball"))
+    vector = query.embedding_vector() / np.linalg.norm(query.embedding_vector())
+    cosine = {c.pk: float(c.embedding_vector() @ vector / np.linalg.norm(c.embedding_vector())) for c in baseball}
+    expected = sorted(cosine, key=cosine.__getitem__, reverse=True)[:12]
+    similar = Client().get(f"/api/clips/{query.pk}/similar/", {"sport": "baseball"}).json()
+    assert {c["sport"] for c in similar} == {"baseball"} and {c["id"] for c in similar} == set(expected)
+    ranked = [cosine[c["id"]] for c in similar]  # best first (ties within float32 rounding in either order)
+    assert all(a >= b - 1e-5 for a, b in pairwise(ranked))
+    assert Client().get(f"/api/clips/{query.pk}/similar/", {"q": "score:7"}).status_code == 400
 
 
 def test_a_fan_cannot_relabel_but_an_editor_can(env: dict[str, Game], login: Login) -> None:

@@ -4,7 +4,7 @@ Examples::
 
     manage.py people list                       # every person: id, name, tracks
     manage.py people tracks 12                  # person 12's face tracks (ids, game, times, source)
-    manage.py people cluster                    # group unknown tracks into people
+    manage.py people cluster                    # re-cluster every clustered and unknown track (full)
     manage.py people name 12 "Jane Doe" --team "Red Sox" --number 23
     manage.py people merge 12 15                # person 15 into person 12
     manage.py people split 40 41 --name "John Roe"   # tracks 40, 41 out of their person
@@ -34,7 +34,7 @@ class Command(BaseCommand):
         sub.add_parser("list", help="every person with their track count")
         tracks = sub.add_parser("tracks", help="a person's face tracks")
         tracks.add_argument("person", type=int)
-        sub.add_parser("cluster", help="group unknown face tracks into people")
+        sub.add_parser("cluster", help="re-cluster every clustered and unknown face track into people")
         name = sub.add_parser("name", help="name a person (their tracks become references)")
         name.add_argument("person", type=int)
         name.add_argument("name")

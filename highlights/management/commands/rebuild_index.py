@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        version, vectors = rebuild_clip_index(runtime.model_weights())
+        version, vectors = rebuild_clip_index()
         path = clip_index(runtime.model_weights()).snapshot_path(version)
         if options["json"]:
             self.stdout.write(json.dumps({"version": version, "vectors": vectors, "path": str(path)}))
