@@ -24,7 +24,7 @@ Grammar (case-insensitive; tokens in any order; ``"double quotes"`` make one tok
 A phrase may be both: "home runs" gives the action "hit" (the look-alike action class) and the event
 type ``home_run`` (a play-by-play or graphics event); the search decides which one a game can answer.
 
-Free-text words must each match a clip's label, action, sport, game title, team or player
+Free-text words must each match a clip's model class, action, sport, game title, team or player
 (``highlights.selectors``); stop words ("the", "of", "in", ...) are dropped. Examples::
 
     "Ortiz home runs last 10"  → free word "ortiz" (a player's name matches), action "hit", event
@@ -164,7 +164,7 @@ class ParsedQuery:
         team: text a home or away team must contain.
         player: a player's name (lower case).
         jersey: a player's jersey number.
-        action: an action name of the taxonomy (``Action.name``) or model label text.
+        action: an action name of the taxonomy (``Action.name``) or model class text.
         event: an event type (``Event.type``; slugs of ``indexer.stages.playbyplay.EVENT_TYPES`` such as
             ``home_run``, ``ace``), or :data:`SCORING` for any scoring event.
         game_id: one game's primary key.

@@ -23,8 +23,8 @@ IDENTITIES = ("person_01", "person_03", "person_05")
 
 @pytest.fixture(scope="module")
 def descriptors(face_photos: dict[str, list[Path]], faces_env: Path) -> dict[str, list[np.ndarray]]:
-    face_recognizer = runtime.face_recognizer()
-    return {i: [face_recognizer.detect_and_describe(load_image(p))[0].descriptor for p in face_photos[i]] for i in IDENTITIES}
+    detect = runtime.face_recognizer().detect_and_describe
+    return {i: [detect(load_image(p))[0].descriptor for p in face_photos[i]] for i in IDENTITIES}
 
 
 def _tracks(name: str, faces: list[tuple[str, np.ndarray]]) -> tuple[Game, dict[int, str]]:
