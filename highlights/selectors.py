@@ -72,22 +72,35 @@ def match_reason(clip: Clip, query: ParsedQuery) -> str:
 
 
 def _has_player(**player_filters: object) -> Q:
-    """Clips a player matching ``player_filters`` (``name__icontains``, ``number``) is in: by face, by graphics,
-    or as the player of an event linked to the clip (an imported play)."""
-    lookups = {f"player__{k}": v for k, v in player_filters.items()}
-    return (
-        Q(Exists(FaceTrack.objects.filter(clip=OuterRef("pk"), **lookups)))
-        | Q(Exists(PlayerAppearance.objects.filter(clip=OuterRef("pk"), **lookups)))
-        | Q(Exists(Event.objects.filter(clip=OuterRef("pk"), **lookups)))
-    )
+    """Clips a player matching ``player_filters`` (``name__icontains``, ``number``) is in (:func:`_player_clips`).
+
+    The players are resolved first (a small table), so the clip table meets a list of ids the planner can
+    estimate rather than a correlated test per clip row.
+    """
+    return _player_clips(list(Player.objects.filter(**player_filters).values_list("pk", flat=True)))
 
 
 def _player_clips(player_ids: list[int]) -> Q:
     """Clips any of the players is in: a face track of theirs, their name on the score bug, or an event of theirs."""
+    return Q(pk__in=_player_links(player_ids))
+
+
+def _player_links(player_ids: list[int]) -> QuerySet[FaceTrack]:
+    """The clip ids of :func:`_player_clips` (with repeats), as one ``UNION ALL`` of the three links.
+
+    Used as one ``id IN (... UNION ALL ...)`` semi-join: PostgreSQL estimates its size and either hashes
+    it beside the highlight-score index walk or fetches its few clips by primary key, where three ORed
+    ``IN`` tests are filters checked on every clip row walked, estimated at half the table.
+    """
     return (
-        Q(pk__in=FaceTrack.objects.filter(player__in=player_ids).values("clip_id"))
-        | Q(pk__in=PlayerAppearance.objects.filter(player__in=player_ids, clip__isnull=False).values("clip_id"))
-        | Q(pk__in=Event.objects.filter(player__in=player_ids, clip__isnull=False).values("clip_id"))
+        FaceTrack.objects.filter(player__in=player_ids)
+        .order_by()
+        .values("clip_id")
+        .union(
+            PlayerAppearance.objects.filter(player__in=player_ids, clip__isnull=False).order_by().values("clip_id"),
+            Event.objects.filter(player__in=player_ids, clip__isnull=False).order_by().values("clip_id"),
+            all=True,
+        )
     )
 
 
@@ -98,27 +111,58 @@ def _events_of(event_type: str, query: ParsedQuery) -> QuerySet[Event]:
     for lookup, value in (("name__icontains", query.player), ("number", query.jersey)):
         if value is not None and value != "":
             # the event's own player, or for an event naming none (a score change) a player in its clip
-            in_clip = Clip.objects.filter(_has_player(**{lookup: value})).values("pk")
-            events = events.filter(Q(**{f"player__{lookup}": value}) | Q(player__isnull=True, clip__in=in_clip))
+            players = list(Player.objects.filter(**{lookup: value}).values_list("pk", flat=True))
+            in_clip = Clip.objects.filter(_player_clips(players)).values("pk")
+            events = events.filter(Q(player__in=players) | Q(player__isnull=True, clip__in=in_clip))
     return events
 
 
-def _games_knowing(event_type: str) -> QuerySet[Event]:
-    """Game ids whose events of ``event_type`` the index can know: imported play-by-play, or read of that type."""
-    return Event.objects.filter(
-        Q(source=Event.Source.PLAY_BY_PLAY) | Q(source=Event.Source.EDITOR) | Q(type__iexact=event_type)
-    ).values("game_id")
+def _games_knowing(event_type: str) -> list[int]:
+    """Ids of the games whose events of ``event_type`` the index can know: imported play-by-play, or read of that type.
+
+    A list (one small query) rather than a subquery, so the clip table meets an array the planner estimates.
+    """
+    return list(
+        Event.objects.filter(
+            Q(source=Event.Source.PLAY_BY_PLAY) | Q(source=Event.Source.EDITOR) | Q(type__iexact=event_type)
+        )
+        .order_by()
+        .values_list("game_id", flat=True)
+        .distinct()
+    )
+
+
+def _action_parts(action_name: str) -> list[Q]:
+    """The conditions one of which a clip of an action meets: its taxonomy action, a model label containing the
+    name, or (when an active learned model has such a class) a learned label containing it."""
+    action = action_name.lower()
+    learned = [name for name in _learned_vocabulary() if action in name.lower()]
+    parts = [
+        Q(action__in=list(ActionLabel.objects.filter(name__iexact=action).values_list("pk", flat=True))),
+        Q(label__in=[name for name in _label_vocabulary() if action in name.lower()]),
+    ]
+    return parts + [Q(pk__in=_learned_label_clips(learned))] if learned else parts
 
 
 def _action_q(action_name: str) -> Q:
     """Clips of an action of the taxonomy, a model label containing it, or a learned label containing it."""
-    action = action_name.lower()
-    learned = [name for name in _learned_vocabulary() if action in name.lower()]
-    return (
-        Q(action__in=list(ActionLabel.objects.filter(name__iexact=action).values_list("pk", flat=True)))
-        | Q(label__in=[name for name in _label_vocabulary() if action in name.lower()])
-        | (Q(pk__in=_learned_label_clips(learned)) if learned else Q(pk__in=[]))
+    return Q(*_action_parts(action_name), _connector=Q.OR)
+
+
+def _lookalike_clips(action_name: str, event_type: str, players: Q) -> QuerySet[Clip]:
+    """Ids of the clips of the look-alike action of an event query, in games whose events of ``event_type`` the
+    index cannot know, with the query's ``players``.
+
+    One ``UNION ALL`` part per condition of :func:`_action_parts`, so that each is an index-only scan of its
+    ``(action, game)`` or ``(label, game)`` index that drops the games knowing the events, where their OR
+    would read every clip row of the action.
+    """
+    knowing = _games_knowing(event_type)
+    first, *rest = (
+        Clip.objects.filter(part, players).exclude(game__in=knowing).order_by().values("pk")
+        for part in _action_parts(action_name)
     )
+    return first.union(*rest, all=True)
 
 
 def _word_conditions(words: Sequence[str]) -> list[Q]:
@@ -184,10 +228,13 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
             q |= Q(action__in=action_ids)
         if game_ids:
             q |= Q(game__in=game_ids)
-        if player_ids:
-            q |= _player_clips(player_ids)
         if learned:
             q |= Q(pk__in=_learned_label_clips(learned))
+        if player_ids:  # one semi-join for the word (see _player_links), the clip columns' matches one part of it
+            links = _player_links(player_ids)
+            if len(q):
+                links = Clip.objects.filter(q).order_by().values("pk").union(links, all=True)
+            q = Q(pk__in=links)
         conditions.append(q)
     return conditions
 
@@ -250,11 +297,12 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
         players &= _has_player(number=query.jersey)
     if query.event:
         events = _events_of(query.event, query)
-        by_event = Q(pk__in=events.values("clip_id"))
+        matched = events.order_by().values("clip_id")
         if query.action:  # the look-alike action, only where the game's events of that type cannot be known
-            by_event |= _action_q(query.action) & ~Q(game__in=_games_knowing(query.event)) & players
+            lookalike = _lookalike_clips(query.action, query.event, players)
+            matched = matched.union(lookalike, all=True)  # one semi-join (see _player_clips), not ORed tests
         first = events.filter(clip=OuterRef("pk")).order_by("source", "pk")
-        clips = clips.filter(by_event).annotate(
+        clips = clips.filter(pk__in=matched).annotate(
             matched_source=Subquery(first.values("source")[:1]), matched_play=Subquery(first.values("play_id")[:1])
         )
     else:
