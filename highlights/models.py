@@ -201,7 +201,6 @@ class Clip(EmbeddingMixin, MsSpan, models.Model):
         return f"{self.label} {self.start_ms / 1000:.1f}-{self.end_ms / 1000:.1f}s"
 
 
-
 class ClipPrediction(models.Model):
     """One of a clip's top-k model classes with its mean probability."""
 
@@ -565,7 +564,6 @@ class PlayerPhoto(EmbeddingMixin, models.Model):
         return f"{self.player} photo {self.pk}"
 
 
-
 class FaceScan(models.Model):
     """Marks a clip as scanned for faces by one face model version (also when no face was found)."""
 
@@ -622,7 +620,6 @@ class FaceTrack(EmbeddingMixin, models.Model):
 
     def __str__(self) -> str:
         return f"track {self.pk} {self.player or 'unknown'} [{self.start_ms}-{self.end_ms} ms]"
-
 
 
 class Face(models.Model):
@@ -772,6 +769,8 @@ class TrainingJob(models.Model):
         for name, value in fields.items():
             setattr(self, name, value)
         self.save(update_fields=list(fields))
+
+
 # --- Broadcast graphics, teams and events ---------------------------------------------------------
 # The score bug read by the ``graphics`` step (``indexer.stages.graphics``) becomes a game-state
 # timeline, scoring events and player/team links. Events of every source (graphics, play-by-play

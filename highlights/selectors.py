@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Exists, F, JSONField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, JSONField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import JSONObject
 
 from highlights.models import (
@@ -141,7 +141,7 @@ def _action_parts(action_name: str) -> list[Q]:
         Q(action__in=list(ActionLabel.objects.filter(name__iexact=action).values_list("pk", flat=True))),
         Q(label__in=[name for name in _label_vocabulary() if action in name.lower()]),
     ]
-    return parts + [Q(pk__in=_learned_label_clips(learned))] if learned else parts
+    return [*parts, Q(pk__in=_learned_label_clips(learned))] if learned else parts
 
 
 def _action_q(action_name: str) -> Q:
