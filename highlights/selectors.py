@@ -177,7 +177,9 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
     teams, games, players) in a fixed number of queries whatever the number of words, so the clip
     table is filtered on indexed columns only (``label IN``, ``action_id IN``, ``game_id IN``,
     ``id IN``) rather than by a substring test on every clip row; a word that matches nothing yields
-    an empty condition at no cost.
+    an empty condition at no cost. A word naming players is one ``id IN (... UNION ALL ...)``
+    semi-join of the clip columns' matches and the players' links (:func:`_player_links`), which
+    PostgreSQL sizes and joins as a set.
     """
     if not words:
         return []
