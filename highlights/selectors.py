@@ -82,28 +82,46 @@ def _has_player(**player_filters: object) -> Q:
     return _player_clips(list(Player.objects.filter(**player_filters).values_list("pk", flat=True)))
 
 
+_INLINE_IDS = 5000
+"""A clip-id set of at most this many ids is bound as an array; a larger one stays a subquery."""
+
+
 def _player_clips(player_ids: list[int]) -> Q:
     """Clips any of the players is in: a face track of theirs, their name on the score bug, or an event of theirs."""
-    return Q(pk__in=_player_links(player_ids))
+    return _clip_set(_player_links(player_ids))
 
 
 def _player_links(player_ids: list[int]) -> QuerySet[FaceTrack]:
-    """The clip ids of :func:`_player_clips` (with repeats), as one ``UNION ALL`` of the three links.
-
-    Used as one ``id IN (... UNION ALL ...)`` semi-join: PostgreSQL estimates its size and either hashes
-    it beside the highlight-score index walk or fetches its few clips by primary key, where three ORed
-    ``IN`` tests are filters checked on every clip row walked, estimated at half the table.
-    """
+    """The clip ids of :func:`_player_clips` (with repeats), as one ``UNION ALL`` of the three links."""
     return (
         FaceTrack.objects.filter(player__in=player_ids)
         .order_by()
-        .values("clip_id")
+        .values_list("clip_id", flat=True)
         .union(
-            PlayerAppearance.objects.filter(player__in=player_ids, clip__isnull=False).order_by().values("clip_id"),
-            Event.objects.filter(player__in=player_ids, clip__isnull=False).order_by().values("clip_id"),
+            PlayerAppearance.objects.filter(player__in=player_ids, clip__isnull=False)
+            .order_by()
+            .values_list("clip_id", flat=True),
+            Event.objects.filter(player__in=player_ids, clip__isnull=False)
+            .order_by()
+            .values_list("clip_id", flat=True),
             all=True,
         )
     )
+
+
+def _clip_set(ids: QuerySet[Any]) -> Q:
+    """Clips whose id ``ids`` (a flat ``values_list`` of clip ids, repeats allowed) yields.
+
+    The ids are read first (one index-only query, at most :data:`_INLINE_IDS` + 1 of them): a small set is
+    bound as an array, whose size PostgreSQL knows, so it fetches those few clips by primary key and ranks
+    them; a large one stays ``id IN (subquery)``, checked while walking down the ranking index, which finds
+    a page of a dense set early. Either plan is wrong for the other kind of set, and PostgreSQL cannot tell
+    them apart in advance (it sizes an ``IN (... UNION ALL ...)`` at 200 rows whatever its real size).
+    """
+    found = list(ids[: _INLINE_IDS + 1])
+    if len(found) <= _INLINE_IDS:
+        return _in_array("id", found)
+    return Q(pk__in=ids)
 
 
 def _events_of(event_type: str, query: ParsedQuery) -> QuerySet[Event]:
@@ -114,8 +132,8 @@ def _events_of(event_type: str, query: ParsedQuery) -> QuerySet[Event]:
         if value is not None and value != "":
             # the event's own player, or for an event naming none (a score change) a player in its clip
             players = list(Player.objects.filter(**{lookup: value}).values_list("pk", flat=True))
-            in_clip = Clip.objects.filter(_player_clips(players)).values("pk")
-            events = events.filter(Q(player__in=players) | Q(player__isnull=True, clip__in=in_clip))
+            in_clip = Q(player__isnull=True) & Q(clip__in=_player_links(players))
+            events = events.filter(Q(player__in=players) | in_clip)
     return events
 
 
@@ -161,7 +179,10 @@ def _lookalike_clips(action_name: str, event_type: str, players: Q) -> QuerySet[
     """
     knowing = _games_knowing(event_type)
     first, *rest = (
-        Clip.objects.filter(part, players).exclude(_in_array("game_id", knowing)).order_by().values("pk")
+        Clip.objects.filter(part, players)
+        .exclude(_in_array("game_id", knowing))
+        .order_by()
+        .values_list("pk", flat=True)
         for part in _action_parts(action_name)
     )
     return first.union(*rest, all=True)
@@ -179,9 +200,8 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
     teams, games, players) in a fixed number of queries whatever the number of words, so the clip
     table is filtered on indexed columns only (``label IN``, ``action_id IN``, ``game_id IN``,
     ``id IN``) rather than by a substring test on every clip row; a word that matches nothing yields
-    an empty condition at no cost. A word naming players is one ``id IN (... UNION ALL ...)``
-    semi-join of the clip columns' matches and the players' links (:func:`_player_links`), which
-    PostgreSQL sizes and joins as a set.
+    an empty condition at no cost. The clips of the players a word names are a set of ids
+    (:func:`_clip_set`).
     """
     if not words:
         return []
@@ -234,11 +254,8 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
             q |= _in_array("game_id", game_ids)
         if learned:
             q |= Q(pk__in=_learned_label_clips(learned))
-        if player_ids:  # one semi-join for the word (see _player_links), the clip columns' matches one part of it
-            links = _player_links(player_ids)
-            if len(q):
-                links = Clip.objects.filter(q).order_by().values("pk").union(links, all=True)
-            q = Q(pk__in=links)
+        if player_ids:
+            q |= _player_clips(player_ids)
         conditions.append(q)
     return conditions
 
@@ -320,12 +337,11 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
         players &= _has_player(number=query.jersey)
     if query.event:
         events = _events_of(query.event, query)
-        matched = events.order_by().values("clip_id")
+        matched = events.order_by().values_list("clip_id", flat=True)
         if query.action:  # the look-alike action, only where the game's events of that type cannot be known
-            lookalike = _lookalike_clips(query.action, query.event, players)
-            matched = matched.union(lookalike, all=True)  # one semi-join (see _player_clips), not ORed tests
+            matched = matched.union(_lookalike_clips(query.action, query.event, players), all=True)
         first = events.filter(clip=OuterRef("pk")).order_by("source", "pk")
-        clips = clips.filter(pk__in=matched).annotate(
+        clips = clips.filter(_clip_set(matched)).annotate(
             matched_source=Subquery(first.values("source")[:1]), matched_play=Subquery(first.values("play_id")[:1])
         )
     else:
