@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.postgres.fields import ArrayField
-from django.db.models import BigIntegerField, BooleanField, F, Func, JSONField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import BooleanField, F, Func, JSONField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import JSONObject
 
 from highlights.models import (
@@ -82,7 +81,7 @@ def _has_player(**player_filters: object) -> Q:
     return _player_clips(list(Player.objects.filter(**player_filters).values_list("pk", flat=True)))
 
 
-_INLINE_IDS = 5000
+_INLINE_IDS = 20_000
 """A clip-id set of at most this many ids is bound as an array; a larger one stays a subquery."""
 
 
@@ -261,22 +260,26 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
 
 
 class _AnyOf(Func):
-    """``expression = ANY(array)``: a boolean condition on one column and an array value."""
+    """``column = ANY(%s::bigint[])``: a boolean condition binding integer ids as one array literal."""
 
     output_field = BooleanField()
 
+    def __init__(self, column: str, ids: Iterable[int]) -> None:
+        super().__init__(F(column))
+        self.array = "{" + ",".join(str(int(i)) for i in ids) + "}"
+
     def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, tuple[Any, ...]]:
-        (column, column_params), (array, array_params) = (compiler.compile(e) for e in self.get_source_expressions())
-        return f"{column} = ANY({array})", (*column_params, *array_params)
+        column, params = compiler.compile(self.get_source_expressions()[0])
+        return f"{column} = ANY(%s::bigint[])", (*params, self.array)
 
 
 def _in_array(column: str, ids: list[int]) -> Q:
-    """Rows whose integer ``column`` is one of ``ids``: ``column = ANY(%s)`` with the ids bound as one array.
+    """Rows whose integer ``column`` is one of ``ids``: ``column = ANY(%s::bigint[])``, the ids one parameter.
 
-    Same rows as ``column__in=ids``, but Django prepares an ``IN`` list value by value: for the thousands
-    of game ids of a large archive that costs more than PostgreSQL's whole query.
+    Same rows as ``column__in=ids``, but Django prepares an ``IN`` list (or an ``ArrayField`` value) value
+    by value: for the thousands of ids of a large archive that costs more than PostgreSQL's whole query.
     """
-    return Q(_AnyOf(F(column), Value(ids, output_field=ArrayField(BigIntegerField()))))
+    return Q(_AnyOf(column, ids))
 
 
 def _any_contains(fields: tuple[str, ...], forms: set[str]) -> Q:
