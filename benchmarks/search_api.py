@@ -61,6 +61,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.models import Model  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -137,13 +138,17 @@ CHUNK = 50_000
 
 
 def copy_rows(
-    table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], types: Sequence[str] | None = None
+    model: type[Model], fields: Sequence[Any], rows: Iterable[Sequence[Any]], types: Sequence[str] | None = None
 ) -> None:
-    """``COPY table (columns) FROM STDIN`` of ``rows`` through psycopg 3 (binary format when ``types`` are given)."""
+    """``COPY`` of ``rows`` into ``model``'s table through psycopg 3 (binary format when ``types`` are given).
+
+    ``fields`` are the model's field descriptors (``Clip.label``), in the order of each row's values.
+    """
+    columns = ", ".join(f.field.column for f in fields)
     binary = " (FORMAT BINARY)" if types else ""
     with (
         connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN{binary}") as copy,
+        cursor.cursor.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN{binary}") as copy,
     ):
         if types:
             copy.set_types(types)
@@ -166,9 +171,9 @@ def populate(n_clips: int, dim: int, *, vectors: bool) -> tuple[list[int], float
         return list(Clip.objects.order_by("pk").values_list("pk", flat=True)[:1000]), 0.0
     started = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE highlights_game, highlights_player RESTART IDENTITY CASCADE"
-        )  # clips, appearances, events, face tracks, reels ... go with them
+        cursor.execute(  # clips, appearances, events, face tracks, reels ... go with them
+            f"TRUNCATE {Game._meta.db_table}, {Player._meta.db_table} RESTART IDENTITY CASCADE"
+        )
     rng = np.random.default_rng(0)
     now = timezone.now()
     actions: dict[str, list[tuple[int, str]]] = {}
@@ -185,7 +190,7 @@ def populate(n_clips: int, dim: int, *, vectors: bool) -> tuple[list[int], float
             for k in range(15):
                 first, last = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
                 players.append((f"{first} {last}", team_name, int(rng.integers(0, 100)) if k % 5 else None))
-    copy_rows("highlights_player", ["name", "team", "number", "created_at"], ((*p, now) for p in players))
+    copy_rows(Player, [Player.name, Player.team, Player.number, Player.created_at], ((*p, now) for p in players))
     player_ids = dict(enumerate(Player.objects.order_by("pk").values_list("pk", flat=True)))
     squad: dict[str, list[int]] = {}
     for i, (_, team_name, _) in enumerate(players):
@@ -213,9 +218,10 @@ def populate(n_clips: int, dim: int, *, vectors: bool) -> tuple[list[int], float
              "date": first_day + dt.timedelta(days=int(days[g])), "read_teams": bool(sides[0]) and rng.random() < 0.5}
         )  # fmt: skip
     copy_rows(
-        "highlights_game",
-        ["sport", "title", "home_team", "away_team", "date", "source_path", "sha256", "duration_s", "has_audio",
-         "status", "top_labels", "graphics", "created_at", "updated_at"],
+        Game,
+        [Game.sport, Game.title, Game.home_team, Game.away_team, Game.date, Game.source_path, Game.sha256,
+         Game.duration_s, Game.has_audio, Game.status, Game.top_labels, Game.graphics, Game.created_at,
+         Game.updated_at],
         (
             (g["sport"], f"{g['sides'][1]} at {g['sides'][0]}" if g["sides"][0] else f"{g['sport']} {i}",
              g["sides"][0], g["sides"][1], g["date"], f"/archive/{i}.mp4", f"{i:064x}", 3600.0, True,
@@ -225,9 +231,9 @@ def populate(n_clips: int, dim: int, *, vectors: bool) -> tuple[list[int], float
     )  # fmt: skip
     game_ids = list(Game.objects.order_by("pk").values_list("pk", flat=True))
 
-    clip_columns = ["game_id", "start_ms", "end_ms", "label", "action_id", "confidence", "highlight_score",
-                    "excitement", "motion", "model_version", "pipeline_version", "params_key", "embedding",
-                    "thumbnail", "review_status", "created_at"]  # fmt: skip
+    clip_fields = [Clip.game, Clip.start_ms, Clip.end_ms, Clip.label, Clip.action, Clip.confidence,
+                   Clip.highlight_score, Clip.excitement, Clip.motion, Clip.model_version, Clip.pipeline_version,
+                   Clip.params_key, Clip.embedding, Clip.thumbnail, Clip.review_status, Clip.created_at]  # fmt: skip
     clip_types = ["bigint", "integer", "integer", "varchar", "bigint", "float8", "float8", "float8", "float8",
                   "varchar", "varchar", "varchar", "bytea", "varchar", "varchar", "timestamptz"]  # fmt: skip
     statuses = [ReviewStatus.UNREVIEWED.value, ReviewStatus.VERIFIED.value, ReviewStatus.REJECTED.value]
@@ -274,18 +280,27 @@ def populate(n_clips: int, dim: int, *, vectors: bool) -> tuple[list[int], float
                 player = (game["players"][int(rng.integers(len(game["players"])))]
                           if source == Event.Source.PLAY_BY_PLAY and game["players"] else None)  # fmt: skip
                 events.append((game_ids[g], clip_id, kind, points, player, source.value, start + 2000, g))
-        copy_rows("highlights_clip", clip_columns, rows, clip_types)
+        copy_rows(Clip, clip_fields, rows, clip_types)
         if faiss_index is not None and embeddings is not None:
             faiss_index.add_with_ids(embeddings, np.arange(clip_id - size + 1, clip_id + 1, dtype=np.int64))
     copy_rows(
-        "highlights_playerappearance",
-        ["player_id", "game_id", "clip_id", "source", "role", "start_ms", "end_ms", "confidence"],
+        PlayerAppearance,
+        [
+            PlayerAppearance.player,
+            PlayerAppearance.game,
+            PlayerAppearance.clip,
+            PlayerAppearance.source,
+            PlayerAppearance.role,
+            PlayerAppearance.start_ms,
+            PlayerAppearance.end_ms,
+            PlayerAppearance.confidence,
+        ],
         ((p, g, c, PlayerAppearance.Source.GRAPHICS.value, "batter", s, e, 0.9) for p, g, c, s, e in appearances),
     )
     copy_rows(
-        "highlights_event",
-        ["game_id", "clip_id", "type", "points", "player_id", "source", "time_ms", "description", "raw",
-         "created_at"],
+        Event,
+        [Event.game, Event.clip, Event.type, Event.points, Event.player, Event.source, Event.time_ms,
+         Event.description, Event.raw, Event.created_at],
         ((g, c, kind, pts, p, src, t, "", "{}", now) for g, c, kind, pts, p, src, t, _ in events),
     )  # fmt: skip
     with connection.cursor() as cursor:
