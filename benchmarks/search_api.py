@@ -67,7 +67,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from highlights.models import (  # noqa: E402
-    ActionLabel,
+    Action,
     Clip,
     Event,
     Game,
@@ -177,7 +177,7 @@ def populate(n_clips: int, dim: int, *, vectors: bool) -> tuple[list[int], float
     rng = np.random.default_rng(0)
     now = timezone.now()
     actions: dict[str, list[tuple[int, str]]] = {}
-    for action in ActionLabel.objects.all():
+    for action in Action.objects.all():
         actions.setdefault(action.sport, []).extend((action.pk, c) for c in action.model_classes[:1])
     teams: dict[str, list[tuple[int, str]]] = {}
     for team in Team.objects.all():
@@ -232,7 +232,7 @@ def populate(n_clips: int, dim: int, *, vectors: bool) -> tuple[list[int], float
     game_ids = list(Game.objects.order_by("pk").values_list("pk", flat=True))
 
     clip_fields = [Clip.game, Clip.start_ms, Clip.end_ms, Clip.label, Clip.action, Clip.confidence,
-                   Clip.highlight_score, Clip.excitement, Clip.motion, Clip.model_version, Clip.pipeline_version,
+                   Clip.highlight_score, Clip.audio_energy, Clip.motion, Clip.model_version, Clip.pipeline_version,
                    Clip.params_key, Clip.embedding, Clip.thumbnail, Clip.review_status, Clip.created_at]  # fmt: skip
     clip_types = ["bigint", "integer", "integer", "varchar", "bigint", "float8", "float8", "float8", "float8",
                   "varchar", "varchar", "varchar", "bytea", "varchar", "varchar", "timestamptz"]  # fmt: skip

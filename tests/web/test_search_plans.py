@@ -14,13 +14,13 @@ import pytest
 from django.test import Client
 
 from highlights import selectors
-from highlights.models import ActionLabel, Clip, Event, FaceTrack, Game, Player, PlayerAppearance, ReviewStatus
+from highlights.models import Action, Clip, Event, FaceTrack, Game, Player, PlayerAppearance, ReviewStatus
 from highlights.pagination import CappedPageNumberPagination, CappedPaginator
 
 pytestmark = pytest.mark.django_db
 
 
-def _clip(game: Game, n: int, score: float, action: ActionLabel, **fields: Any) -> Clip:
+def _clip(game: Game, n: int, score: float, action: Action, **fields: Any) -> Clip:
     return Clip.objects.create(
         game=game,
         start_ms=n * 10_000,
@@ -47,8 +47,8 @@ def archive() -> dict[str, Any]:
     whose events are known), ``rejected`` (David Ortiz on the bug, rejected by an editor), ``other``
     (nobody linked), ``dunk`` (basketball).
     """
-    hit = ActionLabel.objects.get(sport="baseball", name="hit")
-    dunk = ActionLabel.objects.get(sport="basketball", name="dunk")
+    hit = Action.objects.get(sport="baseball", name="hit")
+    dunk = Action.objects.get(sport="basketball", name="dunk")
     pbp = Game.objects.create(
         sport="baseball",
         home_team="Boston Red Sox",
