@@ -1,37 +1,55 @@
-"""Search API latency at 100 000 clips, FAISS similar-clip latency, and reel render speed; prints one JSON line.
+"""Search API latency at up to millions of clips, FAISS similar-clip latency, and reel render speed; one JSON line.
 
 Figures:
   * ``search_p50_ms`` / ``search_p95_ms``: ``GET /api/search/?q=...`` through Django's full stack
-    (URL routing, auth, query parsing, PostgreSQL, serialisation of a 24-clip page) over a mix
-    of natural queries, with ``clips`` synthetic rows bulk-inserted into PostgreSQL;
+    (URL routing, auth, query parsing, PostgreSQL, the capped count, serialisation of a 24-clip
+    page) over a mix of natural queries; ``search_by_kind`` gives ``{kind: {"p50_ms", "p95_ms",
+    "queries"}}`` for each kind of query of :data:`QUERIES` (sport, action words, free words,
+    player, team, event, score, newest, page 2+); ``slowest_query`` names the query with the
+    highest p95, and ``slowest_plan`` holds the top lines of ``EXPLAIN (ANALYZE, BUFFERS)`` of its
+    slowest SQL statement (the whole plan goes to stderr);
   * ``similar_p50_ms`` / ``similar_p95_ms``: ``GET /api/clips/<id>/similar/`` against a FAISS
     index of the same clips (1024-d clustered embeddings, ``benchmarks.vector_bench``), built by a
     writer process with the configured factories (trained from ``HL_FAISS_CLIP_TRAIN_ROWS`` on);
     ``similar_recall_at_10`` against exact search, ``similar_index``, ``similar_nprobe``,
     ``index_build_s``, ``index_train_s``, and ``peak_rss_mb`` per process (writer, web) come from
     :func:`benchmarks.vector_bench.clip_figures`; with ``--faces M``, ``identify_*`` and
-    ``faces_index`` from :func:`benchmarks.vector_bench.face_bench` (M face-track vectors);
+    ``faces_index`` from :func:`benchmarks.vector_bench.face_bench` (M face-track vectors); all
+    null with ``--no-similar``;
   * ``render_x_realtime``: wall seconds to render a 3-clip reel of the shared footage (1080p,
-    540p and portrait sources, 1280x720 out) divided by the reel's duration.
-Targets: search p95 < 50 ms; render < 0.5x the reel's duration on 2 cores.
+    540p and portrait sources, 1280x720 out) divided by the reel's duration;
+  * ``populate_s``: seconds spent inserting the synthetic archive (0 when it was reused).
+Targets: every kind of search p95 < 50 ms at 1 M clips; render < 0.5x the reel's duration on 2 cores.
+
+The synthetic archive (seeded, so every run builds the same one): ``--clips`` clips over one game
+per 200 clips (5 000 games at 1 M) of every sport, dated 2020-2026, between teams of the seeded
+``Team`` table (tennis: between players); each clip has an action of its sport's taxonomy and one
+of its model classes, a highlight score (beta(2, 3)) and a review status (5 % rejected, 10 %
+verified); 40 % of the clips have a player named by the graphics (``PlayerAppearance``), and one
+clip in eight carries a scoring or play-by-play ``Event`` of its sport's types, with the player
+for play-by-play games. Rows go in by ``COPY`` (psycopg 3), not the ORM.
 
 Usage::
 
-    .venv/bin/python benchmarks/search_api.py [--clips 100000] [--requests 200] [--faces 0]
+    .venv/bin/python benchmarks/search_api.py [--clips 100000] [--requests 200] [--faces 0] [--no-similar]
 
 Runs against its own database (``highlights_bench_search`` on the embedded server unless
-DATABASE_URL is set) and its own var folder under ``var/bench/``.
+DATABASE_URL is set) and its own var folder under ``var/bench/``; an archive of the same number
+of clips is reused (``--no-similar`` builds one without embeddings).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,98 +66,324 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Model  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from benchmarks import vector_bench  # noqa: E402
-from highlights.models import Action, Clip, Game  # noqa: E402
+from highlights.models import (  # noqa: E402
+    Action,
+    Clip,
+    Event,
+    Game,
+    Player,
+    PlayerAppearance,
+    ReviewStatus,
+    Sport,
+    Team,
+)
 from highlights.rendering import Segment, render_video  # noqa: E402
 from highlights.services import output_format  # noqa: E402
 from indexer import runtime  # noqa: E402
 from search.clips import clip_index  # noqa: E402
 from search.faces import face_track_index  # noqa: E402
 
-QUERIES = ["tennis", "dunks 2026", "red sox hitting", "basketball top 10", "score>=0.8", "rally last 10", "ortiz"]
-TEAMS = ["Red Sox", "Yankees", "Lakers", "Celtics", "Barcelona", "Real Madrid", "Dodgers", "Heat"]
+# (kind, query string of /api/search/): the mix, each kind several queries of the search grammar.
+QUERIES: list[tuple[str, str]] = [
+    ("sport", "q=tennis"),
+    ("sport", "q=basketball"),
+    ("sport", "q=hockey"),
+    ("action", "q=dunks"),
+    ("action", "q=rally"),
+    ("action", "q=pitches"),
+    ("words", "q=red+sox+hitting"),
+    ("words", "q=playing+tennis"),
+    ("player", "q=ortiz"),
+    ("player", "q=Ortiz+home+runs"),
+    ("player", "q=player%3Aortiz+event%3A%22home+run%22+last+10"),
+    ("player", "q=djokovic"),
+    ("team", "q=Real+Madrid+goals"),
+    ("team", "q=LAD"),
+    ("team", "q=lakers+2025"),
+    ("team", "q=celtics&date_from=2024-01-01&date_to=2024-06-30"),
+    ("event", "q=dunks+2026"),
+    ("event", "q=goals"),
+    ("event", "q=Djokovic+aces"),
+    ("event", "q=scoring+plays+2024"),
+    ("score", "q=score%3E%3D0.8"),
+    ("score", "q=basketball+top+10"),
+    ("recent", "q=rally+last+10"),
+    ("recent", "q=baseball+last+20"),
+    ("page", "q=tennis&page=3"),
+    ("page", "q=score%3E%3D0.5&page=2"),
+    ("page", "q=dunks&page=5"),
+]
 VIDEO = ROOT.parent / "shared" / "data" / "video"
+CLIPS_PER_GAME = 200
+FIRST_NAMES = ["David", "Maria", "Jose", "Luis", "Carlos", "Ana", "James", "Michael", "Kevin", "Chris", "Daniel",
+               "Marcus", "Anthony", "Juan", "Pedro", "Tyler", "Ryan", "Jordan", "Andre", "Sam"]  # fmt: skip
+SURNAMES = ["Ortiz", "Garcia", "Rodriguez", "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis",
+            "Martinez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin",
+            "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark", "Ramirez", "Lewis", "Robinson",
+            "Walker", "Young", "Allen", "King", "Wright", "Scott", "Torres", "Nguyen", "Hill", "Flores"]  # fmt: skip
+TENNIS_PLAYERS = ["Novak Djokovic", "Carlos Alcaraz", "Jannik Sinner", "Daniil Medvedev", "Alexander Zverev",
+                  "Stan Wawrinka", "Casper Ruud", "Holger Rune", "Taylor Fritz", "Iga Swiatek", "Aryna Sabalenka",
+                  "Coco Gauff", "Elena Rybakina", "Jessica Pegula"]  # fmt: skip
+# Event types per sport with their points, and whether a play-by-play import carries them only.
+EVENT_TYPES: dict[str, list[tuple[str, int]]] = {
+    Sport.BASEBALL: [("run", 1), ("home_run", 1), ("strikeout", 0), ("single", 0), ("double", 0)],
+    Sport.BASKETBALL: [("two_pointer", 2), ("three_pointer", 3), ("free_throw", 1), ("dunk", 2), ("block", 0)],
+    Sport.SOCCER: [("goal", 1), ("yellow_card", 0), ("corner", 0), ("shot_on_target", 0)],
+    Sport.HOCKEY: [("goal", 1), ("penalty", 0)],
+    Sport.FOOTBALL: [("touchdown", 6), ("field_goal", 3)],
+    Sport.TENNIS: [("ace", 0), ("game", 1), ("double_fault", 0)],
+}
+SPORT_SHARE = {Sport.BASEBALL: 0.22, Sport.BASKETBALL: 0.22, Sport.SOCCER: 0.16, Sport.HOCKEY: 0.1,
+               Sport.FOOTBALL: 0.1, Sport.TENNIS: 0.12, Sport.OTHER: 0.08}  # fmt: skip
+CHUNK = 50_000
 
 
-def populate(n_clips: int, dim: int) -> list[int]:
-    """Bulk-insert ``n_clips`` synthetic clips over 500 games; their embeddings are ``vector_bench.clip_vectors``.
+def copy_rows(
+    model: type[Model], fields: Sequence[Any], rows: Iterable[Sequence[Any]], types: Sequence[str] | None = None
+) -> None:
+    """``COPY`` of ``rows`` into ``model``'s table through psycopg 3 (binary format when ``types`` are given).
+
+    ``fields`` are the model's field descriptors (``Clip.label``), in the order of each row's values.
+    """
+    columns = ", ".join(f.field.column for f in fields)
+    binary = " (FORMAT BINARY)" if types else ""
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN{binary}") as copy,
+    ):
+        if types:
+            copy.set_types(types)
+        for row in rows:
+            copy.write_row(row)
+
+
+def populate(n_clips: int, dim: int, *, vectors: bool) -> tuple[list[int], float]:
+    """Insert the synthetic archive of the module docstring (``n_clips`` clips) by COPY, unless it is there.
+
+    Args:
+        n_clips: clips to insert.
+        dim: embedding dimension of the clip index.
+        vectors: store the embeddings of :func:`benchmarks.vector_bench.clip_vectors` (else empty ones); the
+            FAISS index is built from the same vectors by :func:`benchmarks.vector_bench.clip_figures`.
 
     Returns:
-        The first 1000 primary keys (the rows are inserted in order, so their pks are consecutive).
+        Up to 1000 clip ids (the similar-clip sample) and the seconds spent inserting (0.0 when reused).
     """
     if Clip.objects.count() == n_clips:
-        return list(Clip.objects.order_by("pk").values_list("pk", flat=True)[:1000])
-    Clip.objects.all().delete()
-    Game.objects.all().delete()
-    rng = np.random.default_rng(0)
-    labels = list(Action.objects.all())
-    games = Game.objects.bulk_create(
-        Game(
-            sport=labels[i % len(labels)].sport,
-            title=f"Game {i}",
-            home_team=TEAMS[i % len(TEAMS)],
-            away_team=TEAMS[(i + 3) % len(TEAMS)],
-            date=f"{2024 + i % 3}-0{1 + i % 9}-1{i % 9}",
-            source_path=f"/archive/{i}.mp4",
-            sha256=f"{i:064x}",
-            duration_s=3600.0,
-            status=Game.Status.INDEXED,
+        return list(Clip.objects.order_by("pk").values_list("pk", flat=True)[:1000]), 0.0
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(  # clips, appearances, events, face tracks, reels ... go with them
+            f"TRUNCATE {Game._meta.db_table}, {Player._meta.db_table} RESTART IDENTITY CASCADE"
         )
-        for i in range(500)
-    )
-    vectors = np.concatenate(list(vector_bench.clip_vectors(n_clips, dim)))
-    per_game = n_clips // len(games)
-    rows = []
-    for i in range(n_clips):
-        game = games[i % len(games)]
-        action = next(a for a in labels[(i // 7) % len(labels) :] + labels if a.sport == game.sport)
-        start = (i // len(games)) * (3_600_000 // per_game)
-        rows.append(
-            Clip(
-                game=game, start_ms=start, end_ms=start + 4000, model_class=action.model_classes[0], action=action,
-                confidence=float(rng.random()), highlight_score=float(rng.random()), model_version="bench",
-                pipeline_version="bench", embedding=vectors[i].tobytes(),
-            )
+    rng = np.random.default_rng(0)
+    now = timezone.now()
+    actions: dict[str, list[tuple[int, str]]] = {}
+    for action in Action.objects.all():
+        actions.setdefault(action.sport, []).extend((action.pk, c) for c in action.model_classes[:1])
+    teams: dict[str, list[tuple[int, str]]] = {}
+    for team in Team.objects.all():
+        teams.setdefault(team.sport, []).append((team.pk, team.name))
+
+    # players: a squad of 15 per team (names from the lists above), and the tennis players
+    players: list[tuple[str, str, int | None]] = [(name, "", None) for name in TENNIS_PLAYERS]
+    for sport in sorted(teams):
+        for _, team_name in teams[sport]:
+            for k in range(15):
+                first, last = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
+                players.append((f"{first} {last}", team_name, int(rng.integers(0, 100)) if k % 5 else None))
+    copy_rows(Player, [Player.name, Player.team, Player.number, Player.created_at], ((*p, now) for p in players))
+    player_ids = dict(enumerate(Player.objects.order_by("pk").values_list("pk", flat=True)))
+    squad: dict[str, list[int]] = {}
+    for i, (_, team_name, _) in enumerate(players):
+        squad.setdefault(team_name, []).append(player_ids[i])
+    tennis_ids = [player_ids[i] for i in range(len(TENNIS_PLAYERS))]
+
+    n_games = max(1, n_clips // CLIPS_PER_GAME)
+    sports = rng.choice(list(SPORT_SHARE), size=n_games, p=list(SPORT_SHARE.values()))
+    first_day = dt.date(2020, 1, 1)
+    days = rng.integers(0, (dt.date(2026, 11, 30) - first_day).days, size=n_games)
+    games: list[dict[str, Any]] = []
+    for g in range(n_games):
+        sport = str(sports[g])
+        if sport == Sport.TENNIS:
+            a, b = rng.choice(len(TENNIS_PLAYERS), size=2, replace=False)
+            sides, side_players = (TENNIS_PLAYERS[a], TENNIS_PLAYERS[b]), [tennis_ids[a], tennis_ids[b]]
+        elif sport in teams:
+            a, b = rng.choice(len(teams[sport]), size=2, replace=False)
+            sides = (teams[sport][a][1], teams[sport][b][1])
+            side_players = squad[sides[0]] + squad[sides[1]]
+        else:
+            sides, side_players = ("", ""), []
+        games.append(
+            {"sport": sport, "sides": sides, "players": side_players, "pbp": bool(rng.random() < 0.3),
+             "date": first_day + dt.timedelta(days=int(days[g])), "read_teams": bool(sides[0]) and rng.random() < 0.5}
         )  # fmt: skip
-    Clip.objects.bulk_create(rows, batch_size=5000)
-    return list(Clip.objects.order_by("pk").values_list("pk", flat=True)[:1000])
+    copy_rows(
+        Game,
+        [Game.sport, Game.title, Game.home_team, Game.away_team, Game.date, Game.source_path, Game.sha256,
+         Game.duration_s, Game.has_audio, Game.status, Game.top_labels, Game.graphics, Game.created_at,
+         Game.updated_at],
+        (
+            (g["sport"], f"{g['sides'][1]} at {g['sides'][0]}" if g["sides"][0] else f"{g['sport']} {i}",
+             g["sides"][0], g["sides"][1], g["date"], f"/archive/{i}.mp4", f"{i:064x}", 3600.0, True,
+             Game.Status.INDEXED, "[]", json.dumps({"teams": list(g["sides"])} if g["read_teams"] else {}), now, now)
+            for i, g in enumerate(games)
+        ),
+    )  # fmt: skip
+    game_ids = list(Game.objects.order_by("pk").values_list("pk", flat=True))
+
+    clip_fields = [Clip.game, Clip.start_ms, Clip.end_ms, Clip.label, Clip.action, Clip.confidence,
+                   Clip.highlight_score, Clip.audio_energy, Clip.motion, Clip.model_version, Clip.pipeline_version,
+                   Clip.params_key, Clip.embedding, Clip.thumbnail, Clip.review_status, Clip.created_at]  # fmt: skip
+    clip_types = ["bigint", "integer", "integer", "varchar", "bigint", "float8", "float8", "float8", "float8",
+                  "varchar", "varchar", "varchar", "bytea", "varchar", "varchar", "timestamptz"]  # fmt: skip
+    statuses = [ReviewStatus.UNREVIEWED.value, ReviewStatus.VERIFIED.value, ReviewStatus.REJECTED.value]
+    empty = b""
+    appearances: list[tuple[int, int, int, int, int]] = []
+    events: list[tuple[int, int, str, int, int | None, str, int, int]] = []
+    clip_id = 0
+    embedding_chunks = vector_bench.clip_vectors(n_clips, dim) if vectors else None
+    pending = np.empty((0, dim), np.float32)
+    for chunk_start in range(0, n_clips, CHUNK):
+        size = min(CHUNK, n_clips - chunk_start)
+        scores, confidence = rng.beta(2, 3, size), rng.random(size)
+        z = rng.standard_normal((size, 2))
+        status = rng.choice(3, size=size, p=[0.85, 0.10, 0.05])
+        embeddings = None
+        if embedding_chunks is not None:  # the vector chunks (100 000) are cut to this chunk's rows, in pk order
+            while len(pending) < size:
+                pending = np.concatenate([pending, next(embedding_chunks)])
+            embeddings, pending = pending[:size], pending[size:]
+        rows = []
+        for k in range(size):
+            i = chunk_start + k
+            g = min(i // CLIPS_PER_GAME, n_games - 1)
+            game = games[g]
+            sport_actions = actions.get(game["sport"]) or actions[Sport.OTHER]
+            action_id, label = sport_actions[int(rng.integers(len(sport_actions)))]
+            start = (i - g * CLIPS_PER_GAME) * 15_000 + 1000
+            clip_id += 1
+            rows.append(
+                (game_ids[g], start, start + 4000 + int(rng.integers(6000)), label, action_id, float(confidence[k]),
+                 float(scores[k]), float(z[k, 0]), float(z[k, 1]), "bench", "bench", "",
+                 embeddings[k].tobytes() if embeddings is not None else empty, "", statuses[status[k]], now)
+            )  # fmt: skip
+            if game["players"] and rng.random() < 0.4:
+                player = game["players"][int(rng.integers(len(game["players"])))]
+                appearances.append((player, game_ids[g], clip_id, start, start + 3000))
+            if game["sport"] in EVENT_TYPES and rng.random() < 1 / 8:
+                kinds = EVENT_TYPES[game["sport"]]
+                kind, points = kinds[int(rng.integers(len(kinds)))]
+                source = Event.Source.PLAY_BY_PLAY if game["pbp"] else Event.Source.GRAPHICS
+                if source == Event.Source.GRAPHICS and points == 0:
+                    continue  # the score bug only shows scoring events
+                player = (game["players"][int(rng.integers(len(game["players"])))]
+                          if source == Event.Source.PLAY_BY_PLAY and game["players"] else None)  # fmt: skip
+                events.append((game_ids[g], clip_id, kind, points, player, source.value, start + 2000, g))
+        copy_rows(Clip, clip_fields, rows, clip_types)
+    copy_rows(
+        PlayerAppearance,
+        [
+            PlayerAppearance.player,
+            PlayerAppearance.game,
+            PlayerAppearance.clip,
+            PlayerAppearance.source,
+            PlayerAppearance.role,
+            PlayerAppearance.start_ms,
+            PlayerAppearance.end_ms,
+            PlayerAppearance.confidence,
+        ],
+        ((p, g, c, PlayerAppearance.Source.GRAPHICS.value, "batter", s, e, 0.9) for p, g, c, s, e in appearances),
+    )
+    copy_rows(
+        Event,
+        [Event.game, Event.clip, Event.type, Event.points, Event.player, Event.source, Event.time_ms,
+         Event.description, Event.raw, Event.created_at],
+        ((g, c, kind, pts, p, src, t, "", "{}", now) for g, c, kind, pts, p, src, t, _ in events),
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return list(range(1, min(n_clips, 1000) + 1)), time.perf_counter() - started
 
 
-def latencies(client: Client, urls: list[str]) -> tuple[float, float]:
-    times = []
-    for url in urls:
-        started = time.perf_counter()
-        resp = client.get(url)
-        times.append((time.perf_counter() - started) * 1000)
-        assert resp.status_code == 200, (url, resp.status_code)
-    return float(np.percentile(times, 50)), float(np.percentile(times, 95))
+def percentiles(times: Sequence[float]) -> dict[str, float]:
+    """``{"p50_ms", "p95_ms"}`` of latencies in milliseconds."""
+    return {"p50_ms": round(float(np.percentile(times, 50)), 2), "p95_ms": round(float(np.percentile(times, 95)), 2)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--faces", type=int, default=0, help="face-track vectors for identify_* (0: not measured)")
-    args = parser.parse_args()
-    call_command("migrate", verbosity=0)
+def timed_get(client: Client, url: str) -> float:
+    """Milliseconds ``GET url`` took (a non-200 answer stops the benchmark)."""
+    started = time.perf_counter()
+    resp = client.get(url)
+    elapsed = (time.perf_counter() - started) * 1000
+    assert resp.status_code == 200, (url, resp.status_code, resp.content[:300])
+    return elapsed
+
+
+def slowest_statement_plan(client: Client, url: str) -> tuple[str, list[str]]:
+    """The slowest SQL statement of one ``GET url`` and its ``EXPLAIN (ANALYZE, BUFFERS)`` plan lines."""
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    sql = max(queries.captured_queries, key=lambda q: float(q["time"]))["sql"]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+        return sql, [row[0] for row in cursor.fetchall()]
+
+
+def search_figures(client: Client, requests: int) -> dict[str, Any]:
+    """Search latency overall and per kind over ``requests`` requests of :data:`QUERIES` in turn, and the
+    slowest query's plan (module docstring)."""
+    urls = [f"/api/search/?{qs}" for _, qs in QUERIES]
+    for url in urls:  # warm up caches and connections
+        client.get(url)
+    times: dict[int, list[float]] = {i: [] for i in range(len(QUERIES))}
+    for n in range(max(requests, len(QUERIES))):
+        times[n % len(QUERIES)].append(timed_get(client, urls[n % len(QUERIES)]))
+    by_kind: dict[str, list[float]] = {}
+    for i, (kind, _) in enumerate(QUERIES):
+        by_kind.setdefault(kind, []).extend(times[i])
+    slowest = max(times, key=lambda i: np.percentile(times[i], 95))
+    sql, plan = slowest_statement_plan(client, urls[slowest])
+    print(f"slowest query {urls[slowest]}:\n{sql}\n" + "\n".join(plan), file=sys.stderr)
+    return {
+        **{f"search_{k}": v for k, v in percentiles([t for ts in times.values() for t in ts]).items()},
+        "search_by_kind": {
+            kind: {**percentiles(ts), "queries": [qs for k, qs in QUERIES if k == kind]} for kind, ts in by_kind.items()
+        },
+        "search_by_query": {QUERIES[i][1]: percentiles(ts)["p95_ms"] for i, ts in times.items()},
+        "slowest_query": urls[slowest],
+        "slowest_plan": plan[:12],
+    }
+
+
+def vector_figures(client: Client, sample: list[int], requests: int, *, n_clips: int, faces: int) -> dict[str, Any]:
+    """The vector side: the clip index built by a writer process and searched by a web process
+    (:func:`benchmarks.vector_bench.clip_figures`), ``similar_*`` through the API, and with ``faces``
+    face-track vectors ``identify_*`` (:func:`benchmarks.vector_bench.face_bench`)."""
     dim = clip_index(runtime.model_weights()).dim
-    sample = populate(args.clips, dim)
-    vectors = vector_bench.clip_figures(args.clips, dim, first_id=sample[0])
-    if args.faces:
-        folder = Path(os.environ["HL_INDEX_DIR"]) / "faces"
+    figures = vector_bench.clip_figures(n_clips, dim, first_id=sample[0])
+    if faces:
         training = face_track_index().training
         assert training is not None
-        faces = vector_bench.face_bench(args.faces, training, folder, Path(settings.HL_WEIGHTS_DIR))
-        vectors["peak_rss_mb"]["faces_writer"] = faces.pop("faces_writer_peak_rss_mb")
-        vectors.update(faces)
-    client = Client()
-    for q in QUERIES:  # warm up caches and connections
-        client.get("/api/search/", {"q": q})
-    search = latencies(client, [f"/api/search/?q={QUERIES[i % len(QUERIES)]}" for i in range(args.requests)])
-    similar = latencies(client, [f"/api/clips/{sample[i % len(sample)]}/similar/" for i in range(args.requests // 4)])
+        folder = Path(os.environ["HL_INDEX_DIR"]) / "faces"
+        found = vector_bench.face_bench(faces, training, folder, Path(settings.HL_WEIGHTS_DIR))
+        figures["peak_rss_mb"]["faces_writer"] = found.pop("faces_writer_peak_rss_mb")
+        figures.update(found)
+    times = [timed_get(client, f"/api/clips/{sample[i % len(sample)]}/similar/") for i in range(requests // 4)]
+    figures.update({f"similar_{k}": v for k, v in percentiles(times).items()})
+    return figures
 
+
+def render_figures() -> dict[str, float]:
+    """Render a 3-clip reel of the shared footage: its duration, the wall seconds and their ratio."""
     segments = [
         Segment(VIDEO / "tennis_atp_hardcourt_5s.mp4", 1.0, 4.5),
         Segment(VIDEO / "baseball_mlb_pitch_7s.mp4", 0.5, 5.5),
@@ -149,22 +393,44 @@ def main() -> None:
         started = time.perf_counter()
         duration_s = render_video(segments, Path(tmp) / "reel.mp4", output_format())
         render_s = time.perf_counter() - started
-    print(
-        json.dumps(
-            {
-                "clips": Clip.objects.count(),
-                "search_p50_ms": round(search[0], 2),
-                "search_p95_ms": round(search[1], 2),
-                "similar_p50_ms": round(similar[0], 2),
-                "similar_p95_ms": round(similar[1], 2),
-                **vectors,
-                "reel_duration_s": round(duration_s, 2),
-                "render_s": round(render_s, 2),
-                "render_x_realtime": round(render_s / duration_s, 3),
-                "cores": os.cpu_count(),
-            }
-        )
+    return {
+        "reel_duration_s": round(duration_s, 2),
+        "render_s": round(render_s, 2),
+        "render_x_realtime": round(render_s / duration_s, 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", type=int, default=100_000)
+    parser.add_argument("--faces", type=int, default=0, help="face-track vectors for identify_* (0: not measured)")
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument(
+        "--similar", action=argparse.BooleanOptionalAction, default=True, help="store embeddings, measure FAISS"
     )
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    sample, populate_s = populate(args.clips, clip_index(runtime.model_weights()).dim, vectors=args.similar)
+    client = Client()
+    search = search_figures(client, args.requests)
+    vectors: dict[str, Any] = {"similar_p50_ms": None, "similar_p95_ms": None}
+    if args.similar:
+        vectors = vector_figures(client, sample, args.requests, n_clips=args.clips, faces=args.faces)
+    slowest_plan = search.pop("slowest_plan")
+    figures = {
+        "clips": Clip.objects.count(),
+        "games": Game.objects.count(),
+        "events": Event.objects.count(),
+        "appearances": PlayerAppearance.objects.count(),
+        "faces": args.faces,
+        "populate_s": round(populate_s, 1),
+        **search,
+        **vectors,
+        **render_figures(),
+        "slowest_plan": slowest_plan,
+        "cores": os.cpu_count(),
+    }
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 from django.db import models, transaction
+from django.db.models.functions import Upper
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
@@ -74,6 +75,10 @@ class Game(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # search's "last N" ranking, newest game first (``highlights.selectors.clip_queryset``)
+            models.Index(models.F("date").desc(nulls_last=True), models.F("created_at").desc(), name="game_newest"),
+        ]
 
     def __str__(self) -> str:
         return self.title or Path(self.source_path).name
@@ -175,7 +180,20 @@ class Clip(EmbeddingMixin, MsSpan, models.Model):
 
     class Meta:
         ordering = ["game", "start_ms"]
-        indexes = [models.Index(fields=["game", "pipeline_version", "model_version"])]
+        indexes = [
+            models.Index(fields=["game", "pipeline_version", "model_version"]),
+            # Search's default ranking (highlight score, then id) over the clips fans see, covering the
+            # columns its filters test: the walk down the scores reads no table row (issue #15).
+            models.Index(
+                fields=["-highlight_score", "id"],
+                include=["game", "action", "model_class"],
+                condition=~models.Q(review_status=ReviewStatus.REJECTED),
+                name="clip_visible_by_score",
+            ),
+            # an event query's look-alike clips: one action (or label) in the games that cannot know the events
+            models.Index(fields=["action", "game"], include=["id"], name="clip_action_game"),
+            models.Index(fields=["model_class", "game"], include=["id"], name="clip_class_game"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["game", "start_ms", "pipeline_version", "model_version"], name="unique_clip_start"
@@ -185,7 +203,6 @@ class Clip(EmbeddingMixin, MsSpan, models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_class} {self.start_ms / 1000:.1f}-{self.end_ms / 1000:.1f}s"
-
 
 
 class ClipPrediction(models.Model):
@@ -551,7 +568,6 @@ class PlayerPhoto(EmbeddingMixin, models.Model):
         return f"{self.player} photo {self.pk}"
 
 
-
 class FaceScan(models.Model):
     """Marks a clip as scanned for faces by one face model version (also when no face was found)."""
 
@@ -608,7 +624,6 @@ class FaceTrack(EmbeddingMixin, models.Model):
 
     def __str__(self) -> str:
         return f"track {self.pk} {self.player or 'unknown'} [{self.start_ms}-{self.end_ms} ms]"
-
 
 
 class Face(models.Model):
@@ -758,6 +773,8 @@ class TrainingJob(models.Model):
         for name, value in fields.items():
             setattr(self, name, value)
         self.save(update_fields=list(fields))
+
+
 # --- Broadcast graphics, teams and events ---------------------------------------------------------
 # The score bug read by the ``graphics`` step (``indexer.stages.graphics``) becomes a game-state
 # timeline, scoring events and player/team links. Events of every source (graphics, play-by-play
@@ -914,7 +931,11 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["game", models.F("time_ms").asc(nulls_last=True), "pk"]
-        indexes = [models.Index(fields=["game", "source"])]
+        indexes = [
+            models.Index(fields=["game", "source"]),
+            # search's event queries match ``type`` case-insensitively (``UPPER(type) = UPPER(%s)``)
+            models.Index(Upper("type"), models.F("clip"), models.F("game"), name="event_type_clip_game"),
+        ]
 
     def __str__(self) -> str:
         at = f" at {self.time_ms / 1000:.1f}s" if self.time_ms is not None else ""
@@ -948,7 +969,10 @@ class PlayerAppearance(models.Model):
 
     class Meta:
         ordering = ["game", "start_ms", "pk"]
-        indexes = [models.Index(fields=["game", "source"])]
+        indexes = [
+            models.Index(fields=["game", "source"]),
+            models.Index(fields=["player", "clip"], name="appearance_player_clip"),  # search: a player's clips
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(end_ms__gte=models.F("start_ms")), name="appearance_span"),
         ]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Exists, F, JSONField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, F, Func, JSONField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import JSONObject
 
 from highlights.models import (
@@ -73,23 +74,54 @@ def match_reason(clip: Clip, query: ParsedQuery) -> str:
 
 
 def _has_player(**player_filters: object) -> Q:
-    """Clips a player matching ``player_filters`` (``name__icontains``, ``number``) is in: by face, by graphics,
-    or as the player of an event linked to the clip (an imported play)."""
-    lookups = {f"player__{k}": v for k, v in player_filters.items()}
-    return (
-        Q(Exists(FaceTrack.objects.filter(clip=OuterRef("pk"), **lookups)))
-        | Q(Exists(PlayerAppearance.objects.filter(clip=OuterRef("pk"), **lookups)))
-        | Q(Exists(Event.objects.filter(clip=OuterRef("pk"), **lookups)))
-    )
+    """Clips a player matching ``player_filters`` (``name__icontains``, ``number``) is in (:func:`_player_clips`).
+
+    The players are resolved first (a small table), so the clip table meets a list of ids the planner can
+    estimate rather than a correlated test per clip row.
+    """
+    return _player_clips(list(Player.objects.filter(**player_filters).values_list("pk", flat=True)))
+
+
+_INLINE_IDS = 20_000
+"""A clip-id set of at most this many ids is bound as an array; a larger one stays a subquery."""
 
 
 def _player_clips(player_ids: list[int]) -> Q:
     """Clips any of the players is in: a face track of theirs, their name on the score bug, or an event of theirs."""
+    return _clip_set(_player_links(player_ids))
+
+
+def _player_links(player_ids: list[int]) -> QuerySet[FaceTrack]:
+    """The clip ids of :func:`_player_clips` (with repeats), as one ``UNION ALL`` of the three links."""
     return (
-        Q(pk__in=FaceTrack.objects.filter(player__in=player_ids).values("clip_id"))
-        | Q(pk__in=PlayerAppearance.objects.filter(player__in=player_ids, clip__isnull=False).values("clip_id"))
-        | Q(pk__in=Event.objects.filter(player__in=player_ids, clip__isnull=False).values("clip_id"))
+        FaceTrack.objects.filter(player__in=player_ids)
+        .order_by()
+        .values_list("clip_id", flat=True)
+        .union(
+            PlayerAppearance.objects.filter(player__in=player_ids, clip__isnull=False)
+            .order_by()
+            .values_list("clip_id", flat=True),
+            Event.objects.filter(player__in=player_ids, clip__isnull=False)
+            .order_by()
+            .values_list("clip_id", flat=True),
+            all=True,
+        )
     )
+
+
+def _clip_set(ids: QuerySet[Any]) -> Q:
+    """Clips whose id ``ids`` (a flat ``values_list`` of clip ids, repeats allowed) yields.
+
+    The ids are read first (one index-only query, at most :data:`_INLINE_IDS` + 1 of them): a small set is
+    bound as an array, whose size PostgreSQL knows, so it fetches those few clips by primary key and ranks
+    them; a large one stays ``id IN (subquery)``, checked while walking down the ranking index, which finds
+    a page of a dense set early. Either plan is wrong for the other kind of set, and PostgreSQL cannot tell
+    them apart in advance (it sizes an ``IN (... UNION ALL ...)`` at 200 rows whatever its real size).
+    """
+    found = list(ids[: _INLINE_IDS + 1])
+    if len(found) <= _INLINE_IDS:
+        return _in_array("id", found)
+    return Q(pk__in=ids)
 
 
 def _events_of(event_type: str, query: ParsedQuery) -> QuerySet[Event]:
@@ -99,27 +131,61 @@ def _events_of(event_type: str, query: ParsedQuery) -> QuerySet[Event]:
     for lookup, value in (("name__icontains", query.player), ("number", query.jersey)):
         if value is not None and value != "":
             # the event's own player, or for an event naming none (a score change) a player in its clip
-            in_clip = Clip.objects.filter(_has_player(**{lookup: value})).values("pk")
-            events = events.filter(Q(**{f"player__{lookup}": value}) | Q(player__isnull=True, clip__in=in_clip))
+            players = list(Player.objects.filter(**{lookup: value}).values_list("pk", flat=True))
+            in_clip = Q(player__isnull=True) & Q(clip__in=_player_links(players))
+            events = events.filter(Q(player__in=players) | in_clip)
     return events
 
 
-def _games_knowing(event_type: str) -> QuerySet[Event]:
-    """Game ids whose events of ``event_type`` the index can know: imported play-by-play, or read of that type."""
-    return Event.objects.filter(
-        Q(source=Event.Source.PLAY_BY_PLAY) | Q(source=Event.Source.EDITOR) | Q(type__iexact=event_type)
-    ).values("game_id")
+def _games_knowing(event_type: str) -> list[int]:
+    """Ids of the games whose events of ``event_type`` the index can know: imported play-by-play, or read of that type.
+
+    A list (one small query) rather than a subquery, so the clip table meets an array the planner estimates.
+    """
+    return list(
+        Event.objects.filter(
+            Q(source=Event.Source.PLAY_BY_PLAY) | Q(source=Event.Source.EDITOR) | Q(type__iexact=event_type)
+        )
+        .order_by()
+        .values_list("game_id", flat=True)
+        .distinct()
+    )
+
+
+def _action_parts(action_name: str) -> list[Q]:
+    """The conditions one of which a clip of an action meets: its taxonomy action, a model class containing the
+    name, or (when an active classifier has such a class) a learned action containing it."""
+    action = action_name.lower()
+    learned = [name for name in _learned_vocabulary() if action in name.lower()]
+    parts = [
+        Q(action__in=list(Action.objects.filter(name__iexact=action).values_list("pk", flat=True))),
+        Q(model_class__in=[name for name in _class_vocabulary() if action in name.lower()]),
+    ]
+    return [*parts, Q(pk__in=_learned_action_clips(learned))] if learned else parts
 
 
 def _action_q(action_name: str) -> Q:
     """Clips of an action of the taxonomy, a model class containing it, or a learned action containing it."""
-    action = action_name.lower()
-    learned = [name for name in _learned_vocabulary() if action in name.lower()]
-    return (
-        Q(action__in=list(Action.objects.filter(name__iexact=action).values_list("pk", flat=True)))
-        | Q(model_class__in=[name for name in _class_vocabulary() if action in name.lower()])
-        | (Q(pk__in=_learned_action_clips(learned)) if learned else Q(pk__in=[]))
+    return Q(*_action_parts(action_name), _connector=Q.OR)
+
+
+def _lookalike_clips(action_name: str, event_type: str, players: Q) -> QuerySet[Clip]:
+    """Ids of the clips of the look-alike action of an event query, in games whose events of ``event_type`` the
+    index cannot know, with the query's ``players``.
+
+    One ``UNION ALL`` part per condition of :func:`_action_parts`, so that each is an index-only scan of its
+    ``(action, game)`` or ``(model_class, game)`` index that drops the games knowing the events, where their OR
+    would read every clip row of the action.
+    """
+    knowing = _games_knowing(event_type)
+    first, *rest = (
+        Clip.objects.filter(part, players)
+        .exclude(_in_array("game_id", knowing))
+        .order_by()
+        .values_list("pk", flat=True)
+        for part in _action_parts(action_name)
     )
+    return first.union(*rest, all=True)
 
 
 def _word_conditions(words: Sequence[str]) -> list[Q]:
@@ -134,7 +200,8 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
     teams, games, players) in a fixed number of queries whatever the number of words, so the clip
     table is filtered on indexed columns only (``model_class IN``, ``action_id IN``, ``game_id IN``,
     ``id IN``) rather than by a substring test on every clip row; a word that matches nothing yields
-    an empty condition at no cost.
+    an empty condition at no cost. The clips of the players a word names are a set of ids
+    (:func:`_clip_set`).
     """
     if not words:
         return []
@@ -167,7 +234,7 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
 
         word_codes = {form.upper() for form in word_forms}
         named_teams = {name for code, aliases, name in teams if code in word_codes or word_codes & set(aliases)}
-        labels = [name for name in vocabulary if contains(name)]
+        classes = [name for name in vocabulary if contains(name)]
         learned = [name for name in learned_vocabulary if contains(name)]
         game_ids = [
             pk
@@ -179,18 +246,41 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
         ]
         player_ids = [pk for pk, name in players if contains(name)]
         q = Q(pk__in=[])
-        if labels:
-            q |= Q(model_class__in=labels)
+        if classes:
+            q |= Q(model_class__in=classes)
         if action_ids := [pk for pk, name in actions if contains(name)]:
             q |= Q(action__in=action_ids)
         if game_ids:
-            q |= Q(game__in=game_ids)
-        if player_ids:
-            q |= _player_clips(player_ids)
+            q |= _in_array("game_id", game_ids)
         if learned:
             q |= Q(pk__in=_learned_action_clips(learned))
+        if player_ids:
+            q |= _player_clips(player_ids)
         conditions.append(q)
     return conditions
+
+
+class _AnyOf(Func):
+    """``column = ANY(%s::bigint[])``: a boolean condition binding integer ids as one array literal."""
+
+    output_field = BooleanField()
+
+    def __init__(self, column: str, ids: Iterable[int]) -> None:
+        super().__init__(F(column))
+        self.array = "{" + ",".join(str(int(i)) for i in ids) + "}"
+
+    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, tuple[Any, ...]]:
+        column, params = compiler.compile(self.get_source_expressions()[0])
+        return f"{column} = ANY(%s::bigint[])", (*params, self.array)
+
+
+def _in_array(column: str, ids: list[int]) -> Q:
+    """Rows whose integer ``column`` is one of ``ids``: ``column = ANY(%s::bigint[])``, the ids one parameter.
+
+    Same rows as ``column__in=ids``, but Django prepares an ``IN`` list (or an ``ArrayField`` value) value
+    by value: for the thousands of ids of a large archive that costs more than PostgreSQL's whole query.
+    """
+    return Q(_AnyOf(column, ids))
 
 
 def _any_contains(fields: tuple[str, ...], forms: set[str]) -> Q:
@@ -198,10 +288,10 @@ def _any_contains(fields: tuple[str, ...], forms: set[str]) -> Q:
     return Q(*(Q(**{f"{field}__icontains": form}) for field in fields for form in forms), _connector=Q.OR)
 
 
-def _learned_action_clips(labels: list[str]) -> QuerySet[LearnedAction]:
-    """Clip ids that an active learned model labels with one of ``labels`` at ``HL_LEARNED_MIN_PROBABILITY``."""
+def _learned_action_clips(actions: list[str]) -> QuerySet[LearnedAction]:
+    """Clip ids that an active classifier gives one of ``actions`` at ``HL_LEARNED_MIN_PROBABILITY``."""
     return LearnedAction.objects.filter(
-        action__in=labels, model__is_active=True, probability__gte=settings.HL_LEARNED_MIN_PROBABILITY
+        action__in=actions, model__is_active=True, probability__gte=settings.HL_LEARNED_MIN_PROBABILITY
     ).values("clip_id")
 
 
@@ -251,11 +341,11 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
         players &= _has_player(number=query.jersey)
     if query.event:
         events = _events_of(query.event, query)
-        by_event = Q(pk__in=events.values("clip_id"))
+        matched = events.order_by().values_list("clip_id", flat=True)
         if query.action:  # the look-alike action, only where the game's events of that type cannot be known
-            by_event |= _action_q(query.action) & ~Q(game__in=_games_knowing(query.event)) & players
+            matched = matched.union(_lookalike_clips(query.action, query.event, players), all=True)
         first = events.filter(clip=OuterRef("pk")).order_by("source", "pk")
-        clips = clips.filter(by_event).annotate(
+        clips = clips.filter(_clip_set(matched)).annotate(
             matched_source=Subquery(first.values("source")[:1]), matched_play=Subquery(first.values("play_id")[:1])
         )
     else:

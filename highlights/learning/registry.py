@@ -30,7 +30,6 @@ from ml.weights import sha256_file
 logger = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class Labelling:
     """Clips a registered model must label, for the caller to dispatch after commit.

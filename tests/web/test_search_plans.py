@@ -1,0 +1,153 @@
+"""Search's large-archive plans keep its results: semi-joins, game lists, the unordered capped count, paging.
+
+A small archive is built on real PostgreSQL (migrations with the seeded taxonomy and teams); each
+expected result follows from how the rows were made (which player, event or game links each clip),
+not from the code under test.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from django.test import Client
+
+from highlights import selectors
+from highlights.models import Action, Clip, Event, FaceTrack, Game, Player, PlayerAppearance, ReviewStatus
+from highlights.pagination import CappedPageNumberPagination, CappedPaginator
+
+pytestmark = pytest.mark.django_db
+
+
+def _clip(game: Game, n: int, score: float, action: Action, **fields: Any) -> Clip:
+    return Clip.objects.create(
+        game=game,
+        start_ms=n * 10_000,
+        end_ms=n * 10_000 + 8_000,
+        label=action.model_classes[0],
+        action=action,
+        confidence=0.5,
+        highlight_score=score,
+        model_version="m",
+        pipeline_version="p",
+        embedding=np.zeros(4, dtype=np.float32).tobytes(),
+        **fields,
+    )
+
+
+@pytest.fixture
+def archive() -> dict[str, Any]:
+    """Two baseball games (one with imported play-by-play) and a basketball game, with players linked to clips.
+
+    Clip roles: ``face`` (David Ortiz's face track), ``bug`` (David Ortiz named on the score bug, and his
+    home run imported: two links, one clip), ``hr_anon`` (a home run naming no player, in a clip the bug
+    names Maria Ortiz in), ``hr_other`` (another player's home run), ``lookalike`` (a hit with Maria Ortiz
+    on the bug, in the game without play-by-play), ``lookalike_pbp`` (the same in the play-by-play game,
+    whose events are known), ``rejected`` (David Ortiz on the bug, rejected by an editor), ``other``
+    (nobody linked), ``dunk`` (basketball).
+    """
+    hit = Action.objects.get(sport="baseball", name="hit")
+    dunk = Action.objects.get(sport="basketball", name="dunk")
+    pbp = Game.objects.create(
+        sport="baseball",
+        home_team="Boston Red Sox",
+        away_team="New York Yankees",
+        source_path="/a.mp4",
+        sha256="a" * 64,
+    )
+    plain = Game.objects.create(
+        sport="baseball", home_team="Los Angeles Dodgers", away_team="Milwaukee Brewers", source_path="/b.mp4",
+        sha256="b" * 64,
+    )  # fmt: skip
+    court = Game.objects.create(
+        sport="basketball", home_team="Boston Celtics", away_team="Miami Heat", source_path="/c.mp4", sha256="c" * 64
+    )
+    david, maria, other = (Player.objects.create(name=n) for n in ("David Ortiz", "Maria Ortiz", "Mookie Betts"))
+    clips = {
+        "face": _clip(pbp, 0, 0.91, hit),
+        "bug": _clip(pbp, 1, 0.82, hit),
+        "hr_anon": _clip(pbp, 2, 0.73, hit),
+        "hr_other": _clip(pbp, 3, 0.64, hit),
+        "lookalike": _clip(plain, 0, 0.55, hit),
+        "lookalike_pbp": _clip(pbp, 4, 0.46, hit),
+        "rejected": _clip(pbp, 5, 0.99, hit, review_status=ReviewStatus.REJECTED),
+        "other": _clip(plain, 1, 0.37, hit),
+        "dunk": _clip(court, 0, 0.28, dunk),
+    }
+    FaceTrack.objects.create(
+        game=pbp, clip=clips["face"], start_ms=0, end_ms=1000, embedding=np.zeros(128, dtype=np.float32).tobytes(),
+        model_version="m", player=david,
+    )  # fmt: skip
+    for name, player in (("bug", david), ("hr_anon", maria), ("lookalike", maria), ("lookalike_pbp", maria),
+                         ("rejected", david)):  # fmt: skip
+        c = clips[name]
+        PlayerAppearance.objects.create(
+            player=player, game=c.game, clip=c, source="graphics", start_ms=c.start_ms, end_ms=c.end_ms
+        )
+    for name, player in (("bug", david), ("hr_anon", None), ("hr_other", other)):
+        Event.objects.create(
+            game=pbp, clip=clips[name], type="home_run", points=1, player=player, source=Event.Source.PLAY_BY_PLAY
+        )
+    return clips
+
+
+def _names(clips: dict[str, Clip], found: list[Clip] | list[int]) -> list[str]:
+    by_pk = {c.pk: name for name, c in clips.items()}
+    return [by_pk[c if isinstance(c, int) else c.pk] for c in found]
+
+
+def _search(text: str) -> list[Clip]:
+    return list(selectors.clip_queryset(selectors.parse_search(text)))
+
+
+def test_a_player_word_finds_each_linked_clip_once_by_score(archive: dict[str, Any]) -> None:
+    # face track, score bug and event links; "bug" is linked twice (bug + its event) and appears once
+    assert _names(archive, _search("ortiz")) == ["face", "bug", "hr_anon", "lookalike", "lookalike_pbp"]
+    assert _names(archive, _search("david ortiz")) == ["face", "bug"]
+    assert _names(archive, _search("betts")) == ["hr_other"]  # an event's player
+
+
+def test_a_word_matching_a_game_and_a_player_takes_both(archive: dict[str, Any]) -> None:
+    Player.objects.create(name="Dodgers Fan")  # "dodgers" now names a player (no clip) and a game's team
+    assert _names(archive, _search("dodgers")) == ["lookalike", "other"]
+    Event.objects.create(game=archive["dunk"].game, clip=archive["dunk"], type="dunk", points=2,
+                         player=Player.objects.get(name="Dodgers Fan"), source=Event.Source.PLAY_BY_PLAY)  # fmt: skip
+    assert _names(archive, _search("dodgers")) == ["lookalike", "other", "dunk"]
+
+
+def test_event_queries_take_events_and_lookalikes_only_where_events_are_unknown(archive: dict[str, Any]) -> None:
+    # home_run events (any player), plus the hit clips of the game without play-by-play
+    assert _names(archive, _search("home runs")) == ["bug", "hr_anon", "hr_other", "lookalike", "other"]
+    # ... of which those linked to an Ortiz (face, bug, hr_anon via Maria on the bug, lookalike)
+    assert _names(archive, _search("Ortiz home runs")) == ["bug", "hr_anon", "lookalike"]
+    # the player filter on an event: their own events, or events naming nobody in a clip they are in
+    assert _names(archive, _search('player:ortiz event:"home run"')) == ["bug", "hr_anon"]
+    assert _names(archive, _search('player:david event:"home run"')) == ["bug"]
+    hits = selectors.search_clips("Ortiz home runs")
+    assert [h.matched for h in hits] == ["event home_run (play-by-play import)"] * 2 + ["action hit"]
+
+
+def test_the_capped_count_counts_what_the_ranked_query_lists(
+    archive: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for text in ("ortiz", "home runs", "Ortiz home runs", "baseball", "dunks", "nothing-matches-this"):
+        clips = selectors.clip_queryset(selectors.parse_search(text))
+        assert CappedPaginator(clips, 2).count == len(list(clips)), text
+    monkeypatch.setattr("highlights.pagination.COUNT_CAP", 3)
+    paginator = CappedPaginator(selectors.clip_queryset(selectors.parse_search("baseball")), 2)
+    assert (paginator.count, paginator.capped) == (4, True)  # 7 visible baseball clips, counted up to 3 + 1
+
+
+def test_api_pages_return_every_match_once_in_rank_order(
+    archive: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(CappedPageNumberPagination, "page_size", 3)
+    client, seen, url = Client(), [], "/api/search/?q=baseball"
+    while url:
+        page = client.get(url).json()
+        assert page["count"] == 7
+        seen += [row["id"] for row in page["results"]]
+        url = page["next"]
+    expected = Clip.objects.filter(game__sport="baseball").exclude(review_status=ReviewStatus.REJECTED)
+    assert seen == list(expected.order_by("-highlight_score", "pk").values_list("pk", flat=True))
