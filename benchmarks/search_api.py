@@ -150,7 +150,7 @@ def copy_rows(
 ) -> None:
     """``COPY`` of ``rows`` into ``model``'s table through psycopg 3 (binary format when ``types`` are given).
 
-    ``fields`` are the model's field descriptors (``Clip.label``), in the order of each row's values.
+    ``fields`` are the model's field descriptors (``Clip.model_class``), in the order of each row's values.
     """
     columns = ", ".join(f.field.column for f in fields)
     binary = " (FORMAT BINARY)" if types else ""
@@ -229,7 +229,7 @@ def populate(n_clips: int, dim: int, *, vectors: bool) -> tuple[list[int], float
     copy_rows(
         Game,
         [Game.sport, Game.title, Game.home_team, Game.away_team, Game.date, Game.source_path, Game.sha256,
-         Game.duration_s, Game.has_audio, Game.status, Game.top_labels, Game.graphics, Game.created_at,
+         Game.duration_s, Game.has_audio, Game.status, Game.top_classes, Game.graphics, Game.created_at,
          Game.updated_at],
         (
             (g["sport"], f"{g['sides'][1]} at {g['sides'][0]}" if g["sides"][0] else f"{g['sport']} {i}",
@@ -240,7 +240,7 @@ def populate(n_clips: int, dim: int, *, vectors: bool) -> tuple[list[int], float
     )  # fmt: skip
     game_ids = list(Game.objects.order_by("pk").values_list("pk", flat=True))
 
-    clip_fields = [Clip.game, Clip.start_ms, Clip.end_ms, Clip.label, Clip.action, Clip.confidence,
+    clip_fields = [Clip.game, Clip.start_ms, Clip.end_ms, Clip.model_class, Clip.action, Clip.confidence,
                    Clip.highlight_score, Clip.audio_energy, Clip.motion, Clip.model_version, Clip.pipeline_version,
                    Clip.params_key, Clip.embedding, Clip.thumbnail, Clip.review_status, Clip.created_at]  # fmt: skip
     clip_types = ["bigint", "integer", "integer", "varchar", "bigint", "float8", "float8", "float8", "float8",

@@ -25,7 +25,7 @@ def _clip(game: Game, n: int, score: float, action: Action, **fields: Any) -> Cl
         game=game,
         start_ms=n * 10_000,
         end_ms=n * 10_000 + 8_000,
-        label=action.model_classes[0],
+        model_class=action.model_classes[0],
         action=action,
         confidence=0.5,
         highlight_score=score,
