@@ -100,7 +100,7 @@ class GraphicsParams:
     max_regions: int = 4
     max_groups: int = 3
     known_bugs: int = 4
-    lost_search_s: float = 4.0
+    lost_search_s: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -169,6 +169,8 @@ class NameSighting:
         kind: ``"team"`` or ``"player"``.
         start_ms, end_ms: first and last sample time, ms, at which it was read.
         confidence: least OCR confidence of its readings, in [0, 1].
+        team: the side (as read) a batter bats or a pitcher pitches for, from the half inning read on the bug
+            (baseball bugs list the away team first: it bats in the top half); ``""`` when not read.
     """
 
     name: str
@@ -177,6 +179,7 @@ class NameSighting:
     start_ms: int
     end_ms: int
     confidence: float
+    team: str = ""
 
 
 @dataclass(frozen=True)
@@ -999,7 +1002,7 @@ class Timeline:
         self._candidate: list[tuple[int, Reading]] = []
         self._clock: tuple[int, float] | None = None
         self._clock_run: list[tuple[int, float]] = []
-        self._spans: dict[tuple[str, str, str], list[list[float]]] = {}
+        self._spans: dict[tuple[str, str, str, str], list[list[float]]] = {}
 
     def push(self, time_ms: int, reading: Reading | None) -> None:
         """Add the reading of the sample at ``time_ms`` (None: the bug was not read)."""
@@ -1080,8 +1083,12 @@ class Timeline:
         )
 
     def _note_names(self, time_ms: int, reading: Reading) -> None:
-        named = [(s.name, "side", reading.kind) for s in reading.sides or () if s.name]
-        named += [(str(reading.fields[r]), r, "player") for r in ("batter", "pitcher") if r in reading.fields]
+        named = [(s.name, "side", reading.kind, "") for s in reading.sides or () if s.name]
+        batting = {"top": 0, "bottom": 1}.get(reading.half or "")
+        for role, index in (("batter", batting), ("pitcher", None if batting is None else 1 - batting)):
+            if role in reading.fields:
+                team = reading.sides[index].name if reading.sides is not None and index is not None else ""
+                named.append((str(reading.fields[role]), role, "player", team))
         for key in named:
             spans = self._spans.setdefault(key, [])
             if spans and time_ms - spans[-1][1] <= self.name_gap_ms:
@@ -1094,8 +1101,8 @@ class Timeline:
     def names(self) -> list[NameSighting]:
         """The name sightings read in at least ``min_persist`` samples, ordered by first appearance."""
         found = [
-            NameSighting(name, role, kind, int(start), int(end), float(conf))
-            for (name, role, kind), spans in self._spans.items()
+            NameSighting(name, role, kind, int(start), int(end), float(conf), team)
+            for (name, role, kind, team), spans in self._spans.items()
             for start, end, count, conf in spans
             if count >= self.min_persist
         ]
