@@ -726,12 +726,14 @@ class _Bug:
         """Parse the bug in ``frame``, recognising only the lines whose pixels changed since their last read.
 
         Returns None without recognising anything when every line changed by more than a fifth of its ink
-        mask at once (the bug is gone: a cut or a replay), or when the text no longer parses.
+        mask at once (the bug is gone: a cut or a replay), or when the text no longer parses; the lines then
+        keep the pixels and text of the last reading (what :meth:`shown` compares a later frame with).
         """
         pending: list[tuple[_Line, list[Box]]] = []
         greys, inks, changes = self._changes(frame)
         if len(self.lines) >= 2 and all(line.ink is not None for line in self.lines) and min(changes) > _GONE:
             return None  # every line changed at once: the bug is gone (a cut, a replay), nothing to read
+        before = [(line.ink, line.tokens) for line in self.lines]
         for line, grey, ink, change in zip(self.lines, greys, inks, changes, strict=True):
             if change < self.params.change_threshold:
                 continue
@@ -748,7 +750,11 @@ class _Bug:
                     if text.strip()
                 )
         tokens = [t for line in self.lines for t in line.tokens if t.confidence >= self.params.min_confidence]
-        return parse_bug(_merge_names(tokens), lambda token, mid, band: lit_arrow(frame, token, mid, band))
+        reading = parse_bug(_merge_names(tokens), lambda token, mid, band: lit_arrow(frame, token, mid, band))
+        if reading is None:  # not the bug (any more): keep the pixels and text of its last reading for shown()
+            for line, (ink, line_tokens) in zip(self.lines, before, strict=True):
+                line.ink, line.tokens = ink, line_tokens
+        return reading
 
 
 def lit_arrow(frame: np.ndarray, inning: Token, mid: float, band: float, *, contrast: float = 50.0) -> str | None:
