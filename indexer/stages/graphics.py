@@ -18,11 +18,16 @@ How it reads (the issue's item 1):
    samples while the picture moves (:func:`stable_regions`), text detection (PP-OCRv4 DB) only inside them,
    lines clustered (:func:`group_lines`), each cluster re-detected at 1x and 2x in a widened box; the bug is
    the cluster whose text parses as a game state (:func:`parse_bug`). Not found: search again after a
-   back-off (one sample period doubling to ``redetect_s``).
+   back-off (one sample period doubling to ``redetect_s``), only in regions not searched in vain before.
 3. **Re-reading** (:class:`_Bug`): recognition only, of the bug's lines whose pixels changed (their ink
    mask, :func:`ink_mask`, by more than ``change_threshold``), each split at blank gaps (:func:`split_line`).
+   A bug lost at a cut (a replay, a close-up) is remembered with the pixels of its last reading; while none
+   is held each sample is compared with the remembered bugs (pixels only, :meth:`_Bug.shown`), so a bug
+   that comes back is read again without a search; a new search waits ``lost_search_s``, then backs off.
 4. **Parsing** (:func:`parse_bug`): the layout decides (two rows, or two columns, each a name followed by
    numbers), never a word list; so sponsor boards, channel logos and captions beside the bug are no sides.
+   Marks that are no text are read from the pixels where the layout puts them: MLB's lit arrow above or
+   below the inning number (:func:`lit_arrow`) gives top or bottom.
 5. **Smoothing** (:class:`Timeline`): persistence over ``min_persist`` samples, scores never going back,
    low-confidence pieces dropped; scoring events are persistent rises.
 
@@ -71,8 +76,9 @@ class GraphicsParams:
         sample_fps: frames per second read for graphics (1-2 is enough for a clock ticking in seconds).
         short_side: short side, pixels, of the frames OCR reads (the bug's text needs about 14 px letters); larger
             frames are scaled down to it.
-        min_short_side: smaller frames are scaled up to this short side (bicubic): on a 640x360 copy of the MLB
-            clip the bug's letters are about 7 px high and neither found nor read; scaled to 540 they are both.
+        min_short_side: smaller frames are scaled up to this short side (bicubic; never beyond ``short_side``): on
+            a 640x360 copy of the MLB clip the bug's letters are about 7 px high and neither found nor read;
+            scaled to 540 they are both.
         min_persist: samples a reading must persist before it counts (smoothing).
         min_confidence: OCR confidence under which a piece of text is dropped, in [0, 1] (RapidOCR's own
             default ``text_score``).
@@ -1227,7 +1233,8 @@ def graphics_frames(
     """
     if width <= 0 or height <= 0:
         raise CorruptVideoError(f"{path}: no video frame size ({width}x{height})")
-    out_w, out_h = decode_size(width, height, max(min(params.short_side, width, height), params.min_short_side))
+    least = min(params.min_short_side, params.short_side)
+    out_w, out_h = decode_size(width, height, max(min(params.short_side, width, height), least))
     skip = {"skip_loop_filter": "all", **({"skip_frame": "noref"} if skip_nonref else {})}
     process = (
         ffmpeg.input(str(path), threads=1, **skip)
