@@ -128,18 +128,21 @@ def score_change_video(video_dir: Path, tmp_path_factory: pytest.TempPathFactory
     out = tmp_path_factory.mktemp("graphics") / "score_change.mp4"
     text = f"fontfile={FONT}:fontsize=30:fontcolor=white"
     before, after = f"enable='lt(t,{CHANGE_S})'", f"enable='gte(t,{CHANGE_S})'"
-    vf = ",".join(
-        [
-            "scale=1280:720",
-            "drawbox=x=900:y=560:w=300:h=110:color=black@0.85:t=fill",
-            f"drawtext={text}:x=920:y=575:text='LAD'",
-            f"drawtext={text}:x=920:y=625:text='MIL'",
-            f"drawtext={text}:x=1100:y=575:text='0':{before}",
-            f"drawtext={text}:x=1100:y=575:text='1':{after}",
-            f"drawtext={text}:x=1100:y=625:text='0'",
-        ]
-    )
+    overlays = [
+        "drawbox=x=900:y=560:w=300:h=110:color=black@0.85:t=fill",
+        f"drawtext={text}:x=920:y=575:text='LAD'",
+        f"drawtext={text}:x=920:y=625:text='MIL'",
+        f"drawtext={text}:x=1100:y=575:text='0':{before}",
+        f"drawtext={text}:x=1100:y=575:text='1':{after}",
+        f"drawtext={text}:x=1100:y=625:text='0'",
+    ]
+    return _drawn_on_footage(video_dir, overlays, out)
+
+
+def _drawn_on_footage(video_dir: Path, overlays: list[str], out: Path) -> Path:
+    """12 s of the shared practice footage at 1280x720 with ffmpeg ``overlays`` (drawbox/drawtext filters) drawn."""
     source = video_dir / "basketball_practice_shots_51s.mp4"
+    vf = ",".join(["scale=1280:720", *overlays])
     subprocess.run(
         ["ffmpeg", "-v", "error", "-y", "-i", str(source), "-t", "12", "-vf", vf, "-an", "-c:v", "libx264",
          "-preset", "veryfast", str(out)],
@@ -168,23 +171,12 @@ def bug_cut_away_video(video_dir: Path, tmp_path_factory: pytest.TempPathFactory
     out = tmp_path_factory.mktemp("graphics") / "cut_away.mp4"
     shown = "enable='lt(t,4)+gte(t,7)'"
     text = f"fontfile={FONT}:fontsize=30:fontcolor=white:{shown}"
-    vf = ",".join(
-        [
-            "scale=1280:720",
-            f"drawbox=x=900:y=560:w=300:h=110:color=black@0.85:t=fill:{shown}",
-            f"drawtext={text}:x=920:y=575:text='LAD'",
-            f"drawtext={text}:x=920:y=625:text='MIL'",
-            f"drawtext={text}:x=1100:y=575:text='0'",
-            f"drawtext={text}:x=1100:y=625:text='0'",
-        ]
-    )
-    source = video_dir / "basketball_practice_shots_51s.mp4"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-i", str(source), "-t", "12", "-vf", vf, "-an", "-c:v", "libx264",
-         "-preset", "veryfast", str(out)],
-        check=True,
-    )  # fmt: skip
-    return out
+    overlays = [
+        f"drawbox=x=900:y=560:w=300:h=110:color=black@0.85:t=fill:{shown}",
+        *(f"drawtext={text}:x={x}:y={y}:text='{t}'" for x, y, t in [(920, 575, "LAD"), (920, 625, "MIL")]),
+        *(f"drawtext={text}:x=1100:y={y}:text='0'" for y in (575, 625)),
+    ]
+    return _drawn_on_footage(video_dir, overlays, out)
 
 
 def test_a_bug_back_after_a_cut_is_read_again_without_a_search(ocr: OcrEngine, bug_cut_away_video: Path) -> None:
