@@ -5,9 +5,10 @@ the rows the graphics wrote before for that game (a re-run never duplicates):
 
 - a ``GameState`` per change of state;
 - players: each person named on the bug is matched to a named ``Player`` (``search.names``:
-  "S. AGUILAR" is "Aguilar", "DJOKOVIC" is "Novak Djokovic") or becomes a new player editors rename
-  and merge with the people tools; a ``PlayerAppearance`` (source ``graphics``) per clip their span
-  on screen overlaps;
+  "S. AGUILAR" is "Aguilar", "DJOKOVIC" is "Novak Djokovic"; a batter or pitcher only to a player of
+  the team the bug shows him batting or pitching for, or of no team: :func:`_player_for`) or becomes a
+  new player, with that team, that editors rename and merge with the people tools; a
+  ``PlayerAppearance`` (source ``graphics``) per clip their span on screen overlaps;
 - teams: codes and names map to ``Team`` rows; when the user gave no teams they fill the game's home
   and away teams (North American leagues print the away team first, other bugs the home team first);
 - the sport, when the user gave none and the graphics show it (``indexer.stages.sport``);
