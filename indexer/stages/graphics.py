@@ -708,6 +708,9 @@ class _Bug:
         self.box = _union(lines)
         self.params = params
         self.misses = 0
+        self.held = True  # read since found or since back (:func:`_returned`)
+        self.failed_returns = 0  # looked back in a row (pixels) but not read: each doubles the wait
+        self.resume_ms = 0  # not looked for again before this time
 
     def _changes(self, frame: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray], list[float]]:
         """Per line: its grey crop in ``frame``, ink mask, and the fraction of the mask changed since its last read
@@ -1130,8 +1133,10 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
     its text lines are recognised, and only those whose pixels changed (:class:`_Bug`); after ``min_persist``
     samples in a row without a reading the bug counts as gone. The last ``known_bugs`` bugs found are
     remembered: while none is held, each sample is first compared with them (pixels only, :meth:`_Bug.shown`),
-    and one that is back is read again without a search; a new search starts only ``lost_search_s`` after
-    the bug was lost, then backs off as above. Readings are smoothed by :class:`Timeline`.
+    and one that is back is read again without a search (one whose pixels are back but whose text does not
+    parse is looked for again after a doubling wait, :func:`_returned`); a new search starts only
+    ``lost_search_s`` after a bug that was read is lost, then backs off as above. Readings are smoothed by
+    :class:`Timeline`.
 
     Args:
         frames: ``(time_ms, frame)`` in time order; ``frame`` is ``(H, W, 3)`` uint8 RGB, all of one size.
@@ -1154,18 +1159,20 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
     for time_ms, frame in frames:
         samples += 1
         if bug is None:
-            bug = _returned(known, frame, params)
+            bug = _returned(known, time_ms, frame, params)
             if bug is not None:
                 probe = []
         if bug is not None:
             reading = bug.read(frame, ocr)
             logger.debug("bug at %d ms: %s", time_ms, reading)
             bug.misses = 0 if reading is not None else bug.misses + 1
+            bug.held = bug.held or reading is not None
             timeline.push(time_ms, reading)
             if bug.misses >= params.min_persist:
+                if _lost(bug, time_ms, params):  # a search only after a bug that was read is lost
+                    next_search_ms = time_ms + round(params.lost_search_s * 1000)
+                    wait_ms = min(2 * params.lost_search_s * 1000, params.redetect_s * 1000.0)
                 bug, probe = None, []
-                next_search_ms = time_ms + round(params.lost_search_s * 1000)
-                wait_ms = min(2 * params.lost_search_s * 1000, params.redetect_s * 1000.0)
             continue
         probe = [*probe[-(params.probe_samples - 1) :], (time_ms, frame)]
         if len(probe) < params.probe_samples or time_ms < next_search_ms:
@@ -1193,16 +1200,28 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
     )
 
 
-def _returned(known: deque[_Bug], frame: np.ndarray, params: GraphicsParams) -> _Bug | None:
+def _returned(known: deque[_Bug], time_ms: int, frame: np.ndarray, params: GraphicsParams) -> _Bug | None:
     """The remembered bug whose pixels are back in ``frame`` (:meth:`_Bug.shown`; latest found first), moved to
-    the end of ``known``; None when none is. It counts as gone again after one sample without a reading."""
+    the end of ``known``; None when none is. It counts as gone again after one sample without a reading, and is
+    then not looked for again for one sample period, doubling with each such failure (up to ``redetect_s``)."""
     for bug in reversed(known):
-        if bug.shown(frame):
+        if time_ms >= bug.resume_ms and bug.shown(frame):
             known.remove(bug)
             known.append(bug)
-            bug.misses = params.min_persist - 1
+            bug.misses, bug.held = params.min_persist - 1, False
             return bug
     return None
+
+
+def _lost(bug: _Bug, time_ms: int, params: GraphicsParams) -> bool:
+    """Note that ``bug`` is gone at ``time_ms``; True when it had been read (held), False when it only looked back."""
+    if bug.held:
+        bug.failed_returns = 0
+        return True
+    bug.failed_returns += 1
+    wait_s = min(2 ** (bug.failed_returns - 1) / params.sample_fps, params.redetect_s)
+    bug.resume_ms = time_ms + round(wait_s * 1000)
+    return False
 
 
 def graphics_frames(
