@@ -33,13 +33,14 @@ How it reads (the issue's item 1):
 
 OCR engine choice (``benchmarks/graphics.py``, the same bug crops for both): see :mod:`ml.ocr`.
 
-Measured by ``benchmarks/graphics.py`` (2026-12-01, 2 shared cores, load average about 6): on the four
-shared broadcast clips the stage finds every expected name (7/7) and score (3/3); 0.57 s per sample,
-1.07 detection and 0.79 recognition calls per sample. On the 300 s input of ``benchmarks/index_speed.py``
-it took 131.6 s (115 s of it OCR, 43 states) against 23.6 s for the analysis decode measured beside it:
-with that decode about a tenth of indexing time (FACTS.md), about 0.5 of indexing time, **over the 15 %
-budget**. The cost is in searching for the bug (detection) each time it reappears after a cut, not in
-re-reading it.
+Measured (2026-12-01, 2 shared cores, load average 8-17, so the figures to read are ratios side by side):
+OCR CPU seconds per sample (this process, all threads; ffmpeg's decode apart) on the inputs of
+``benchmarks/index_speed.py``: 2 min, 0.109 before the remembered bugs and single search of fruitless regions,
+0.061 after; 5 min, 0.106 before, 0.051 after (bug searches 57.5 -> 22.7 CPU s). ``index_speed.py``'s
+``graphics_added`` on the 2-minute input 0.294 before, 0.186 after; on the 5-minute one 0.154 after (the
+budget is 0.15; its input changes broadcast every 5-21 s, each a new bug to find once). On the four shared
+broadcast clips (``benchmarks/graphics.py``, run side by side): every expected name (7/7) and score (3/3)
+before and after; expected clock/count strings 0.857 -> 0.952; 1.07 -> 0.87 detection calls per sample.
 """
 
 from __future__ import annotations
