@@ -62,7 +62,7 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     runtime.action_recognizer()
-    runtime.face_analyzer()
+    runtime.face_recognizer()
 
     videos = {}
     for name in BROADCAST + OTHER:

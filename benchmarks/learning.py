@@ -1,4 +1,4 @@
-"""Speed of learning new highlight types on the CPU; prints one JSON line.
+"""Speed of learning new actions on the CPU; prints one JSON line.
 
 Figures: CRNN (ImageNet MobileNetV2 + GRU, 8 frames at 112 px) inference seconds per clip and fine-tune
 seconds per step of 8 clips (last 2 blocks trainable), optical flow seconds per clip (two-stream input),

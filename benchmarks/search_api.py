@@ -44,7 +44,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from highlights.models import ActionLabel, Clip, Game  # noqa: E402
+from highlights.models import Action, Clip, Game  # noqa: E402
 from highlights.rendering import Segment, render_video  # noqa: E402
 from highlights.services import output_format  # noqa: E402
 from indexer import runtime  # noqa: E402
@@ -62,7 +62,7 @@ def populate(n_clips: int, dim: int) -> list[int]:
     Clip.objects.all().delete()
     Game.objects.all().delete()
     rng = np.random.default_rng(0)
-    labels = list(ActionLabel.objects.all())
+    labels = list(Action.objects.all())
     games = Game.objects.bulk_create(
         Game(
             sport=labels[i % len(labels)].sport,
@@ -87,7 +87,7 @@ def populate(n_clips: int, dim: int) -> list[int]:
         start = (i // len(games)) * (3_600_000 // per_game)
         rows.append(
             Clip(
-                game=game, start_ms=start, end_ms=start + 4000, label=action.model_classes[0], action=action,
+                game=game, start_ms=start, end_ms=start + 4000, model_class=action.model_classes[0], action=action,
                 confidence=float(rng.random()), highlight_score=float(rng.random()), model_version="bench",
                 pipeline_version="bench", embedding=vectors[i].tobytes(),
             )

@@ -11,7 +11,7 @@ from django.utils.html import format_html
 
 from highlights import dispatch, people, services
 from highlights.models import (
-    ActionLabel,
+    Action,
     Clip,
     ClipPrediction,
     Event,
@@ -108,19 +108,19 @@ class ShotAdmin(admin.ModelAdmin):
 
 @admin.register(Clip)
 class ClipAdmin(admin.ModelAdmin):
-    list_display = ("id", "game", "label", "action", "start_ms", "end_ms", "confidence", "highlight_score")
-    list_filter = ("game__sport", "label", "model_version")
-    search_fields = ("label", "game__title")
+    list_display = ("id", "game", "model_class", "action", "start_ms", "end_ms", "confidence", "highlight_score")
+    list_filter = ("game__sport", "model_class", "model_version")
+    search_fields = ("model_class", "game__title")
     inlines = [ClipPredictionInline]
 
 
 @admin.register(ClipPrediction)
 class ClipPredictionAdmin(admin.ModelAdmin):
-    list_display = ("id", "clip", "rank", "label", "probability")
+    list_display = ("id", "clip", "rank", "model_class", "probability")
 
 
-@admin.register(ActionLabel)
-class ActionLabelAdmin(admin.ModelAdmin):
+@admin.register(Action)
+class ActionAdmin(admin.ModelAdmin):
     list_display = ("id", "sport", "name", "model_classes")
     list_filter = ("sport",)
 
@@ -293,6 +293,6 @@ class ReelAdmin(admin.ModelAdmin):
 
 @admin.register(TrainingJob)
 class TrainingJobAdmin(admin.ModelAdmin):
-    list_display = ("id", "label_set", "kind", "status", "stage", "progress", "model", "created_at", "finished_at")
+    list_display = ("id", "action_set", "kind", "status", "stage", "progress", "model", "created_at", "finished_at")
     list_filter = ("status", "kind")
     readonly_fields = ("error", "model", "started_at", "finished_at")

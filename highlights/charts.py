@@ -1,6 +1,6 @@
 """The game timeline chart as data for an inline SVG (pure; no ORM).
 
-The excitement curve is the highlight score (0..1) over game time: each clip contributes a plateau
+The highlight-score curve is the highlight score (0..1) over game time: each clip contributes a plateau
 at its score over its span, gaps between clips sit at zero. Coordinates are in a fixed viewBox
 (``WIDTH`` × ``HEIGHT`` units) that the SVG stretches to the page width.
 """
@@ -22,7 +22,7 @@ class Span:
     start_ms: int
     end_ms: int
     score: float
-    label: str
+    title: str
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Marker:
     x: float
     width: float
     y: float
-    label: str
+    title: str
     score: float
     start_s: float
 
@@ -48,7 +48,7 @@ class Timeline:
 
 
 def timeline(duration_ms: int, spans: Sequence[Span]) -> Timeline:
-    """Build the excitement curve and clip markers of one game.
+    """Build the highlight-score curve and clip markers of one game.
 
     Args:
         duration_ms: the game video's length; must be positive.
@@ -80,7 +80,7 @@ def timeline(duration_ms: int, spans: Sequence[Span]) -> Timeline:
     points.append((WIDTH, HEIGHT))
     path = "M" + " L".join(f"{px},{py}" for px, py in points) + " Z"
     markers = [
-        Marker(s.clip_id, x(s.start_ms), max(x(s.end_ms) - x(s.start_ms), 2.0), y(s.score), s.label, s.score,
+        Marker(s.clip_id, x(s.start_ms), max(x(s.end_ms) - x(s.start_ms), 2.0), y(s.score), s.title, s.score,
                s.start_ms / 1000)
         for s in spans
     ]  # fmt: skip
@@ -157,12 +157,12 @@ class EventMark:
     """A scoring event on the curve: ``x`` in viewBox units; clicking seeks to ``seek_s`` (its play's start)."""
 
     x: float
-    label: str
+    title: str
     seek_s: float
 
 
 def event_marks(duration_ms: int, events: Sequence[tuple[int, str, int]]) -> list[EventMark]:
-    """Markers of ``(time_ms, label, seek_ms)`` events, in the viewBox of :func:`timeline`.
+    """Markers of ``(time_ms, title, seek_ms)`` events, in the viewBox of :func:`timeline`.
 
     Raises:
         ValueError: ``duration_ms`` is not positive.
@@ -170,6 +170,6 @@ def event_marks(duration_ms: int, events: Sequence[tuple[int, str, int]]) -> lis
     if duration_ms <= 0:
         raise ValueError("event marks need a positive duration")
     return [
-        EventMark(round(min(max(t, 0), duration_ms) / duration_ms * WIDTH, 2), label, seek / 1000)
-        for t, label, seek in events
+        EventMark(round(min(max(t, 0), duration_ms) / duration_ms * WIDTH, 2), title, seek / 1000)
+        for t, title, seek in events
     ]

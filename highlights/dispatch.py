@@ -113,4 +113,4 @@ def send_labelling(labelling: Labelling | None) -> None:
 
 def send_training(job: TrainingJob) -> None:
     """Send a training job queued from the labels page (``learning.request_training``), on commit (``ingest`` queue)."""
-    send_on_commit(signature("highlights.train_highlight_model", args=(job.pk,)))
+    send_on_commit(signature("highlights.train_classifier", args=(job.pk,)))

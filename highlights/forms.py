@@ -14,7 +14,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, BadRequest, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
 from highlights import selectors, uploads
-from highlights.models import ActionLabel, Clip, Game, HighlightModel, Player, Reel, ReviewStatus
+from highlights.models import Action, ActionClassifier, Clip, Game, Player, Reel, ReviewStatus
 from search.query import QueryError
 
 
@@ -50,7 +50,7 @@ class SearchForm(forms.Form):
     sport = forms.CharField(required=False, max_length=_max_length(Game, "sport"))
     team = forms.CharField(required=False, max_length=_max_length(Game, "home_team"))
     player = forms.CharField(required=False, max_length=_max_length(Player, "name"))
-    action = forms.CharField(required=False, max_length=_max_length(Clip, "label"))  # an action name or label text
+    action = forms.CharField(required=False, max_length=_max_length(Clip, "model_class"))  # an action name or model class text
     game = forms.IntegerField(required=False, min_value=1)
     date_from = forms.DateField(required=False)
     date_to = forms.DateField(required=False)
@@ -99,26 +99,26 @@ class AutoReelForm(forms.Form):
 class ReviewForm(forms.Form):
     """An editor's new action label and/or review verdict for a clip."""
 
-    action = forms.ModelChoiceField(queryset=ActionLabel.objects.all(), required=False)
+    action = forms.ModelChoiceField(queryset=Action.objects.all(), required=False)
     review_status = forms.ChoiceField(choices=ReviewStatus.choices, required=False)
 
 
 class LabelForm(forms.Form):
-    """A label an editor defines (``highlights.learning.define_label`` checks the sport and the name)."""
+    """A label an editor defines (``highlights.learning.define_action`` checks the sport and the name)."""
 
     sport = forms.CharField(required=False)
     name = forms.CharField(required=False)
 
 
 class TrainForm(forms.Form):
-    """The labels of the taxonomy a new model learns, and its kind (``HighlightModel.Kind``; empty: a head)."""
+    """The labels of the taxonomy a new model learns, and its kind (``ActionClassifier.Kind``; empty: a head)."""
 
     labels = forms.MultipleChoiceField()
-    kind = forms.ChoiceField(choices=HighlightModel.Kind.choices, required=False)
+    kind = forms.ChoiceField(choices=ActionClassifier.Kind.choices, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        names = ActionLabel.objects.values_list("name", flat=True).distinct().order_by("name")
+        names = Action.objects.values_list("name", flat=True).distinct().order_by("name")
         self.fields["labels"].choices = [(name, name) for name in names]
 
 

@@ -283,8 +283,8 @@ def rescore_clips(game: Game) -> int:
     """
     scoring = set(Event.objects.filter(game=game, points__gt=0, clip__isnull=False).values_list("clip_id", flat=True))
     changed = []
-    for clip in Clip.objects.filter(game=game).only("pk", "confidence", "excitement", "motion", "highlight_score"):
-        score = highlight_score(clip.confidence, clip.excitement, clip.motion)
+    for clip in Clip.objects.filter(game=game).only("pk", "confidence", "audio_energy", "motion", "highlight_score"):
+        score = highlight_score(clip.confidence, clip.audio_energy, clip.motion)
         score = min(score + SCORING_PLAY_BONUS, 1.0) if clip.pk in scoring else score
         if abs(score - clip.highlight_score) > 1e-9:
             clip.highlight_score = score

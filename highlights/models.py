@@ -63,7 +63,9 @@ class Game(models.Model):
     height = models.PositiveIntegerField(null=True, blank=True)
     has_audio = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    top_labels = models.JSONField(default=list, blank=True, help_text="[[label, probability], ...] for the whole video")
+    top_classes = models.JSONField(
+        default=list, blank=True, help_text="[[model class, probability], ...] for the whole video"
+    )
     graphics = models.JSONField(
         default=dict, blank=True, help_text="what the score bug showed: teams read, bug box, samples, seconds"
     )
@@ -93,7 +95,7 @@ class Shot(models.Model):
         return f"{self.game_id}#{self.index} [{self.start_ms}-{self.end_ms} ms]"
 
 
-class ActionLabel(models.Model):
+class Action(models.Model):
     """The sport-specific action taxonomy editors curate, mapped onto model classes.
 
     ``model_classes`` lists the model class names that mean this action, e.g. the Kinetics
@@ -139,7 +141,7 @@ class Clip(EmbeddingMixin, MsSpan, models.Model):
     """A labelled time range of a game: consecutive windows with the same top action within a shot.
 
     ``highlight_score`` (0..1) = weighted sum of the action confidence and the sigmoids of the
-    audio-excitement and motion z-scores (``indexer.stages.clips.highlight_score``); its
+    audio-energy and motion z-scores (``indexer.stages.clips.highlight_score``); its
     components are stored beside it.
     """
 
@@ -148,10 +150,10 @@ class Clip(EmbeddingMixin, MsSpan, models.Model):
     start_ms = models.PositiveIntegerField()
     end_ms = models.PositiveIntegerField()
     label = models.CharField(max_length=128, db_index=True, help_text="model class name, e.g. 'playing tennis'")
-    action = models.ForeignKey(ActionLabel, on_delete=models.SET_NULL, null=True, blank=True, related_name="clips")
+    action = models.ForeignKey(Action, on_delete=models.SET_NULL, null=True, blank=True, related_name="clips")
     confidence = models.FloatField()
     highlight_score = models.FloatField(db_index=True)
-    excitement = models.FloatField(default=0.0, help_text="audio excitement, z-score vs the game's baseline")
+    audio_energy = models.FloatField(default=0.0, help_text="audio energy, z-score vs the game's baseline")
     motion = models.FloatField(default=0.0, help_text="motion energy, z-score vs the game's baseline")
     model_version = models.CharField(max_length=64)
     pipeline_version = models.CharField(max_length=16)
@@ -626,16 +628,16 @@ class Face(models.Model):
         return f"face of track {self.track_id} at {self.time_ms} ms"
 
 
-# --- Learned highlight types ----------------------------------------------------------------------
+# --- Learned actions ----------------------------------------------------------------------
 # Editors' own labels ("alley-oop", "ace") learned from verified clips: a few-shot head on the stored
 # clip embeddings, or a fine-tuned CRNN. Every trained model is a registered version; one version per
-# label set is active, and its predictions are what search matches.
+# action set is active, and its predictions are what search matches.
 
 
-class HighlightModel(models.Model):
+class ActionClassifier(models.Model):
     """One trained version of a model for a set of editor labels, with its metrics and provenance.
 
-    ``label_set`` is the sorted, comma-joined label names (the registry key); ``classes`` the model's
+    ``action_set`` is the sorted, comma-joined label names (the registry key); ``classes`` the model's
     output classes in logit order (the labels, plus ``"(other)"`` when negatives were trained).
     ``parent`` is the version of the weights it builds on: the action model whose clip embeddings a
     head reads (``i3d_rgb_kinetics400@af5c50f0``), or the ImageNet backbone a CRNN fine-tunes.
@@ -646,10 +648,10 @@ class HighlightModel(models.Model):
         CRNN = "crnn", "CRNN (MobileNetV2 + GRU)"
         TWO_STREAM = "two_stream", "two-stream CRNN (RGB + optical flow)"
 
-    label_set = models.CharField(max_length=500, db_index=True)
+    action_set = models.CharField(max_length=500, db_index=True)
     classes = models.JSONField(default=list)
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    version = models.PositiveIntegerField(help_text="1, 2, ... within the label set")
+    version = models.PositiveIntegerField(help_text="1, 2, ... within the action set")
     parent = models.CharField(max_length=128)
     weights_path = models.CharField(max_length=1024, help_text="relative to HL_MODELS_DIR")
     sha256 = models.CharField(max_length=64)
@@ -663,28 +665,28 @@ class HighlightModel(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["label_set", "-version"]
+        ordering = ["action_set", "-version"]
         constraints = [
-            models.UniqueConstraint(fields=["label_set", "version"], name="unique_highlight_model_version"),
+            models.UniqueConstraint(fields=["action_set", "version"], name="unique_highlight_model_version"),
             models.UniqueConstraint(
-                fields=["label_set"], condition=models.Q(is_active=True), name="one_active_highlight_model"
+                fields=["action_set"], condition=models.Q(is_active=True), name="one_active_highlight_model"
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.label_set} v{self.version} ({self.kind})"
+        return f"{self.action_set} v{self.version} ({self.kind})"
 
     @property
     def labels(self) -> list[str]:
-        """The searchable labels (the label set, without the negative class)."""
-        return self.label_set.split(",")
+        """The searchable labels (the action set, without the negative class)."""
+        return self.action_set.split(",")
 
 
-class LearnedLabel(models.Model):
+class LearnedAction(models.Model):
     """A clip's most probable class under one registered model, with its probability (searchable when active)."""
 
-    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="learned_labels")
-    model = models.ForeignKey(HighlightModel, on_delete=models.CASCADE, related_name="predictions")
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="learned_actions")
+    model = models.ForeignKey(ActionClassifier, on_delete=models.CASCADE, related_name="predictions")
     label = models.CharField(max_length=128, db_index=True)
     probability = models.FloatField()
 
@@ -697,7 +699,7 @@ class LearnedLabel(models.Model):
 
 
 class TrainingJob(models.Model):
-    """One training of a learned model for an editor's label set, run by a worker: status, stage, progress, error.
+    """One training of a learned model for an editor's action set, run by a worker: status, stage, progress, error.
 
     The labels page polls it (a CRNN takes minutes); a succeeded job points at the version it registered.
     """
@@ -708,13 +710,13 @@ class TrainingJob(models.Model):
         SUCCEEDED = "succeeded"
         FAILED = "failed"
 
-    label_set = models.CharField(max_length=500, help_text="the sorted, comma-joined label names")
-    kind = models.CharField(max_length=16, choices=HighlightModel.Kind.choices)
+    action_set = models.CharField(max_length=500, help_text="the sorted, comma-joined label names")
+    kind = models.CharField(max_length=16, choices=ActionClassifier.Kind.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     stage = models.CharField(max_length=64, blank=True)
     progress = models.PositiveSmallIntegerField(default=0, help_text="0-100")
     error = models.TextField(blank=True)
-    model = models.ForeignKey(HighlightModel, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    model = models.ForeignKey(ActionClassifier, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -726,7 +728,7 @@ class TrainingJob(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"training {self.pk} of {self.label_set} ({self.kind}) {self.status}"
+        return f"training {self.pk} of {self.action_set} ({self.kind}) {self.status}"
 
     @property
     def is_finished(self) -> bool:
@@ -741,7 +743,7 @@ class TrainingJob(models.Model):
         """Record how far training got: ``progress`` in 0-100 (clamped) and the current stage."""
         self._save(progress=max(0, min(100, progress)), stage=stage[:64])
 
-    def succeed(self, model: HighlightModel) -> None:
+    def succeed(self, model: ActionClassifier) -> None:
         """Mark the job done, pointing at the version it registered."""
         self._save(status=self.Status.SUCCEEDED, stage="", progress=100, model=model, finished_at=timezone.now())
 

@@ -258,11 +258,11 @@ def enroll_player(name: str, photos: Sequence[Path], *, team: str = "", number: 
     name = name.strip()
     if not name or not photos:
         raise PeopleError("enrolling needs a name and at least one photo")
-    analyzer = runtime.face_analyzer()
+    face_recognizer = runtime.face_recognizer()
     faces = []
     for path in photos:
         try:
-            found = analyzer.analyze(load_image(Path(path)), jitters=settings.HL_FACE_PHOTO_JITTERS)
+            found = face_recognizer.detect_and_describe(load_image(Path(path)), jitters=settings.HL_FACE_PHOTO_JITTERS)
         except ValueError as exc:
             raise PeopleError(str(exc)) from exc
         if not found:
@@ -282,7 +282,7 @@ def enroll_player(name: str, photos: Sequence[Path], *, team: str = "", number: 
                 w=face.box[2],
                 h=face.box[3],
                 embedding=face.descriptor.astype(np.float32).tobytes(),
-                model_version=analyzer.version,
+                model_version=face_recognizer.version,
             )
             relative = f"players/player_{player.pk}/photo_{photo.pk}{path.suffix.lower()}"
             with atomic_write(Path(settings.MEDIA_ROOT) / relative) as tmp:
@@ -446,7 +446,7 @@ def identify_image(path: Path) -> list[ImageFace]:
         image = load_image(Path(path))
     except ValueError as exc:
         raise PeopleError(str(exc)) from exc
-    found = runtime.face_analyzer().analyze(image, jitters=settings.HL_FACE_PHOTO_JITTERS)
+    found = runtime.face_recognizer().detect_and_describe(image, jitters=settings.HL_FACE_PHOTO_JITTERS)
     names = dict(Player.objects.exclude(name="").values_list("pk", "name"))
     faces = []
     for face in sorted(found, key=lambda f: f.box[0]):

@@ -10,14 +10,14 @@ from django.db.models import Exists, F, JSONField, OuterRef, Q, QuerySet, Subque
 from django.db.models.functions import JSONObject
 
 from highlights.models import (
-    ActionLabel,
+    Action,
+    ActionClassifier,
     Clip,
     Event,
     FaceTrack,
     Game,
     GameState,
-    HighlightModel,
-    LearnedLabel,
+    LearnedAction,
     Player,
     PlayerAppearance,
     ReviewStatus,
@@ -41,7 +41,7 @@ class ClipHit:
     game_id: int
     start_s: float
     end_s: float
-    label: str
+    model_class: str
     score: float
     matched: str = ""
     play_id: int | None = None
@@ -54,7 +54,7 @@ class ClipHit:
             clip.game_id,
             clip.start_s,
             clip.end_s,
-            clip.label,
+            clip.model_class,
             round(score, 6),
             match_reason(clip, query) if query else "",
             getattr(clip, "matched_play", None),
@@ -111,27 +111,27 @@ def _games_knowing(event_type: str) -> QuerySet[Event]:
 
 
 def _action_q(action_name: str) -> Q:
-    """Clips of an action of the taxonomy, a model label containing it, or a learned label containing it."""
+    """Clips of an action of the taxonomy, a model class containing it, or a learned action containing it."""
     action = action_name.lower()
     learned = [name for name in _learned_vocabulary() if action in name.lower()]
     return (
-        Q(action__in=list(ActionLabel.objects.filter(name__iexact=action).values_list("pk", flat=True)))
-        | Q(label__in=[name for name in _label_vocabulary() if action in name.lower()])
-        | (Q(pk__in=_learned_label_clips(learned)) if learned else Q(pk__in=[]))
+        Q(action__in=list(Action.objects.filter(name__iexact=action).values_list("pk", flat=True)))
+        | Q(model_class__in=[name for name in _class_vocabulary() if action in name.lower()])
+        | (Q(pk__in=_learned_action_clips(learned)) if learned else Q(pk__in=[]))
     )
 
 
 def _word_conditions(words: Sequence[str]) -> list[Q]:
-    """One condition per free-text word: clips whose label, learned label, action, sport, title, teams or
+    """One condition per free-text word: clips whose model class, learned action, action, sport, title, teams or
     players contain the word (or its singular).
 
     Teams are the game's home and away teams, the teams read on its score bug, and the full names of
     the teams whose code the word is (``LAD`` → Los Angeles Dodgers). Players are linked by face or by
     the graphics.
 
-    Every word is resolved at once against the label vocabularies and the small tables (actions,
+    Every word is resolved at once against the class vocabularies and the small tables (actions,
     teams, games, players) in a fixed number of queries whatever the number of words, so the clip
-    table is filtered on indexed columns only (``label IN``, ``action_id IN``, ``game_id IN``,
+    table is filtered on indexed columns only (``model_class IN``, ``action_id IN``, ``game_id IN``,
     ``id IN``) rather than by a substring test on every clip row; a word that matches nothing yields
     an empty condition at no cost.
     """
@@ -140,8 +140,8 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
     forms = {word: {word, singular(word)} for word in words}
     every_form = set().union(*forms.values())
     codes = {form.upper() for form in every_form}
-    vocabulary, learned_vocabulary = _label_vocabulary(), _learned_vocabulary()
-    actions = list(ActionLabel.objects.filter(_any_contains(("name",), every_form)).values_list("pk", "name"))
+    vocabulary, learned_vocabulary = _class_vocabulary(), _learned_vocabulary()
+    actions = list(Action.objects.filter(_any_contains(("name",), every_form)).values_list("pk", "name"))
     teams = list(
         Team.objects.filter(
             Q(code__in=codes) | Q(*(Q(aliases__contains=[c]) for c in codes), _connector=Q.OR)
@@ -179,7 +179,7 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
         player_ids = [pk for pk, name in players if contains(name)]
         q = Q(pk__in=[])
         if labels:
-            q |= Q(label__in=labels)
+            q |= Q(model_class__in=labels)
         if action_ids := [pk for pk, name in actions if contains(name)]:
             q |= Q(action__in=action_ids)
         if game_ids:
@@ -187,7 +187,7 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
         if player_ids:
             q |= _player_clips(player_ids)
         if learned:
-            q |= Q(pk__in=_learned_label_clips(learned))
+            q |= Q(pk__in=_learned_action_clips(learned))
         conditions.append(q)
     return conditions
 
@@ -197,26 +197,26 @@ def _any_contains(fields: tuple[str, ...], forms: set[str]) -> Q:
     return Q(*(Q(**{f"{field}__icontains": form}) for field in fields for form in forms), _connector=Q.OR)
 
 
-def _learned_label_clips(labels: list[str]) -> QuerySet[LearnedLabel]:
+def _learned_action_clips(labels: list[str]) -> QuerySet[LearnedAction]:
     """Clip ids that an active learned model labels with one of ``labels`` at ``HL_LEARNED_MIN_PROBABILITY``."""
-    return LearnedLabel.objects.filter(
-        label__in=labels, model__is_active=True, probability__gte=settings.HL_LEARNED_MIN_PROBABILITY
+    return LearnedAction.objects.filter(
+        action__in=labels, model__is_active=True, probability__gte=settings.HL_LEARNED_MIN_PROBABILITY
     ).values("clip_id")
 
 
-def _label_vocabulary() -> set[str]:
-    """Every label a clip can carry: the action model's classes and the taxonomy's model classes."""
+def _class_vocabulary() -> set[str]:
+    """Every model class a clip can carry: the action model's classes and the taxonomy's model classes."""
     vocabulary = set(model_weights().categories)
-    for classes in ActionLabel.objects.values_list("model_classes", flat=True):
+    for classes in Action.objects.values_list("model_classes", flat=True):
         vocabulary.update(classes)
     return vocabulary
 
 
 def _learned_vocabulary() -> set[str]:
-    """The output classes of the active learned highlight models."""
+    """The output classes of the active learned action classifiers."""
     return {
         name
-        for classes in HighlightModel.objects.filter(is_active=True).values_list("classes", flat=True)
+        for classes in ActionClassifier.objects.filter(is_active=True).values_list("classes", flat=True)
         for name in classes
     }
 

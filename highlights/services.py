@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from highlights import selectors
-from highlights.models import ActionLabel, Backfill, Clip, Game, IndexJob, PlayShot, Reel, ReelItem, ReviewStatus
+from highlights.models import Action, Backfill, Clip, Game, IndexJob, PlayShot, Reel, ReelItem, ReviewStatus
 from highlights.rendering import OutputFormat, RenderError, Segment, render_video
 from indexer.artifacts import PIPELINE_VERSION, game_media_dirs, game_work_dir
 
@@ -101,7 +101,7 @@ def ingest_path(path: str | Path) -> Path:
 
 
 def review_clip(
-    clip: Clip, user: AbstractBaseUser, *, status: str | None = None, action: ActionLabel | None = None
+    clip: Clip, user: AbstractBaseUser, *, status: str | None = None, action: Action | None = None
 ) -> Clip:
     """Record an editor's verdict and/or new action label on a clip.
 

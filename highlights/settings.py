@@ -189,7 +189,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ROUTES = {
     "indexer.*": {"queue": "ingest"},
     "highlights.label_game_with_crnn": {"queue": "ingest"},  # decodes video
-    "highlights.train_highlight_model": {"queue": "ingest"},  # a CRNN decodes its training clips
+    "highlights.train_classifier": {"queue": "ingest"},  # a CRNN decodes its training clips
     "highlights.render_reel": {"queue": "render"},
     "indexer.recover_stalled_jobs": {"queue": "default"},  # an exact name wins over "indexer.*"
     "indexer.prune_clip_index": {"queue": "default"},  # light: must not wait behind hours of decoding
@@ -282,7 +282,7 @@ HL_GRAPHICS_FPS = env.float("HL_GRAPHICS_FPS", default=2.0)  # frames per second
 HL_GRAPHICS_SHORT_SIDE = env.int("HL_GRAPHICS_SHORT_SIDE", default=720)  # short side, pixels, of the frames OCR reads
 HL_GRAPHICS_OCR_THREADS = env.int("HL_GRAPHICS_OCR_THREADS", default=0)  # ONNX Runtime threads (0: one per core)
 
-# --- Learned highlight types (few-shot heads, CRNN) -----------------------------------------------
+# --- Learned actions (few-shot heads, CRNN) -----------------------------------------------
 HL_MODELS_DIR = env_path("HL_MODELS_DIR", VAR_DIR / "models")  # trained heads and CRNNs, one file per version
 HL_LEARNED_MIN_PROBABILITY = env.float("HL_LEARNED_MIN_PROBABILITY", default=0.5)  # search matches above it
 HL_HEAD_HIDDEN = env.int("HL_HEAD_HIDDEN", default=0)  # 0: linear probe; >0: MLP hidden width

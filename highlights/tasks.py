@@ -47,9 +47,9 @@ def label_game_with_crnn(model_id: int, game_id: int) -> None:
 
 
 @shared_task(
-    name="highlights.train_highlight_model", soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60, acks_late=True
+    name="highlights.train_classifier", soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60, acks_late=True
 )
-def train_highlight_model(job_id: int) -> None:
+def train_classifier(job_id: int) -> None:
     """Train the model of a training job (progress on its row), then queue the labelling its activation calls for.
 
     Acknowledged late: a job whose worker died mid-training is redelivered and trained again from the

@@ -31,7 +31,7 @@ urlpatterns = [
     path("jobs/", views.jobs, name="jobs"),
     path("labels/", views.labels, name="labels"),
     path("labels/train/", views.label_train, name="label-train"),
-    path("labels/models/<int:pk>/", views.highlight_model_detail, name="highlight-model"),
-    path("labels/models/<int:pk>/confusion.png", views.highlight_model_confusion, name="highlight-model-confusion"),
-    path("labels/models/<int:pk>/publish/", views.highlight_model_publish, name="highlight-model-publish"),
+    path("labels/models/<int:pk>/", views.classifier_detail, name="highlight-model"),
+    path("labels/models/<int:pk>/confusion.png", views.classifier_confusion, name="highlight-model-confusion"),
+    path("labels/models/<int:pk>/publish/", views.classifier_publish, name="highlight-model-publish"),
 ]

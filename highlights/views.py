@@ -23,11 +23,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from highlights import charts, dispatch, forms, learning, plots, roles, selectors, services, uploads
 from highlights.http import ranged_file_response
 from highlights.models import (
-    ActionLabel,
+    Action,
+    ActionClassifier,
     Clip,
     Event,
     Game,
-    HighlightModel,
     IndexJob,
     Play,
     Player,
@@ -97,7 +97,7 @@ def search(request: HttpRequest) -> HttpResponse:
         "page": page,
         "filters": request.GET,
         "sports": Sport.choices,
-        "actions": ActionLabel.objects.values_list("name", flat=True).distinct().order_by("name"),
+        "actions": Action.objects.values_list("name", flat=True).distinct().order_by("name"),
         "current_reel": _current_reel(request),
         "querystring": request.GET.copy(),
     }
@@ -135,7 +135,7 @@ def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "events": clip.events.select_related("team", "player"),
             "play": play,
             "replays": replays,
-            "actions": ActionLabel.objects.filter(sport=clip.game.sport),
+            "actions": Action.objects.filter(sport=clip.game.sport),
             "is_editor": editor,
             "reels": Reel.objects.filter(owner=request.user) if request.user.is_authenticated else [],
             "current_reel": _current_reel(request),
@@ -201,7 +201,7 @@ def game_video(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def game_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """The game's video with its excitement curve and clip markers; clicking seeks."""
+    """The game's video with its highlight-score curve and clip markers; clicking seeks."""
     game = get_object_or_404(Game, pk=pk)
     clips = list(
         game.clips.select_related("game", "action")
@@ -209,7 +209,7 @@ def game_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .exclude(review_status=ReviewStatus.REJECTED)
     )
     duration_ms = max(int((game.duration_s or max((c.end_ms for c in clips), default=1) / 1000) * 1000), 1)
-    spans = [charts.Span(c.pk, c.start_ms, c.end_ms, c.highlight_score, str(c.action or c.label)) for c in clips]
+    spans = [charts.Span(c.pk, c.start_ms, c.end_ms, c.highlight_score, str(c.action or c.model_class)) for c in clips]
     states = [
         charts.StateSpan(
             s.time_ms, charts.score_line(s.side_a, s.score_a, s.score_b, s.side_b, s.period, s.half, s.clock_s)
@@ -443,7 +443,7 @@ def _jobs_page(request: HttpRequest, status: int = 200) -> HttpResponse:
     return render(request, template, context, status=status)
 
 
-# --- editors' highlight types ----------------------------------------------------------------------
+# --- editors' actions ----------------------------------------------------------------------
 
 
 def _require_editor(request: HttpRequest) -> None:
@@ -461,7 +461,7 @@ def labels(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         data = forms.cleaned(forms.LabelForm(request.POST))
         try:
-            label = learning.define_label(data["sport"], data["name"])
+            label = learning.define_action(data["sport"], data["name"])
             messages.success(request, f"Defined {label}: verify or relabel clips with it on their clip pages")
         except learning.LearningError as exc:
             messages.error(request, str(exc))
@@ -470,16 +470,16 @@ def labels(request: HttpRequest) -> HttpResponse:
     polling = any(not job.is_finished for job in trainings)
     if request.headers.get("HX-Request"):
         return render(request, "highlights/_training_jobs.html", {"trainings": trainings, "polling": polling})
-    taxonomy = ActionLabel.objects.annotate(
+    taxonomy = Action.objects.annotate(
         verified=Count("clips", filter=Q(clips__review_status=ReviewStatus.VERIFIED))
     ).order_by("sport", "name")
     context = {
         "taxonomy": taxonomy,
         "trainings": trainings,
         "polling": polling,
-        "models": HighlightModel.objects.order_by("label_set", "-version"),
+        "models": ActionClassifier.objects.order_by("action_set", "-version"),
         "sports": Sport.choices,
-        "kinds": HighlightModel.Kind.choices,
+        "kinds": ActionClassifier.Kind.choices,
     }
     return render(request, "highlights/labels.html", context)
 
@@ -490,34 +490,34 @@ def label_train(request: HttpRequest) -> HttpResponse:
     _require_editor(request)
     data = forms.cleaned(forms.TrainForm(request.POST))
     try:
-        job = learning.request_training(data["labels"], data["kind"] or HighlightModel.Kind.HEAD, user=request.user)
+        job = learning.request_training(data["labels"], data["kind"] or ActionClassifier.Kind.HEAD, user=request.user)
     except learning.LearningError as exc:
         messages.error(request, str(exc))
         return redirect("labels")
     dispatch.send_training(job)
-    messages.success(request, f"Queued the training of {job.label_set} ({job.get_kind_display()})")
+    messages.success(request, f"Queued the training of {job.action_set} ({job.get_kind_display()})")
     return redirect(reverse("labels") + "#training")
 
 
 @require_GET
-def highlight_model_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def classifier_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A registered model: per-class precision/recall/F1, its confusion matrix, training clips; Publish."""
     _require_editor(request)
-    model = get_object_or_404(HighlightModel, pk=pk)
+    model = get_object_or_404(ActionClassifier, pk=pk)
     clips = model.training_clips.select_related("game", "action").order_by("action__name", "pk")
-    others = HighlightModel.objects.filter(label_set=model.label_set).exclude(pk=model.pk).order_by("-version")
+    others = ActionClassifier.objects.filter(action_set=model.action_set).exclude(pk=model.pk).order_by("-version")
     return render(
         request,
-        "highlights/highlight_model.html",
+        "highlights/classifier.html",
         {"model": model, "metrics": model.metrics, "clips": clips, "others": others},
     )
 
 
 @require_GET
-def highlight_model_confusion(request: HttpRequest, pk: int) -> HttpResponse:
+def classifier_confusion(request: HttpRequest, pk: int) -> HttpResponse:
     """The model's stored confusion matrix as a PNG (drawn once into MEDIA_ROOT)."""
     _require_editor(request)
-    model = get_object_or_404(HighlightModel, pk=pk)
+    model = get_object_or_404(ActionClassifier, pk=pk)
     path = Path(settings.MEDIA_ROOT) / "models" / f"{model.pk}-{model.sha256[:16]}-confusion.png"
     if not path.is_file():
         try:
@@ -528,10 +528,10 @@ def highlight_model_confusion(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def highlight_model_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    """Make this version the active one of its label set (a head is applied to the archive, so its labels search)."""
+def classifier_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    """Make this version the active one of its action set (a head is applied to the archive, so its labels search)."""
     _require_editor(request)
-    activation = learning.activate(get_object_or_404(HighlightModel, pk=pk))
+    activation = learning.activate(get_object_or_404(ActionClassifier, pk=pk))
     dispatch.send_labelling(activation.labelling)
     model = activation.model
     messages.success(request, f"Published {model}")

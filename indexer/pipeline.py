@@ -38,7 +38,7 @@ from django.db import InterfaceError, OperationalError, transaction
 
 from highlights import graphics, learning, people, plays
 from highlights.locks import LockKey, session_lock
-from highlights.models import ActionLabel, Clip, ClipPrediction, Face, FaceScan, FaceTrack, Game, IndexJob, Shot, Sport
+from highlights.models import Action, Clip, ClipPrediction, Face, FaceScan, FaceTrack, Game, IndexJob, Shot, Sport
 from indexer import artifacts, index_writer, runtime
 from indexer.artifacts import PIPELINE_VERSION, analysis_path, game_media_dirs, graphics_path, keyframe_dir
 from indexer.errors import CorruptVideoError, PermanentError, RetryableError
@@ -197,7 +197,7 @@ def _write_clips(job: IndexJob) -> None:
     specs = build_clips(
         analysis.spans_s,
         analysis.probs,
-        analysis.excitement,
+        analysis.audio_energy,
         analysis.motion,
         analysis.shots,
         weights.categories,
@@ -213,7 +213,7 @@ def _write_clips(job: IndexJob) -> None:
         shots = Shot.objects.bulk_create(
             Shot(game=game, index=i, start_ms=s.start_ms, end_ms=s.end_ms) for i, s in enumerate(analysis.shots)
         )
-        video_labels = analysis.video_labels(weights.categories)
+        video_classes = analysis.video_classes(weights.categories)
         if game.sport == Sport.OTHER:
             sums = sport_class_sums(analysis.probs.mean(axis=0), weights.categories, _class_sports())
             game.sport = sport_from_classes(sums) or Sport.OTHER
@@ -224,11 +224,11 @@ def _write_clips(job: IndexJob) -> None:
                 shot=_shot_at(shots, spec.start_ms),
                 start_ms=spec.start_ms,
                 end_ms=spec.end_ms,
-                label=spec.label,
-                action=actions.get(spec.label),
+                model_class=spec.model_class,
+                action=actions.get(spec.model_class),
                 confidence=spec.confidence,
                 highlight_score=spec.highlight_score,
-                excitement=spec.excitement,
+                audio_energy=spec.audio_energy,
                 motion=spec.motion,
                 embedding=l2_normalize(analysis.features[list(spec.window_indices)].mean(axis=0)).tobytes(),
                 **versions,
@@ -236,12 +236,12 @@ def _write_clips(job: IndexJob) -> None:
             for spec in specs
         )
         ClipPrediction.objects.bulk_create(
-            ClipPrediction(clip=clip, rank=rank, label=label, probability=p)
+            ClipPrediction(clip=clip, rank=rank, model_class=name, probability=p)
             for clip, spec in zip(clips, specs, strict=True)
-            for rank, (label, p) in enumerate(spec.top_k)
+            for rank, (name, p) in enumerate(spec.top_k)
         )
-        game.top_labels = [[label, round(p, 6)] for label, p in video_labels]
-        game.save(update_fields=["top_labels", "sport", "updated_at"])
+        game.top_classes = [[name, round(p, 6)] for name, p in video_classes]
+        game.save(update_fields=["top_classes", "sport", "updated_at"])
 
 
 def _graphics(job: IndexJob) -> None:
@@ -273,10 +273,10 @@ def _index(job: IndexJob) -> None:
 
 def _faces(job: IndexJob) -> None:
     game = _game(job)
-    analyzer = runtime.face_analyzer()
+    face_recognizer = runtime.face_recognizer()
     clips = list(
         Clip.objects.filter(game=game, **_clip_versions(job))
-        .exclude(face_scans__model_version=analyzer.version)
+        .exclude(face_scans__model_version=face_recognizer.version)
         .order_by("start_ms")
     )
     if clips:
@@ -291,7 +291,7 @@ def _faces(job: IndexJob) -> None:
         )
         report = _progress_reporter(job, step("faces"))
         for done, clip in enumerate(clips):
-            _save_face_tracks(game, clip, *scan_span(frames, clip.start_s, clip.end_s, analyzer.analyze, params))
+            _save_face_tracks(game, clip, *scan_span(frames, clip.start_s, clip.end_s, face_recognizer.detect_and_describe, params))
             report((done + 1) / len(clips))
     people.index_game_tracks(game.pk)
     _group_plays(game, _artifact(game, _precision(job)))
@@ -322,7 +322,7 @@ def _group_plays(game: Game, path: Path) -> None:
 
 def _save_face_tracks(game: Game, clip: Clip, tracks: list[FaceTrackSpec], stats: ScanStats) -> None:
     media = Path(settings.MEDIA_ROOT)
-    version = runtime.face_analyzer().version
+    version = runtime.face_recognizer().version
     with transaction.atomic():
         Clip.objects.select_for_update().get(pk=clip.pk)
         if FaceScan.objects.filter(clip=clip, model_version=version).exists():
@@ -409,10 +409,10 @@ def _progress_reporter(job: IndexJob, current: Step) -> Callable[[float], None]:
     return report
 
 
-def _action_lookup(sport: str) -> dict[str, ActionLabel]:
-    """Model class name → ActionLabel, preferring the game's sport over other sports."""
-    lookup: dict[str, ActionLabel] = {}
-    for action in sorted(ActionLabel.objects.all(), key=lambda a: a.sport != sport):
+def _action_lookup(sport: str) -> dict[str, Action]:
+    """Model class name → Action, preferring the game's sport over other sports."""
+    lookup: dict[str, Action] = {}
+    for action in sorted(Action.objects.all(), key=lambda a: a.sport != sport):
         for name in action.model_classes:
             lookup.setdefault(name, action)
     return lookup

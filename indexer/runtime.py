@@ -21,7 +21,7 @@ from django.conf import settings
 from indexer.errors import PermanentError
 from ml.device import Placement, available_cpus
 from ml.device import placement as resolve_placement
-from ml.faces import FaceAnalyzer
+from ml.faces import FaceRecognizer
 from ml.ocr import OcrEngine, OcrWeights
 from ml.preprocessing import resize_short_side
 from ml.recognizer import ActionRecognizer
@@ -157,7 +157,7 @@ def _build(name: str, weights: VideoModelWeights) -> torch.nn.Module:
     return i3d_rgb(weights=weights, weights_dir=settings.HL_WEIGHTS_DIR)
 
 
-def face_analyzer() -> FaceAnalyzer:
+def face_recognizer() -> FaceRecognizer:
     """The dlib face detector, landmark model and descriptor network, loaded on the first call in this process.
 
     Raises:
@@ -166,9 +166,9 @@ def face_analyzer() -> FaceAnalyzer:
     """
     name = settings.HL_FACE_DETECTOR
 
-    def load() -> FaceAnalyzer:
+    def load() -> FaceRecognizer:
         try:
-            return FaceAnalyzer(settings.HL_WEIGHTS_DIR, detector=name, detect_short_side=settings.HL_FACE_SHORT_SIDE)
+            return FaceRecognizer(settings.HL_WEIGHTS_DIR, detector=name, detect_short_side=settings.HL_FACE_SHORT_SIDE)
         except (WeightsError, ValueError) as exc:
             raise PermanentError(str(exc)) from exc
 

@@ -60,7 +60,7 @@ _HOUR = 3600
 
 STEPS: tuple[Step, ...] = (
     Step("probe", "Probe the file, hash it, and attach the job to its (de-duplicated) game", (0, 5), 600),
-    Step("analyse", "Decode once: action windows, motion, shots, audio excitement", (5, 80), 6 * _HOUR),
+    Step("analyse", "Decode once: action windows, motion, shots, audio energy", (5, 80), 6 * _HOUR),
     Step("clips", "Turn windows into clips with highlight scores and store them", (80, 81), 600),
     Step(
         "graphics",

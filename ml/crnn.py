@@ -1,4 +1,4 @@
-"""CRNN video classifiers for editors' own highlight types: a per-frame MobileNetV2, a GRU over time, a linear head.
+"""CRNN video classifiers for editors' own actions: a per-frame MobileNetV2, a GRU over time, a linear head.
 
 References:
     J. Donahue et al., "Long-term Recurrent Convolutional Networks for Visual Recognition and

@@ -110,7 +110,7 @@ def euclidean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(squared, 0.0))
 
 
-class FaceAnalyzer:
+class FaceRecognizer:
     """Detect, align and describe faces in RGB images.
 
     Args:
@@ -193,7 +193,7 @@ class FaceAnalyzer:
             vectors = self._resnet.compute_face_descriptor(image, shapes, jitters)
         return np.array([np.array(v) for v in vectors], dtype=np.float32).reshape(-1, DESCRIPTOR_DIM)
 
-    def analyze(self, image: np.ndarray, *, jitters: int = 0) -> list[FaceDetection]:
+    def detect_and_describe(self, image: np.ndarray, *, jitters: int = 0) -> list[FaceDetection]:
         """Every face in ``image``: box, score, quality and descriptor, in detector order.
 
         Args:

@@ -1,7 +1,7 @@
 """Few-shot heads on stored clip embeddings: a linear probe or a small MLP, trained in seconds on the CPU.
 
 The indexing pipeline already stores an L2-normalised embedding per clip and per analysis window
-(I3D-RGB: 1024-d pooled ``Mixed_5c``; SlowFast R50: 2304-d). A new highlight type needs only a head
+(I3D-RGB: 1024-d pooled ``Mixed_5c``; SlowFast R50: 2304-d). A new action needs only a head
 on those features: no video is decoded again, and the head re-scores a whole archive with one matrix
 product. This is the linear-evaluation protocol of transfer learning (a "linear probe" on frozen
 features), with an optional hidden layer for classes that are not linearly separable.

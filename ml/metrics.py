@@ -1,4 +1,4 @@
-"""Classification metrics for highlight models: per-class precision, recall and F1, top-1 accuracy, mAP.
+"""Classification metrics for action classifiers: per-class precision, recall and F1, top-1 accuracy, mAP.
 
 Definitions follow the usual ones (as in scikit-learn): precision = TP / (TP + FP), recall =
 TP / (TP + FN), F1 their harmonic mean (0 where both are 0), each class's average precision (AP)

@@ -72,7 +72,7 @@ SPORT_WORDS: dict[str, str] = {
     "nhl": "hockey",
 }
 
-# Fan vocabulary → action names of the seeded taxonomy (``highlights.ActionLabel.name``),
+# Fan vocabulary → action names of the seeded taxonomy (``highlights.Action.name``),
 # longest phrases first so "home runs" wins over "runs".
 ACTION_PHRASES: dict[tuple[str, ...], str] = {
     ("home", "runs"): "hit",
@@ -164,7 +164,7 @@ class ParsedQuery:
         team: text a home or away team must contain.
         player: a player's name (lower case).
         jersey: a player's jersey number.
-        action: an action name of the taxonomy (``ActionLabel.name``) or model label text.
+        action: an action name of the taxonomy (``Action.name``) or model label text.
         event: an event type (``Event.type``; slugs of ``indexer.stages.playbyplay.EVENT_TYPES`` such as
             ``home_run``, ``ace``), or :data:`SCORING` for any scoring event.
         game_id: one game's primary key.

@@ -8,7 +8,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from highlights.models import (
-    ActionLabel,
+    Action,
     Clip,
     Event,
     Game,
@@ -32,7 +32,7 @@ class GameSerializer(serializers.ModelSerializer):
         model = Game
         fields = [
             "id", "sport", "title", "home_team", "away_team", "date", "duration_s", "fps", "width", "height",
-            "has_audio", "status", "top_labels", "video_url",
+            "has_audio", "status", "top_classes", "video_url",
         ]  # fmt: skip
 
     def get_video_url(self, game: Game) -> str:
@@ -113,9 +113,9 @@ class PlaySerializer(serializers.ModelSerializer):
         return [p.name for p in play_players(play)]
 
 
-class ActionLabelSerializer(serializers.ModelSerializer):
+class ActionSerializer(serializers.ModelSerializer):
     class Meta:
-        model = ActionLabel
+        model = Action
         fields = ["id", "sport", "name", "model_classes"]
 
 
@@ -129,8 +129,8 @@ class ClipSerializer(serializers.ModelSerializer):
     class Meta:
         model = Clip
         fields = [
-            "id", "game", "game_title", "sport", "start_ms", "end_ms", "label", "action", "confidence",
-            "highlight_score", "excitement", "motion", "review_status", "thumbnail_url", "url",
+            "id", "game", "game_title", "sport", "start_ms", "end_ms", "model_class", "action", "confidence",
+            "highlight_score", "audio_energy", "motion", "review_status", "thumbnail_url", "url",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -144,7 +144,7 @@ class ClipSerializer(serializers.ModelSerializer):
 class ClipReviewSerializer(serializers.Serializer):
     """An editor's change to a clip: a new action label and/or a review verdict."""
 
-    action = serializers.PrimaryKeyRelatedField(queryset=ActionLabel.objects.all(), required=False)
+    action = serializers.PrimaryKeyRelatedField(queryset=Action.objects.all(), required=False)
     review_status = serializers.ChoiceField(choices=ReviewStatus.choices, required=False)
 
 
@@ -160,12 +160,12 @@ class ReelItemSerializer(serializers.ModelSerializer):
     clip = serializers.PrimaryKeyRelatedField(queryset=Clip.objects.all())
     trim_in_ms = serializers.IntegerField(min_value=0, required=False)
     trim_out_ms = serializers.IntegerField(min_value=1, required=False)
-    label = serializers.CharField(source="clip.label", read_only=True)
+    model_class = serializers.CharField(source="clip.model_class", read_only=True)
     game = serializers.IntegerField(source="clip.game_id", read_only=True)
 
     class Meta:
         model = ReelItem
-        fields = ["clip", "trim_in_ms", "trim_out_ms", "label", "game"]
+        fields = ["clip", "trim_in_ms", "trim_out_ms", "model_class", "game"]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "trim_in_ms" in attrs and "trim_out_ms" in attrs and attrs["trim_out_ms"] <= attrs["trim_in_ms"]:

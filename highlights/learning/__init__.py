@@ -1,10 +1,10 @@
-"""Editors' own highlight types: train from verified clips, register versions, apply to the archive, evaluate.
+"""Editors' own actions: train from verified clips, register versions, apply to the archive, evaluate.
 
 Training data are the clips an editor verified or relabelled (``review_status = verified`` with an
 ``action``): a clip whose action is one of the wanted labels is an example of it, any other verified
 clip is an example of the negative class ``"(other)"``, so the model can also say "none of these".
 
-Two kinds of model (``HighlightModel.Kind``):
+Two kinds of model (``ActionClassifier.Kind``):
 
 * **head** — a linear probe or small MLP (``ml.heads``) on the clip embeddings indexing already
   stored (I3D 1024-d or SlowFast 2304-d). Each verified clip gives its stored clip embedding and,
@@ -16,10 +16,10 @@ Two kinds of model (``HighlightModel.Kind``):
   with an optical-flow stream, fine-tuned on ``HL_CRNN_FRAMES`` frames per clip. Minutes on the CPU;
   its metrics are on the training clips. Applying it decodes clips again, one game per Celery task.
 
-Every trained model is registered (``HighlightModel``: version, classes, parent weights, metrics,
+Every trained model is registered (``ActionClassifier``: version, classes, parent weights, metrics,
 training clips, weights file under ``HL_MODELS_DIR`` with its sha256) and becomes the active version
-of its label set; :func:`rollback` re-activates the previous one. Search matches the labels that the
-active version gave with probability at least ``HL_LEARNED_MIN_PROBABILITY`` (``LearnedLabel`` rows).
+of its action set; :func:`rollback` re-activates the previous one. Search matches the labels that the
+active version gave with probability at least ``HL_LEARNED_MIN_PROBABILITY`` (``LearnedAction`` rows).
 
 One module per job: :mod:`~highlights.learning.taxonomy` (labels), :mod:`~highlights.learning.datasets`
 (examples and inputs), :mod:`~highlights.learning.params` (typed hyperparameters),
@@ -38,7 +38,7 @@ from highlights.learning.jobs import request_training, run_training_job
 from highlights.learning.networks import load_network, unload_network
 from highlights.learning.params import CRNNParams, HeadParams
 from highlights.learning.registry import Activation, Labelling, activate, register, rollback
-from highlights.learning.taxonomy import BACKGROUND, define_label, label_set_key
+from highlights.learning.taxonomy import BACKGROUND, action_set_key, define_action
 from highlights.learning.training import train_model
 
 __all__ = [
@@ -50,13 +50,13 @@ __all__ = [
     "Labelling",
     "LearningError",
     "ManifestRow",
+    "action_set_key",
     "activate",
     "apply_active_heads",
     "apply_head",
-    "define_label",
+    "define_action",
     "evaluate_manifest",
     "label_game_with_crnn",
-    "label_set_key",
     "load_network",
     "read_manifest",
     "register",

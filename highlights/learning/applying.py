@@ -19,7 +19,7 @@ from highlights.learning.networks import crnn_proba, load_network
 from highlights.learning.params import CRNNParams
 from highlights.learning.registry import Labelling
 from highlights.learning.taxonomy import BACKGROUND
-from highlights.models import Clip, Game, HighlightModel, LearnedLabel
+from highlights.models import ActionClassifier, Clip, Game, LearnedAction
 from indexer import runtime
 from ml.heads import predict_proba
 
@@ -29,17 +29,17 @@ logger = logging.getLogger(__name__)
 APPLY_BATCH = 4096
 
 
-def _write_labels(model: HighlightModel, clip_ids: Sequence[int], probs: np.ndarray) -> int:
+def _write_predictions(model: ActionClassifier, clip_ids: Sequence[int], probs: np.ndarray) -> int:
     """Replace the model's labels of ``clip_ids`` by each clip's top class (none when it is ``(other)``)."""
     top = probs.argmax(axis=1)
     rows = [
-        LearnedLabel(clip_id=pk, model=model, label=model.classes[i], probability=float(probs[n, i]))
+        LearnedAction(clip_id=pk, model=model, action=model.classes[i], probability=float(probs[n, i]))
         for n, (pk, i) in enumerate(zip(clip_ids, top, strict=True))
         if model.classes[i] != BACKGROUND
     ]
     with transaction.atomic():
-        LearnedLabel.objects.filter(model=model, clip_id__in=clip_ids).delete()
-        LearnedLabel.objects.bulk_create(rows)
+        LearnedAction.objects.filter(model=model, clip_id__in=clip_ids).delete()
+        LearnedAction.objects.bulk_create(rows)
     return len(rows)
 
 
@@ -52,8 +52,8 @@ def apply_head(model_id: int) -> int:
     Raises:
         LearningError: the model is not a head, or its weights file is missing or altered.
     """
-    model = HighlightModel.objects.get(pk=model_id)
-    if model.kind != HighlightModel.Kind.HEAD:
+    model = ActionClassifier.objects.get(pk=model_id)
+    if model.kind != ActionClassifier.Kind.HEAD:
         raise LearningError(f"{model} is not a head: apply it to games with request_crnn_labelling()")
     labelled = _score_clips(model, Clip.objects.all())
     logger.info("%s labelled %d clip(s)", model, labelled)
@@ -66,11 +66,11 @@ def apply_active_heads(game_id: int) -> int:
     Returns:
         Clips given a label, summed over the heads.
     """
-    heads = HighlightModel.objects.filter(is_active=True, kind=HighlightModel.Kind.HEAD)
+    heads = ActionClassifier.objects.filter(is_active=True, kind=ActionClassifier.Kind.HEAD)
     return sum(_score_clips(model, Clip.objects.filter(game_id=game_id)) for model in heads)
 
 
-def _score_clips(model: HighlightModel, clips: QuerySet[Clip]) -> int:
+def _score_clips(model: ActionClassifier, clips: QuerySet[Clip]) -> int:
     """Score ``clips`` of the head's parent model in batches of ``APPLY_BATCH`` embeddings; store the labels."""
     rows = clips.filter(model_version=model.parent).order_by("pk").only("pk", "embedding")
     if not rows.exists():
@@ -81,10 +81,10 @@ def _score_clips(model: HighlightModel, clips: QuerySet[Clip]) -> int:
         ids.append(clip.pk)
         vectors.append(clip.embedding_vector())
         if len(ids) == APPLY_BATCH:
-            labelled += _write_labels(model, ids, predict_proba(head, np.stack(vectors), placement=runtime.placement()))
+            labelled += _write_predictions(model, ids, predict_proba(head, np.stack(vectors), placement=runtime.placement()))
             ids, vectors = [], []
     if ids:
-        labelled += _write_labels(model, ids, predict_proba(head, np.stack(vectors), placement=runtime.placement()))
+        labelled += _write_predictions(model, ids, predict_proba(head, np.stack(vectors), placement=runtime.placement()))
     return labelled
 
 
@@ -98,8 +98,8 @@ def label_game_with_crnn(model_id: int, game_id: int) -> int:
         LearningError: the model is a head, or its weights file is missing or altered.
         indexer.errors.CorruptVideoError: the game's video cannot be decoded.
     """
-    model = HighlightModel.objects.get(pk=model_id)
-    if model.kind == HighlightModel.Kind.HEAD:
+    model = ActionClassifier.objects.get(pk=model_id)
+    if model.kind == ActionClassifier.Kind.HEAD:
         raise LearningError(f"{model} is a head: it is applied to the whole archive by apply_head()")
     network = load_network(model)
     clips = list(Clip.objects.filter(game_id=game_id).select_related("game").order_by("start_ms"))
@@ -107,16 +107,16 @@ def label_game_with_crnn(model_id: int, game_id: int) -> int:
         return 0
     params = CRNNParams.from_dict(model.params)
     spans = [Span.of_clip(c, params.input_size) for c in clips]
-    x = crnn_inputs(spans, params, two_stream=model.kind == HighlightModel.Kind.TWO_STREAM)
-    return _write_labels(model, [c.pk for c in clips], crnn_proba(network, x))
+    x = crnn_inputs(spans, params, two_stream=model.kind == ActionClassifier.Kind.TWO_STREAM)
+    return _write_predictions(model, [c.pk for c in clips], crnn_proba(network, x))
 
 
-def request_crnn_labelling(model: HighlightModel, games: Iterable[Game]) -> Labelling:
+def request_crnn_labelling(model: ActionClassifier, games: Iterable[Game]) -> Labelling:
     """The labelling of ``games`` by a registered CRNN, one task per game, for the caller to dispatch on commit.
 
     Raises:
         LearningError: the model is a head (activating it re-scores the whole archive).
     """
-    if model.kind == HighlightModel.Kind.HEAD:
+    if model.kind == ActionClassifier.Kind.HEAD:
         raise LearningError(f"{model} is a head: it is applied to the whole archive when activated")
     return Labelling(model.pk, tuple(g.pk for g in games))

@@ -11,7 +11,7 @@ import torch
 
 from highlights.learning.errors import LearningError
 from highlights.learning.params import CRNNParams
-from highlights.learning.taxonomy import BACKGROUND, label_set_key
+from highlights.learning.taxonomy import BACKGROUND, action_set_key
 from highlights.models import Clip, ReviewStatus
 from indexer.artifacts import existing_analysis
 from indexer.stages.analysis import Analysis
@@ -31,16 +31,16 @@ class Examples:
 
 
 def verified_examples(labels: Sequence[str], *, model_version: str | None = None) -> Examples:
-    """The training clips of a label set: every verified clip with an action, labelled by it.
+    """The training clips of an action set: every verified clip with an action, labelled by it.
 
     Args:
-        labels: the wanted label names (``ActionLabel.name``).
+        labels: the wanted label names (``Action.name``).
         model_version: keep only clips indexed by this action model (a head reads its embeddings).
 
     Raises:
         LearningError: a label has no verified clip.
     """
-    wanted = label_set_key(labels).split(",")
+    wanted = action_set_key(labels).split(",")
     clips = Clip.objects.filter(review_status=ReviewStatus.VERIFIED, action__isnull=False).select_related(
         "action", "game"
     )

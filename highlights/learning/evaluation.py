@@ -19,7 +19,7 @@ from highlights.learning.datasets import Span, crnn_inputs
 from highlights.learning.errors import LearningError
 from highlights.learning.networks import crnn_proba, load_network
 from highlights.learning.params import CRNNParams
-from highlights.models import HighlightModel
+from highlights.models import ActionClassifier
 from indexer import runtime
 from indexer.stages.probe import probe_video
 from indexer.stages.spans import span_frames
@@ -28,7 +28,7 @@ from ml.metrics import ClassReport, Evaluation, evaluate_predictions
 from ml.preprocessing import l2_normalize
 
 
-def stored_evaluation(model: HighlightModel) -> Evaluation:
+def stored_evaluation(model: ActionClassifier) -> Evaluation:
     """The registered metrics as an :class:`Evaluation` for ``highlights.plots.confusion_matrix_png``.
 
     Per-row scores are not stored, so ``y_true`` and ``scores`` are empty (no precision-recall curves).
@@ -117,7 +117,7 @@ def _action_model_windows(span: Span) -> tuple[np.ndarray, np.ndarray]:
     return probs.mean(axis=0), l2_normalize(embeddings.mean(axis=0))
 
 
-def evaluate_manifest(rows: Sequence[ManifestRow], model: HighlightModel | None = None) -> Evaluation:
+def evaluate_manifest(rows: Sequence[ManifestRow], model: ActionClassifier | None = None) -> Evaluation:
     """Evaluate a registered model, or the configured action model, on labelled spans of videos.
 
     Args:
@@ -136,13 +136,13 @@ def evaluate_manifest(rows: Sequence[ManifestRow], model: HighlightModel | None 
     unknown = sorted({r.label for r in rows} - known)
     if unknown:
         raise LearningError(f"label(s) {', '.join(unknown)} are not classes of {model or 'the action model'}")
-    if model is not None and model.kind == HighlightModel.Kind.HEAD and model.parent != runtime.model_weights().version:
+    if model is not None and model.kind == ActionClassifier.Kind.HEAD and model.parent != runtime.model_weights().version:
         raise LearningError(f"{model} reads {model.parent} embeddings; set HL_ACTION_MODEL to that model")
     y = np.array([classes.index(r.label) for r in rows])
     spans = [r.span() for r in rows]
-    if model is not None and model.kind != HighlightModel.Kind.HEAD:
+    if model is not None and model.kind != ActionClassifier.Kind.HEAD:
         network = load_network(model)
-        two_stream = model.kind == HighlightModel.Kind.TWO_STREAM
+        two_stream = model.kind == ActionClassifier.Kind.TWO_STREAM
         x = crnn_inputs(spans, CRNNParams.from_dict(model.params), two_stream=two_stream)
         return evaluate_predictions(y, crnn_proba(network, x), classes)
     outputs = [_action_model_windows(s) for s in spans]

@@ -1,7 +1,7 @@
 """Training jobs: a row per training requested from the labels page, run by a worker with its progress recorded.
 
 :func:`request_training` checks what can be checked at once (labels, kind, verified clips) and adds
-the row; the caller dispatches ``highlights.train_highlight_model`` with its primary key on commit.
+the row; the caller dispatches ``highlights.train_classifier`` with its primary key on commit.
 :func:`run_training_job` is that task's body.
 """
 
@@ -16,9 +16,9 @@ from django.db import transaction
 from highlights.learning.datasets import verified_examples
 from highlights.learning.errors import LearningError
 from highlights.learning.registry import Activation
-from highlights.learning.taxonomy import label_set_key
+from highlights.learning.taxonomy import action_set_key
 from highlights.learning.training import check_kind, train_model
-from highlights.models import HighlightModel, TrainingJob
+from highlights.models import ActionClassifier, TrainingJob
 from indexer import runtime
 from indexer.errors import CorruptVideoError
 
@@ -29,14 +29,14 @@ def request_training(labels: Sequence[str], kind: str, *, user: AbstractBaseUser
     """Add a queued training job for ``labels`` (the caller dispatches it once the transaction commits).
 
     Raises:
-        LearningError: an unknown kind, labels that cannot form a label set, or a label without a
+        LearningError: an unknown kind, labels that cannot form an action set, or a label without a
             verified clip (of the configured action model, for a head).
     """
     check_kind(kind)
-    key = label_set_key(labels)
-    parent = runtime.model_weights().version if kind == HighlightModel.Kind.HEAD else None
+    key = action_set_key(labels)
+    parent = runtime.model_weights().version if kind == ActionClassifier.Kind.HEAD else None
     verified_examples(key.split(","), model_version=parent)
-    return TrainingJob.objects.create(label_set=key, kind=kind, created_by=user)
+    return TrainingJob.objects.create(action_set=key, kind=kind, created_by=user)
 
 
 def run_training_job(job_id: int) -> Activation | None:
@@ -55,7 +55,7 @@ def run_training_job(job_id: int) -> Activation | None:
             return None
         job.start()
     try:
-        activation = train_model(job.label_set.split(","), job.kind, user=job.created_by, progress=job.advance)
+        activation = train_model(job.action_set.split(","), job.kind, user=job.created_by, progress=job.advance)
     except (LearningError, CorruptVideoError) as exc:
         job.fail(str(exc))
         return None

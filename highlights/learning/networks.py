@@ -10,7 +10,7 @@ from django.conf import settings
 
 from highlights.learning.errors import LearningError
 from highlights.learning.params import CRNNParams, HeadParams
-from highlights.models import HighlightModel
+from highlights.models import ActionClassifier
 from indexer import runtime
 from ml.crnn import CRNN, TwoStreamCRNN, flow_backbone
 from ml.heads import EmbeddingHead
@@ -46,7 +46,7 @@ def crnn_proba(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 8) -> 
     return torch.cat(parts).numpy()
 
 
-def load_network(model: HighlightModel) -> torch.nn.Module:
+def load_network(model: ActionClassifier) -> torch.nn.Module:
     """The registered network in ``eval()`` mode, read once per worker process and checked against its sha256.
 
     Networks live in the worker's model cache (``indexer.runtime.models``) under
@@ -61,11 +61,11 @@ def load_network(model: HighlightModel) -> torch.nn.Module:
         if not path.is_file() or sha256_file(path) != model.sha256:
             raise LearningError(f"{path} is missing or does not match the registered sha256 of {model}")
         k = len(model.classes)
-        if model.kind == HighlightModel.Kind.HEAD:
+        if model.kind == ActionClassifier.Kind.HEAD:
             head = HeadParams.from_dict(model.params)
             network: torch.nn.Module = EmbeddingHead(head.in_features, k, hidden=head.hidden)
         else:
-            two_stream = model.kind == HighlightModel.Kind.TWO_STREAM
+            two_stream = model.kind == ActionClassifier.Kind.TWO_STREAM
             network = build_crnn(k, CRNNParams.from_dict(model.params), backbone=MobileNetV2(), two_stream=two_stream)
         try:
             network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["state_dict"])
@@ -76,7 +76,7 @@ def load_network(model: HighlightModel) -> torch.nn.Module:
     return runtime.models.get(("learned", model.pk, model.sha256), load)
 
 
-def unload_network(model: HighlightModel) -> int:
+def unload_network(model: ActionClassifier) -> int:
     """Drop a registered model's networks from this worker's model cache (read from the file on next use).
 
     Returns:

@@ -1,4 +1,4 @@
-"""Typed hyperparameters of the learned models, stored as JSON in ``HighlightModel.params``.
+"""Typed hyperparameters of the learned models, stored as JSON in ``ActionClassifier.params``.
 
 The JSON keys are the field names, so a registered model is rebuilt from its row alone
 (:meth:`HeadParams.from_dict`, :meth:`CRNNParams.from_dict`) whatever the settings are now.
@@ -17,7 +17,7 @@ from highlights.learning.errors import LearningError
 
 @dataclass(frozen=True)
 class _Stored:
-    """JSON round trip of a frozen dataclass of ints (``HighlightModel.params``)."""
+    """JSON round trip of a frozen dataclass of ints (``ActionClassifier.params``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a JSON object."""

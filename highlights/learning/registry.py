@@ -1,7 +1,7 @@
-"""The model registry: each training is the next version of its label set, one version per label set is active.
+"""The model registry: each training is the next version of its action set, one version per action set is active.
 
-Versions are numbered under a PostgreSQL advisory lock per label set (``LockKey.MODEL_REGISTRY``),
-so two trainings of one label set that finish together get consecutive versions. Nothing here
+Versions are numbered under a PostgreSQL advisory lock per action set (``LockKey.MODEL_REGISTRY``),
+so two trainings of one action set that finish together get consecutive versions. Nothing here
 enqueues work: activating a head calls for re-scoring the archive, which :class:`Activation` names
 for the caller to dispatch once the transaction commits.
 """
@@ -21,9 +21,9 @@ from django.db.models import Max
 
 from highlights.learning.datasets import Examples
 from highlights.learning.errors import LearningError
-from highlights.learning.taxonomy import BACKGROUND, label_set_key
+from highlights.learning.taxonomy import BACKGROUND, action_set_key
 from highlights.locks import LockKey, advisory_lock
-from highlights.models import HighlightModel
+from highlights.models import ActionClassifier
 from ml.files import atomic_write
 from ml.weights import sha256_file
 
@@ -36,7 +36,7 @@ class Labelling:
     """Clips a registered model must label, for the caller to dispatch after commit.
 
     Attributes:
-        model_id: the ``HighlightModel`` primary key.
+        model_id: the ``ActionClassifier`` primary key.
         game_ids: the games a CRNN labels (one task per game); ``None`` for a head, which re-scores
             every stored clip embedding of its parent model in one task.
     """
@@ -47,9 +47,9 @@ class Labelling:
 
 @dataclass(frozen=True)
 class Activation:
-    """A model made the active version of its label set, and the labelling that calls for (``None``: nothing)."""
+    """A model made the active version of its action set, and the labelling that calls for (``None``: nothing)."""
 
-    model: HighlightModel
+    model: ActionClassifier
     labelling: Labelling | None
 
 
@@ -63,22 +63,22 @@ def register(
     metrics: dict[str, Any],
     user: AbstractBaseUser | None = None,
 ) -> Activation:
-    """Save a trained network as the next version of its label set and make it the active one.
+    """Save a trained network as the next version of its action set and make it the active one.
 
-    The weights file ``HL_MODELS_DIR/<label set>/v<N>-<kind>.pt`` holds ``{"state_dict": ...}`` only
+    The weights file ``HL_MODELS_DIR/<action set>/v<N>-<kind>.pt`` holds ``{"state_dict": ...}`` only
     (read back with ``torch.load(weights_only=True)``); classes and hyperparameters live in the row.
-    The version is read and the row written under the label set's advisory lock, held to commit.
+    The version is read and the row written under the action set's advisory lock, held to commit.
     """
     key = ",".join(name for name in examples.classes if name != BACKGROUND)
     with advisory_lock(LockKey.MODEL_REGISTRY, key):
-        latest = HighlightModel.objects.filter(label_set=key).aggregate(v=Max("version"))["v"]
+        latest = ActionClassifier.objects.filter(action_set=key).aggregate(v=Max("version"))["v"]
         version = (latest or 0) + 1
         relpath = Path(_slug(key)) / f"v{version}-{kind}.pt"
         dest = Path(settings.HL_MODELS_DIR) / relpath
         with atomic_write(dest) as tmp:
             torch.save({"state_dict": network.state_dict()}, tmp)
-        model = HighlightModel.objects.create(
-            label_set=key,
+        model = ActionClassifier.objects.create(
+            action_set=key,
             classes=examples.classes,
             kind=kind,
             version=version,
@@ -95,12 +95,12 @@ def register(
     return activation
 
 
-def _slug(label_set: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in label_set.lower())[:80] or "labels"
+def _slug(action_set: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in action_set.lower())[:80] or "labels"
 
 
-def activate(model: HighlightModel) -> Activation:
-    """Make ``model`` the active version of its label set.
+def activate(model: ActionClassifier) -> Activation:
+    """Make ``model`` the active version of its action set.
 
     Returns:
         The activation; for a head its labelling re-scores the archive (the caller dispatches it on
@@ -108,26 +108,26 @@ def activate(model: HighlightModel) -> Activation:
         on the games an operator selects.
     """
     with transaction.atomic():
-        HighlightModel.objects.filter(label_set=model.label_set, is_active=True).exclude(pk=model.pk).update(
+        ActionClassifier.objects.filter(action_set=model.action_set, is_active=True).exclude(pk=model.pk).update(
             is_active=False
         )
-        HighlightModel.objects.filter(pk=model.pk).update(is_active=True)
+        ActionClassifier.objects.filter(pk=model.pk).update(is_active=True)
         model.is_active = True
-    labelling = Labelling(model.pk) if model.kind == HighlightModel.Kind.HEAD else None
+    labelling = Labelling(model.pk) if model.kind == ActionClassifier.Kind.HEAD else None
     return Activation(model, labelling)
 
 
-def rollback(label_set: str) -> Activation:
-    """Re-activate the version before the active one of a label set (its predictions are still stored).
+def rollback(action_set: str) -> Activation:
+    """Re-activate the version before the active one of an action set (its predictions are still stored).
 
     Raises:
-        LearningError: the label set has no active version, or no older one.
+        LearningError: the action set has no active version, or no older one.
     """
-    key = label_set_key(label_set.split(","))
-    active = HighlightModel.objects.filter(label_set=key, is_active=True).first()
+    key = action_set_key(action_set.split(","))
+    active = ActionClassifier.objects.filter(action_set=key, is_active=True).first()
     if active is None:
         raise LearningError(f"no active model for {key}")
-    previous = HighlightModel.objects.filter(label_set=key, version__lt=active.version).order_by("-version").first()
+    previous = ActionClassifier.objects.filter(action_set=key, version__lt=active.version).order_by("-version").first()
     if previous is None:
         raise LearningError(f"{active} is the first version of {key}: nothing to roll back to")
     return activate(previous)

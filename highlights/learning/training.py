@@ -1,4 +1,4 @@
-"""Training a model for a label set from verified clips: a few-shot head or a fine-tuned CRNN, then registering it.
+"""Training a model for an action set from verified clips: a few-shot head or a fine-tuned CRNN, then registering it.
 
 Both report progress through an optional ``progress(percent, stage)`` callback (the training job
 row's progress bar on the labels page): a head takes seconds, a CRNN minutes.
@@ -17,7 +17,7 @@ from highlights.learning.errors import LearningError
 from highlights.learning.networks import build_crnn, crnn_proba
 from highlights.learning.params import CRNNParams, HeadParams
 from highlights.learning.registry import Activation, register
-from highlights.models import HighlightModel
+from highlights.models import ActionClassifier
 from indexer import runtime
 from ml.crnn import fine_tune
 from ml.heads import cross_val_proba, train_head
@@ -59,7 +59,7 @@ def train_head_model(
     metrics.update(split="cross-validation, clips held out", final_loss=round(losses[-1], 4))
     progress(95, "registering")
     return register(
-        examples, HighlightModel.Kind.HEAD, head, parent=parent, params=params.to_dict(), metrics=metrics, user=user
+        examples, ActionClassifier.Kind.HEAD, head, parent=parent, params=params.to_dict(), metrics=metrics, user=user
     )
 
 
@@ -101,27 +101,27 @@ def train_crnn_model(
     probs = crnn_proba(model.eval(), x)
     metrics = evaluate_predictions(examples.y, probs, examples.classes).to_dict()
     metrics.update(split="training clips", losses=[round(v, 4) for v in losses])
-    kind = HighlightModel.Kind.TWO_STREAM if two_stream else HighlightModel.Kind.CRNN
+    kind = ActionClassifier.Kind.TWO_STREAM if two_stream else ActionClassifier.Kind.CRNN
     progress(95, "registering")
     return register(examples, kind, model, parent=spec.version, params=params.to_dict(), metrics=metrics, user=user)
 
 
 def check_kind(kind: str) -> None:
-    """Raise :class:`LearningError` unless ``kind`` is a ``HighlightModel.Kind`` value."""
-    if kind not in HighlightModel.Kind.values:
-        raise LearningError(f"unknown model kind {kind!r}: use {', '.join(HighlightModel.Kind.values)}")
+    """Raise :class:`LearningError` unless ``kind`` is an ``ActionClassifier.Kind`` value."""
+    if kind not in ActionClassifier.Kind.values:
+        raise LearningError(f"unknown model kind {kind!r}: use {', '.join(ActionClassifier.Kind.values)}")
 
 
 def train_model(
     labels: Sequence[str], kind: str, *, user: AbstractBaseUser | None = None, progress: Progress = _ignore
 ) -> Activation:
-    """Train, register and activate a model of ``kind`` (a ``HighlightModel.Kind`` value) for ``labels``.
+    """Train, register and activate a model of ``kind`` (an ``ActionClassifier.Kind`` value) for ``labels``.
 
     Raises:
         LearningError: see :func:`train_head_model` and :func:`train_crnn_model`; or an unknown kind.
     """
     check_kind(kind)
-    if kind == HighlightModel.Kind.HEAD:
+    if kind == ActionClassifier.Kind.HEAD:
         return train_head_model(labels, user=user, progress=progress)
-    two_stream = kind == HighlightModel.Kind.TWO_STREAM
+    two_stream = kind == ActionClassifier.Kind.TWO_STREAM
     return train_crnn_model(labels, two_stream=two_stream, user=user, progress=progress)

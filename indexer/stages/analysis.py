@@ -1,4 +1,4 @@
-"""One decoding pass over a video: action windows, motion, shot boundaries, and audio excitement.
+"""One decoding pass over a video: action windows, motion, shot boundaries, and audio energy.
 
 The video is decoded once (:class:`~indexer.stages.frames.FrameSampler`); each batch of frames
 feeds the shot detector and the motion signal, and fills overlapping windows of ``T`` frames that
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.errors import CorruptVideoError
-from indexer.stages.audio import audio_excitement
+from indexer.stages.audio import audio_features
 from indexer.stages.frames import FrameBatch, FrameSampler, window_starts, write_jpeg
 from indexer.stages.motion import frame_motion, window_motion
 from indexer.stages.probe import VideoProbe
@@ -58,7 +58,7 @@ class Analysis:
         spans_s: ``(W, 2)`` float64 window [start, end) in seconds.
         probs: ``(W, K)`` float32 class probabilities per window.
         features: ``(W, D)`` float32 L2-normalised window embeddings.
-        excitement: ``(W,)`` float32 audio excitement z-score (zeros without audio).
+        audio_energy: ``(W,)`` float32 audio energy z-score (zeros without audio).
         motion: ``(W,)`` float32 motion z-score.
         shots: shot spans in milliseconds covering the video.
         has_audio: whether a non-silent audio track was found.
@@ -68,7 +68,7 @@ class Analysis:
     spans_s: np.ndarray
     probs: np.ndarray
     features: np.ndarray
-    excitement: np.ndarray
+    audio_energy: np.ndarray
     motion: np.ndarray
     shots: list[ShotSpan]
     has_audio: bool
@@ -82,7 +82,7 @@ class Analysis:
                 spans_s=self.spans_s,
                 probs=self.probs,
                 features=self.features,
-                excitement=self.excitement,
+                audio_energy=self.audio_energy,
                 motion=self.motion,
                 shots=np.array([[s.start_ms, s.end_ms] for s in self.shots], dtype=np.int64).reshape(-1, 2),
                 has_audio=np.array(self.has_audio),
@@ -96,13 +96,13 @@ class Analysis:
                 spans_s=data["spans_s"],
                 probs=data["probs"],
                 features=data["features"],
-                excitement=data["excitement"],
+                audio_energy=data["audio_energy"],
                 motion=data["motion"],
                 shots=[ShotSpan(int(a), int(b)) for a, b in data["shots"]],
                 has_audio=bool(data["has_audio"]),
             )
 
-    def video_labels(self, categories: tuple[str, ...], k: int = 5) -> list[tuple[str, float]]:
+    def video_classes(self, categories: tuple[str, ...], k: int = 5) -> list[tuple[str, float]]:
         """Top-``k`` classes for the whole video: window probabilities averaged over time."""
         mean = self.probs.mean(axis=0)
         top = np.argsort(mean)[::-1][:k]
@@ -154,7 +154,7 @@ def analyse_video(
     ).reshape(-1, 2)
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        audio_future = pool.submit(_timed, audio_excitement, path, spans, has_audio=probe.has_audio)
+        audio_future = pool.submit(_timed, audio_features, path, spans, has_audio=probe.has_audio)
         shots = ShotDetector(sample_fps=params.sample_fps)
         diffs: list[np.ndarray] = []
         probs: list[np.ndarray] = []
@@ -198,7 +198,7 @@ def analyse_video(
         spans_s=spans,
         probs=np.concatenate(probs),
         features=np.concatenate(features),
-        excitement=audio.excitement,
+        audio_energy=audio.audio_energy,
         motion=motion.unusual,
         shots=shots.finish(probe.duration_s),
         has_audio=audio.has_audio,

@@ -1,4 +1,4 @@
-"""Audio excitement per action window: crowd roar and commentary peaks, scored against the game.
+"""Audio energy per action window: crowd roar and commentary peaks, scored against the game.
 
 The soundtrack is decoded once by ffmpeg to mono float32 PCM at ``sample_rate`` Hz and read from
 the pipe in fixed-size blocks, so a 2-hour game never sits in memory (only two float32 values per
@@ -12,9 +12,9 @@ the pipe in fixed-size blocks, so a 2-hour game never sits in memory (only two f
   ``H(x) = (x + |x|) / 2``; magnitudes are divided by the window's sum so a full-scale sine peaks
   at 0.5. Its per-window mean is ``spectral_flux``.
 
-``excitement = robust_zscore((robust_zscore(loudness_db) + robust_zscore(spectral_flux)) / 2)``:
+``audio_energy = robust_zscore((robust_zscore(loudness_db) + robust_zscore(spectral_flux)) / 2)``:
 loudness catches sustained roars, flux catches sudden onsets (whistle, crack of the bat, a
-shout), and the mean of the two is z-scored again so excitement has the same scale as the other
+shout), and the mean of the two is z-scored again so audio_energy has the same scale as the other
 game-relative signals (see :mod:`indexer.stages.baseline`).
 """
 
@@ -38,7 +38,7 @@ from indexer.stages.baseline import robust_zscore, window_mean
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FLOOR_DB", "FRAME_SIZE", "HOP_SIZE", "AudioDecodeError", "AudioFeatures", "audio_excitement"]
+__all__ = ["FLOOR_DB", "FRAME_SIZE", "HOP_SIZE", "AudioDecodeError", "AudioFeatures", "audio_features"]
 
 FRAME_SIZE = 2048
 """Samples per analysis frame."""
@@ -67,18 +67,18 @@ class AudioFeatures:
             (peak below -100 dBFS); every array is then its neutral value.
         loudness_db: ``(W,)`` float32 RMS loudness per window in dBFS, floored at -100.
         spectral_flux: ``(W,)`` float32 mean positive spectral flux per window (Dixon 2006).
-        excitement: ``(W,)`` float32 robust z-score in ``[-5, 5]`` against the game's own windows;
+        audio_energy: ``(W,)`` float32 robust z-score in ``[-5, 5]`` against the game's own windows;
             zeros when ``has_audio`` is False.
     """
 
     has_audio: bool
     loudness_db: np.ndarray
     spectral_flux: np.ndarray
-    excitement: np.ndarray
+    audio_energy: np.ndarray
 
 
-def audio_excitement(path: Path, spans_s: np.ndarray, *, has_audio: bool, sample_rate: int = 16000) -> AudioFeatures:
-    """Loudness, spectral flux and excitement for each window of a video's soundtrack.
+def audio_features(path: Path, spans_s: np.ndarray, *, has_audio: bool, sample_rate: int = 16000) -> AudioFeatures:
+    """Loudness, spectral flux and audio_energy for each window of a video's soundtrack.
 
     Args:
         path: the video (or audio) file.
@@ -89,7 +89,7 @@ def audio_excitement(path: Path, spans_s: np.ndarray, *, has_audio: bool, sample
         sample_rate: decode rate in Hz; 16 kHz keeps everything that matters for crowd noise.
 
     Returns:
-        The per-window features; ``has_audio`` is False (and excitement zeros) when the caller
+        The per-window features; ``has_audio`` is False (and audio_energy zeros) when the caller
         said there is no audio stream or the decoded track is digitally silent.
 
     Raises:
@@ -121,7 +121,7 @@ def audio_excitement(path: Path, spans_s: np.ndarray, *, has_audio: bool, sample
     flux = window_mean(centres_s, np.concatenate(frame_flux), spans_s, empty=0.0).astype(np.float32)
     combined = (robust_zscore(loudness_db) + robust_zscore(flux)) / 2.0
     return AudioFeatures(
-        has_audio=True, loudness_db=loudness_db, spectral_flux=flux, excitement=robust_zscore(combined)
+        has_audio=True, loudness_db=loudness_db, spectral_flux=flux, audio_energy=robust_zscore(combined)
     )
 
 
@@ -131,7 +131,7 @@ def _silent(n_windows: int) -> AudioFeatures:
         has_audio=False,
         loudness_db=np.full(n_windows, FLOOR_DB, dtype=np.float32),
         spectral_flux=np.zeros(n_windows, dtype=np.float32),
-        excitement=np.zeros(n_windows, dtype=np.float32),
+        audio_energy=np.zeros(n_windows, dtype=np.float32),
     )
 
 

@@ -1,6 +1,6 @@
 """Per-game baselines: robust z-scores and per-window aggregation of per-frame signals.
 
-Audio excitement and motion are only meaningful relative to the game they come from (a quiet
+Audio energy and motion are only meaningful relative to the game they come from (a quiet
 amateur recording and a roaring broadcast have different absolute levels), so each signal is
 scored against the game's own distribution with the robust z-score ("modified z-score") of
 

@@ -83,43 +83,43 @@ class HighlightWeights:
 
     Attributes:
         action: weight of the action model's confidence in the clip's label.
-        excitement: weight of the audio excitement (crowd, commentary).
+        audio_energy: weight of the audio energy (crowd, commentary).
         motion: weight of the unusual-motion cue.
     """
 
     action: float = 0.6
-    excitement: float = 0.25
+    audio_energy: float = 0.25
     motion: float = 0.15
 
     def __post_init__(self) -> None:
-        weights = (self.action, self.excitement, self.motion)
+        weights = (self.action, self.audio_energy, self.motion)
         if any(not math.isfinite(w) or w < 0 for w in weights) or sum(weights) <= 0:
             raise ValueError(f"weights must be finite, non-negative and not all zero, got {weights}")
 
 
 def highlight_score(
-    confidence: float, excitement_z: float, motion_z: float, weights: HighlightWeights = HighlightWeights()
+    confidence: float, audio_energy_z: float, motion_z: float, weights: HighlightWeights = HighlightWeights()
 ) -> float:
     """How much of a highlight a clip is, in [0, 1].
 
     ``score = (w_a * c + w_e * sigmoid(e) + w_m * sigmoid(m)) / (w_a + w_e + w_m)`` with ``c`` the
     label confidence clipped to [0, 1] and ``e``, ``m`` the game-relative robust z-scores of audio
-    excitement and motion (``sigmoid(0) = 0.5``: an ordinary moment of the game). Non-decreasing in
+    audio_energy and motion (``sigmoid(0) = 0.5``: an ordinary moment of the game). Non-decreasing in
     each input and strictly increasing in each input whose weight is positive.
 
     Args:
         confidence: probability of the clip's label, 0..1.
-        excitement_z: mean audio excitement z-score of the clip (0 for a game without audio).
+        audio_energy_z: mean audio energy z-score of the clip (0 for a game without audio).
         motion_z: mean motion z-score of the clip.
         weights: relative weights of the three cues.
 
     Returns:
         The score in [0, 1].
     """
-    total = weights.action + weights.excitement + weights.motion
+    total = weights.action + weights.audio_energy + weights.motion
     score = (
         weights.action * min(max(float(confidence), 0.0), 1.0)
-        + weights.excitement * _sigmoid(excitement_z)
+        + weights.audio_energy * _sigmoid(audio_energy_z)
         + weights.motion * _sigmoid(motion_z)
     ) / total
     return min(max(score, 0.0), 1.0)
@@ -132,10 +132,10 @@ class ClipSpec:
     Attributes:
         start_ms: start in integer milliseconds of the video's timeline.
         end_ms: end (exclusive) in integer milliseconds.
-        label: category name of the clip's top-1 class.
-        label_index: index of ``label`` in the model's categories.
-        confidence: time-weighted mean probability of ``label`` over the clip's segments.
-        excitement: mean audio excitement z-score over the clip's windows.
+        model_class: category name of the clip's top-1 class.
+        class_index: index of ``model_class`` in the model's categories.
+        confidence: time-weighted mean probability of ``model_class`` over the clip's segments.
+        audio_energy: mean audio energy z-score over the clip's windows.
         motion: mean motion z-score over the clip's windows.
         highlight_score: :func:`highlight_score` of the three above, in [0, 1].
         top_k: the clip's top-k ``(category, time-weighted mean probability)``, best first.
@@ -145,10 +145,10 @@ class ClipSpec:
 
     start_ms: int
     end_ms: int
-    label: str
-    label_index: int
+    model_class: str
+    class_index: int
     confidence: float
-    excitement: float
+    audio_energy: float
     motion: float
     highlight_score: float
     top_k: tuple[tuple[str, float], ...]
@@ -158,7 +158,7 @@ class ClipSpec:
 def build_clips(
     spans_s: np.ndarray,
     window_probs: np.ndarray,
-    window_excitement: np.ndarray,
+    window_audio_energy: np.ndarray,
     window_motion: np.ndarray,
     shots: list[ShotSpan],
     categories: Sequence[str],
@@ -172,8 +172,8 @@ def build_clips(
     Args:
         spans_s: ``(W, 2)`` float64 window ``[start, end)`` in seconds.
         window_probs: ``(W, C)`` class probabilities per window.
-        window_excitement: ``(W,)`` audio excitement z-scores
-            (:attr:`indexer.stages.audio.AudioFeatures.excitement`).
+        window_audio_energy: ``(W,)`` audio energy z-scores
+            (:attr:`indexer.stages.audio.AudioFeatures.audio_energy`).
         window_motion: ``(W,)`` motion z-scores (:attr:`indexer.stages.motion.MotionFeatures.unusual`).
         shots: contiguous shots from :meth:`indexer.stages.shots.ShotDetector.finish` (times in ms);
             an empty list means one shot.
@@ -190,12 +190,12 @@ def build_clips(
         ValueError: array shapes or ``categories`` disagree.
     """
     probs = np.asarray(window_probs, dtype=np.float64)
-    excitement = np.asarray(window_excitement, dtype=np.float64).reshape(-1)
+    audio_energy = np.asarray(window_audio_energy, dtype=np.float64).reshape(-1)
     motion = np.asarray(window_motion, dtype=np.float64).reshape(-1)
     if probs.ndim != 2 or probs.shape[1] != len(categories):
         raise ValueError(f"window_probs must be (W, {len(categories)}), got {probs.shape}")
-    if not len(excitement) == len(motion) == len(probs):
-        raise ValueError(f"{len(probs)} windows but {len(excitement)} excitement and {len(motion)} motion values")
+    if not len(audio_energy) == len(motion) == len(probs):
+        raise ValueError(f"{len(probs)} windows but {len(audio_energy)} audio_energy and {len(motion)} motion values")
     if len(probs) == 0:
         return []
 
@@ -208,20 +208,20 @@ def build_clips(
         members = pieces[run.first : run.stop]
         mean_probs = _time_weighted_probs(members, segment_probs)
         windows = sorted({w for piece in members for w in segment_windows[piece.segment]})
-        confidence = float(mean_probs[run.label])
-        clip_excitement = float(excitement[windows].mean())
+        confidence = float(mean_probs[run.class_index])
+        clip_audio_energy = float(audio_energy[windows].mean())
         clip_motion = float(motion[windows].mean())
         best = np.argsort(-mean_probs, kind="stable")[:top_k]
         clips.append(
             ClipSpec(
                 start_ms=round(members[0].start_s * 1000),
                 end_ms=round(members[-1].end_s * 1000),
-                label=categories[run.label],
-                label_index=run.label,
+                model_class=categories[run.class_index],
+                class_index=run.class_index,
                 confidence=confidence,
-                excitement=clip_excitement,
+                audio_energy=clip_audio_energy,
                 motion=clip_motion,
-                highlight_score=highlight_score(confidence, clip_excitement, clip_motion, weights),
+                highlight_score=highlight_score(confidence, clip_audio_energy, clip_motion, weights),
                 top_k=tuple((categories[c], float(mean_probs[c])) for c in best),
                 window_indices=tuple(windows),
             )
@@ -245,7 +245,7 @@ class _Run:
 
     first: int
     stop: int
-    label: int
+    class_index: int
     shot: int
 
 
@@ -274,12 +274,12 @@ def _label_runs(pieces: list[_Piece], segment_probs: np.ndarray) -> list[_Run]:
     """Group consecutive contiguous pieces with the same top-1 label and shot."""
     runs: list[_Run] = []
     for index, piece in enumerate(pieces):
-        label = int(np.argmax(segment_probs[piece.segment]))
+        class_index = int(np.argmax(segment_probs[piece.segment]))
         previous = runs[-1] if runs else None
-        if previous is not None and previous.label == label and _joinable(pieces, previous.stop - 1, index):
-            runs[-1] = _Run(previous.first, index + 1, label, previous.shot)
+        if previous is not None and previous.class_index == class_index and _joinable(pieces, previous.stop - 1, index):
+            runs[-1] = _Run(previous.first, index + 1, class_index, previous.shot)
         else:
-            runs.append(_Run(index, index + 1, label, piece.shot))
+            runs.append(_Run(index, index + 1, class_index, piece.shot))
     return runs
 
 
@@ -316,12 +316,12 @@ def _merge_short_runs(
             break
         i = min(candidates, key=lambda k: _duration(runs[k], pieces))
         own_probs = _time_weighted_probs(pieces[runs[i].first : runs[i].stop], segment_probs)
-        target = max(neighbours(i), key=lambda k: (own_probs[runs[k].label], -k))
+        target = max(neighbours(i), key=lambda k: (own_probs[runs[k].class_index], -k))
         lo, hi = min(i, target), max(i, target)
-        runs[lo : hi + 1] = [_Run(runs[lo].first, runs[hi].stop, runs[target].label, runs[target].shot)]
+        runs[lo : hi + 1] = [_Run(runs[lo].first, runs[hi].stop, runs[target].class_index, runs[target].shot)]
         for k in (lo + 1, lo):  # the merged run may now touch a neighbour with the same label
-            if k >= 1 and k < len(runs) and runs[k - 1].label == runs[k].label and k - 1 in neighbours(k):
-                runs[k - 1 : k + 1] = [_Run(runs[k - 1].first, runs[k].stop, runs[k].label, runs[k].shot)]
+            if k >= 1 and k < len(runs) and runs[k - 1].class_index == runs[k].class_index and k - 1 in neighbours(k):
+                runs[k - 1 : k + 1] = [_Run(runs[k - 1].first, runs[k].stop, runs[k].class_index, runs[k].shot)]
     return [run for run in runs if not is_short(run)]
 
 

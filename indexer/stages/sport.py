@@ -65,7 +65,7 @@ def sport_class_sums(
     Args:
         mean_probs: ``(K,)`` class probabilities averaged over the video's windows.
         categories: the ``K`` class names of the action model.
-        class_sports: class name → sport, from the action taxonomy (``ActionLabel.model_classes``).
+        class_sports: class name → sport, from the action taxonomy (``Action.model_classes``).
 
     Returns:
         Sport → summed probability, for the sports with at least one mapped class (``other`` excluded).

@@ -24,9 +24,9 @@ from search.index import VectorIndex
 
 @pytest.fixture(scope="module")
 def descriptors(face_photos: dict[str, list[Path]], faces_env: Path) -> dict[str, list[np.ndarray]]:
-    analyzer = runtime.face_analyzer()
+    face_recognizer = runtime.face_recognizer()
     return {
-        identity: [analyzer.analyze(load_image(p))[0].descriptor for p in face_photos[identity]]
+        identity: [face_recognizer.detect_and_describe(load_image(p))[0].descriptor for p in face_photos[identity]]
         for identity in ("person_01", "person_03")
     }
 
@@ -36,7 +36,7 @@ def _clip(game: Game, start_ms: int, end_ms: int) -> Clip:
         game=game,
         start_ms=start_ms,
         end_ms=end_ms,
-        label="news anchoring",
+        model_class="news anchoring",
         confidence=0.5,
         highlight_score=0.5,
         model_version="test",

@@ -17,6 +17,6 @@ def test_segments_last_until_the_next_state_and_markers_sit_at_their_time() -> N
     segments = score_segments(10_000, [StateSpan(0, "a"), StateSpan(2_500, "b")])
     assert [(s.left, s.width, s.text, s.start_s) for s in segments] == [(0.0, 25.0, "a", 0.0), (25.0, 75.0, "b", 2.5)]
     marks = event_marks(10_000, [(5_000, "run 1–0", 1_000)])
-    assert [(m.x, m.label, m.seek_s) for m in marks] == [(WIDTH / 2, "run 1–0", 1.0)]
+    assert [(m.x, m.title, m.seek_s) for m in marks] == [(WIDTH / 2, "run 1–0", 1.0)]
     with pytest.raises(ValueError, match="positive duration"):
         score_segments(0, [])

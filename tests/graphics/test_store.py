@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from highlights import graphics, people, selectors
-from highlights.models import ActionLabel, Clip, Event, Game, GameState, Player, PlayerAppearance, Team
+from highlights.models import Action, Clip, Event, Game, GameState, Player, PlayerAppearance, Team
 from highlights.selectors import search_clips
 from indexer.stages.clips import highlight_score
 from indexer.stages.graphics import GameState as Reading
@@ -21,12 +21,12 @@ from indexer.stages.graphics import GraphicsResult, NameSighting, ScoringEvent, 
 pytestmark = pytest.mark.django_db
 
 
-def _clip(game: Game, start_ms: int, end_ms: int, label: str, action: ActionLabel | None) -> Clip:
+def _clip(game: Game, start_ms: int, end_ms: int, label: str, action: Action | None) -> Clip:
     return Clip.objects.create(
         game=game,
         start_ms=start_ms,
         end_ms=end_ms,
-        label=label,
+        model_class=label,
         action=action,
         confidence=0.8,
         highlight_score=highlight_score(0.8, 0.0, 0.0),
@@ -43,8 +43,8 @@ def _state(t_ms: int, a: int, b: int, **fields: object) -> Reading:
 @pytest.fixture
 def baseball() -> tuple[Game, list[Clip]]:
     game = Game.objects.create(source_path="/x.mp4", sha256="b" * 64, duration_s=60.0)
-    hit = ActionLabel.objects.get(sport="baseball", name="hit")
-    celebration = ActionLabel.objects.get(sport="other", name="celebration")
+    hit = Action.objects.get(sport="baseball", name="hit")
+    celebration = Action.objects.get(sport="other", name="celebration")
     clips = [
         _clip(game, 0, 10_000, "hitting baseball", hit),
         _clip(game, 10_000, 20_000, "hitting baseball", hit),  # the scoring play

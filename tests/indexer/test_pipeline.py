@@ -41,16 +41,16 @@ def three_games(
 
 
 def test_index_game_json_reports_real_labels_and_clips(tennis: dict[str, Any]) -> None:
-    assert set(tennis) == {"game_id", "duration_s", "wall_s", "sport", "labels", "graphics", "events", "clips"}
+    assert set(tennis) == {"game_id", "duration_s", "wall_s", "sport", "top_classes", "graphics", "events", "clips"}
     assert tennis["sport"] == "tennis"
-    assert tennis["labels"][0][0] == "playing tennis"
-    assert len(tennis["labels"]) == 5
+    assert tennis["top_classes"][0][0] == "playing tennis"
+    assert len(tennis["top_classes"]) == 5
     assert tennis["duration_s"] == pytest.approx(5.1, abs=0.1)
     assert tennis["clips"], "a 5 s rally yields at least one clip"
     for clip in tennis["clips"]:
         assert 0.0 <= clip["start_s"] < clip["end_s"] <= tennis["duration_s"] + 0.5
         assert 0.0 <= clip["highlight_score"] <= 1.0
-    assert any(c["label"] == "playing tennis" for c in tennis["clips"])
+    assert any(c["model_class"] == "playing tennis" for c in tennis["clips"])
 
 
 def test_rows_stored_with_game_facts_predictions_and_thumbnails(tennis: dict[str, Any]) -> None:
@@ -67,7 +67,7 @@ def test_rows_stored_with_game_facts_predictions_and_thumbnails(tennis: dict[str
         assert ClipPrediction.objects.filter(clip=clip).count() == 5
         assert clip.embedding_vector().shape == (1024,)
         assert (Path(settings.MEDIA_ROOT) / clip.thumbnail.name).stat().st_size > 1000
-    rally = game.clips.filter(label="playing tennis").first()
+    rally = game.clips.filter(model_class="playing tennis").first()
     assert rally is not None
     assert rally.action is not None
     assert rally.action.name == "rally"
@@ -98,7 +98,7 @@ def test_search_command_matches_words_and_ranks_by_highlight_score(three_games: 
     assert hits
     assert {h["game_id"] for h in hits} == tennis_games
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
-    assert set(hits[0]) == {"clip_id", "game_id", "start_s", "end_s", "label", "score", "matched", "play_id"}
+    assert set(hits[0]) == {"clip_id", "game_id", "start_s", "end_s", "model_class", "score", "matched", "play_id"}
     assert (hits[0]["matched"], hits[0]["play_id"]) == ("", None)  # no event asked for: no match reason, no play
 
     out = StringIO()
@@ -109,7 +109,7 @@ def test_search_command_matches_words_and_ranks_by_highlight_score(three_games: 
 
 
 def test_similar_finds_the_other_tennis_match_first(three_games: dict[str, dict[str, Any]]) -> None:
-    query = next(c for c in three_games["tennis"]["clips"] if c["label"] == "playing tennis")
+    query = next(c for c in three_games["tennis"]["clips"] if c["model_class"] == "playing tennis")
     out = StringIO()
     call_command("similar", str(query["id"]), "--k", "3", "--json", stdout=out)
     hits = json.loads(out.getvalue())["hits"]
@@ -187,7 +187,7 @@ def test_an_animated_gif_indexes_through_pyav(
     gif = index_game(animated_gif)
     game = Game.objects.get(pk=gif["game_id"])
     assert game.status == Game.Status.INDEXED
-    assert gif["labels"][0][0] == mp4["labels"][0][0] == "playing basketball"
+    assert gif["top_classes"][0][0] == mp4["top_classes"][0][0] == "playing basketball"
     assert gif["clips"]
     assert gif["duration_s"] == pytest.approx(mp4["duration_s"], abs=0.2)
     for clip in game.clips.all():
@@ -203,7 +203,7 @@ def test_an_interlaced_ts_is_deinterlaced_and_labels_at_least_as_well_as_before(
     from indexer.stages.probe import probe_video
 
     indexed = index_game(interlaced_ts)
-    label, probability = indexed["labels"][0]
+    label, probability = indexed["top_classes"][0]
     assert label == "playing basketball"  # the progressive original's label
     assert Game.objects.get(pk=indexed["game_id"]).status == Game.Status.INDEXED
     probe = probe_video(interlaced_ts)
@@ -217,5 +217,5 @@ def test_an_interlaced_ts_is_deinterlaced_and_labels_at_least_as_well_as_before(
     )
     recognizer = runtime.action_recognizer()
     woven = analyse_video(interlaced_ts, replace(probe, interlaced=False), recognizer, params)  # the frames as stored
-    probabilities = dict(woven.video_labels(recognizer.categories, k=len(recognizer.categories)))
+    probabilities = dict(woven.video_classes(recognizer.categories, k=len(recognizer.categories)))
     assert probability > probabilities[label]  # combing costs the model confidence; deinterlacing wins it back

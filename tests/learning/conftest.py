@@ -1,4 +1,4 @@
-"""Fixtures for learned highlight types: the short shared clips indexed once per module, real weights, real database.
+"""Fixtures for learned actions: the short shared clips indexed once per module, real weights, real database.
 
 Indexing commits as it goes (as on a worker), so these tests use the module-wide committed database
 (``committed_env``) and delete the rows they made at the end. CRNN fine-tunes run 3 epochs (``HL_CRNN_EPOCHS``).
@@ -23,12 +23,12 @@ def learning_env(committed_env: Path) -> Iterator[Path]:
     var = committed_env
     with override_settings(VAR_DIR=var, HL_MODELS_DIR=var / "models", HL_CRNN_EPOCHS=3):
         yield var
-        from highlights.models import ActionLabel, Game, HighlightModel, IndexJob
+        from highlights.models import Action, ActionClassifier, Game, IndexJob
 
-        HighlightModel.objects.all().delete()
+        ActionClassifier.objects.all().delete()
         IndexJob.objects.all().delete()
         Game.objects.all().delete()
-        ActionLabel.objects.filter(model_classes=[]).delete()
+        Action.objects.filter(model_classes=[]).delete()
 
 
 @pytest.fixture(scope="module")

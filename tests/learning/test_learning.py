@@ -1,4 +1,4 @@
-"""Learned highlight types end to end on indexed shared footage: heads, registry, search, CRNN, evaluation."""
+"""Learned actions end to end on indexed shared footage: heads, registry, search, CRNN, evaluation."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from highlights import learning
-from highlights.models import ActionLabel, Clip, HighlightModel, LearnedLabel, ReviewStatus, TrainingJob
+from highlights.models import Action, ActionClassifier, Clip, LearnedAction, ReviewStatus, TrainingJob
 from highlights.selectors import search_clips
 
 # Editors' new labels, one per sport: the clips of these games are verified; clay and practice_late are held out.
@@ -35,18 +35,18 @@ def _json(command: str, *args: str) -> dict[str, Any]:
 def verified(indexed: dict[str, int]) -> dict[str, list[int]]:
     """Mark the clips of the tennis, baseball and NBA games verified with the new labels (as editors would)."""
     for game, (sport, name) in NEW_LABELS.items():
-        action, _ = ActionLabel.objects.get_or_create(sport=sport, name=name)
+        action, _ = Action.objects.get_or_create(sport=sport, name=name)
         Clip.objects.filter(game_id=indexed[game]).update(action=action, review_status=ReviewStatus.VERIFIED)
     return {g: list(Clip.objects.filter(game_id=gid).values_list("pk", flat=True)) for g, gid in indexed.items()}
 
 
 @pytest.fixture(scope="module")
 def head(verified: dict[str, list[int]]) -> dict[str, Any]:
-    return _json("train_highlight_model", "--labels", "rally,windup,possession", "--kind", "head")
+    return _json("train_classifier", "--labels", "rally,windup,possession", "--kind", "head")
 
 
 def _labels(model_id: int, clip_ids: list[int]) -> set[str]:
-    return set(LearnedLabel.objects.filter(model_id=model_id, clip_id__in=clip_ids).values_list("label", flat=True))
+    return set(LearnedAction.objects.filter(model_id=model_id, clip_id__in=clip_ids).values_list("action", flat=True))
 
 
 def test_head_labels_the_held_out_shared_clips(head: dict[str, Any], verified: dict[str, list[int]]) -> None:
@@ -64,7 +64,7 @@ def test_new_labels_are_searchable_and_applying_decodes_no_video(
 ) -> None:
     hits = {h.clip_id for h in search_clips("rally")}
     assert set(verified["clay"]) <= hits and not hits & set(verified["baseball"] + verified["practice_late"])
-    LearnedLabel.objects.filter(model_id=head["model_id"]).delete()
+    LearnedAction.objects.filter(model_id=head["model_id"]).delete()
     assert not {h.clip_id for h in search_clips("possession")} & set(verified["practice_late"])  # only via the head
 
     def no_decoding(*args: object, **kwargs: object) -> None:
@@ -76,11 +76,11 @@ def test_new_labels_are_searchable_and_applying_decodes_no_video(
 
 
 def test_each_training_registers_a_version_and_rollback_restores_the_previous(head: dict[str, Any]) -> None:
-    second = _json("train_highlight_model", "--labels", "windup,rally,possession")
+    second = _json("train_classifier", "--labels", "windup,rally,possession")
     assert second["version"] == 2
-    active = HighlightModel.objects.filter(label_set="possession,rally,windup", is_active=True)
+    active = ActionClassifier.objects.filter(action_set="possession,rally,windup", is_active=True)
     assert list(active.values_list("version", flat=True)) == [2]
-    rolled = _json("highlight_models", "rollback", "rally,windup,possession")
+    rolled = _json("classifiers", "rollback", "rally,windup,possession")
     assert [m["version"] for m in rolled["models"]] == [1]
     assert list(active.values_list("version", flat=True)) == [1]
     assert search_clips("rally"), "version 1's stored labels are searchable again"
@@ -89,7 +89,7 @@ def test_each_training_registers_a_version_and_rollback_restores_the_previous(he
 def test_crnn_fine_tune_round_trips_through_the_registry(
     verified: dict[str, list[int]], indexed: dict[str, int]
 ) -> None:
-    activation = learning.train_model(["rally", "windup"], HighlightModel.Kind.CRNN)
+    activation = learning.train_model(["rally", "windup"], ActionClassifier.Kind.CRNN)
     model = activation.model
     assert activation.labelling is None, "a CRNN labels the games an operator picks, not the archive"
     assert model.parent == "mobilenet_v2_imagenet1k@b0353104" and model.params["frames"] == 8
@@ -98,8 +98,8 @@ def test_crnn_fine_tune_round_trips_through_the_registry(
     assert set(model.training_clips.values_list("pk", flat=True)) >= set(verified["tennis"] + verified["baseball"])
     assert learning.unload_network(model) == 0, "training does not load the registered network"
     learning.label_game_with_crnn(model.pk, indexed["clay"])  # read from the file, as another process would
-    clay = LearnedLabel.objects.filter(model=model, clip_id__in=verified["clay"])
-    assert clay.count() == LearnedLabel.objects.filter(model=model, clip__game_id=indexed["clay"]).count()
+    clay = LearnedAction.objects.filter(model=model, clip_id__in=verified["clay"])
+    assert clay.count() == LearnedAction.objects.filter(model=model, clip__game_id=indexed["clay"]).count()
     path = Path(settings.HL_MODELS_DIR) / model.weights_path
     path.write_bytes(path.read_bytes() + b"tampered")
     assert learning.unload_network(model) == 1, "labelling loaded it into the worker's model cache"
@@ -110,8 +110,8 @@ def test_crnn_fine_tune_round_trips_through_the_registry(
 def test_a_training_job_records_its_progress_and_the_version_it_registered(
     verified: dict[str, list[int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    job = learning.request_training(["windup", "possession"], HighlightModel.Kind.HEAD)
-    assert (job.status, job.progress, job.label_set) == (TrainingJob.Status.QUEUED, 0, "possession,windup")
+    job = learning.request_training(["windup", "possession"], ActionClassifier.Kind.HEAD)
+    assert (job.status, job.progress, job.action_set) == (TrainingJob.Status.QUEUED, 0, "possession,windup")
     seen: list[tuple[int, str]] = []
     advance = TrainingJob.advance
 
@@ -126,9 +126,9 @@ def test_a_training_job_records_its_progress_and_the_version_it_registered(
     assert (job.status, job.progress, job.error, job.model) == (TrainingJob.Status.SUCCEEDED, 100, "", activation.model)
     assert [p for _, p in seen] == sorted(p for _, p in seen) and len(seen) >= 3
     assert {status for status, _ in seen} == {TrainingJob.Status.RUNNING}
-    assert activation.model.label_set == "possession,windup" and activation.model.is_active
+    assert activation.model.action_set == "possession,windup" and activation.model.is_active
     assert learning.run_training_job(job.pk) is None, "a finished job is not trained again"
-    assert HighlightModel.objects.filter(label_set="possession,windup").count() == 1
+    assert ActionClassifier.objects.filter(action_set="possession,windup").count() == 1
 
 
 def test_evaluate_prints_metrics_and_writes_pngs(video_dir: Path, tmp_path: Path, head: dict[str, Any]) -> None:
@@ -161,7 +161,7 @@ def test_a_newly_indexed_game_is_labelled_by_the_active_head(
         check=True,
     )  # fmt: skip
     game_id = _json("index_game", str(cut))["game_id"]
-    active = HighlightModel.objects.get(label_set="possession,rally,windup", is_active=True)
+    active = ActionClassifier.objects.get(action_set="possession,rally,windup", is_active=True)
     clips = list(Clip.objects.filter(game_id=game_id).values_list("pk", flat=True))
     assert clips
     assert _labels(active.pk, clips) == {"rally"}

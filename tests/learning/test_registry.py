@@ -15,7 +15,7 @@ from django.db import connection
 from django.test import override_settings
 
 from highlights import learning
-from highlights.models import HighlightModel, TrainingJob
+from highlights.models import ActionClassifier, TrainingJob
 from ml.heads import EmbeddingHead
 
 RACE = ["race-b", "race-a"]
@@ -27,10 +27,10 @@ def registry_env(committed_env: Path, tmp_path: Path) -> Iterator[Path]:
     with override_settings(HL_MODELS_DIR=tmp_path / "models"):
         yield tmp_path / "models"
         TrainingJob.objects.all().delete()
-        HighlightModel.objects.filter(label_set__startswith="race-").delete()
+        ActionClassifier.objects.filter(action_set__startswith="race-").delete()
 
 
-def test_two_concurrent_registrations_of_one_label_set_get_distinct_versions(
+def test_two_concurrent_registrations_of_one_action_set_get_distinct_versions(
     registry_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     examples = learning.Examples(clips=[], y=np.zeros(0, dtype=np.int64), classes=sorted(RACE))
@@ -53,7 +53,7 @@ def test_two_concurrent_registrations_of_one_label_set_get_distinct_versions(
         try:
             barrier.wait()
             activation = learning.register(
-                examples, HighlightModel.Kind.HEAD, head, parent="test@0", params=params, metrics={}
+                examples, ActionClassifier.Kind.HEAD, head, parent="test@0", params=params, metrics={}
             )
             registered[activation.model.version] = value
         except BaseException as exc:  # reported below, with the thread's own traceback
@@ -68,7 +68,7 @@ def test_two_concurrent_registrations_of_one_label_set_get_distinct_versions(
         thread.join(timeout=30)
     assert not errors, errors
     assert sorted(registered) == [1, 2] and sorted(registered.values()) == [1.0, 2.0]
-    rows = HighlightModel.objects.filter(label_set="race-a,race-b")
+    rows = ActionClassifier.objects.filter(action_set="race-a,race-b")
     assert sorted(rows.values_list("version", flat=True)) == [1, 2]
     assert list(rows.filter(is_active=True).values_list("version", flat=True)) == [2]
     for model in rows:  # each version's file holds its own training's weights
@@ -79,16 +79,16 @@ def test_two_concurrent_registrations_of_one_label_set_get_distinct_versions(
 def test_activating_a_head_asks_for_the_archive_to_be_labelled(registry_env: Path) -> None:
     examples = learning.Examples(clips=[], y=np.zeros(0, dtype=np.int64), classes=["race-c"])
     activation = learning.register(
-        examples, HighlightModel.Kind.HEAD, EmbeddingHead(4, 1), parent="test@0", params={}, metrics={}
+        examples, ActionClassifier.Kind.HEAD, EmbeddingHead(4, 1), parent="test@0", params={}, metrics={}
     )
     assert activation.labelling == learning.Labelling(activation.model.pk)
-    assert activation.model.is_active and HighlightModel.objects.get(pk=activation.model.pk).is_active
+    assert activation.model.is_active and ActionClassifier.objects.get(pk=activation.model.pk).is_active
     with pytest.raises(learning.LearningError, match="is a head"):
         learning.request_crnn_labelling(activation.model, [])
 
 
 def test_a_training_job_that_cannot_train_fails_with_the_reason_once(registry_env: Path) -> None:
-    job = TrainingJob.objects.create(label_set="race-nothing-verified", kind=HighlightModel.Kind.HEAD)
+    job = TrainingJob.objects.create(action_set="race-nothing-verified", kind=ActionClassifier.Kind.HEAD)
     assert learning.run_training_job(job.pk) is None
     job.refresh_from_db()
     assert job.status == TrainingJob.Status.FAILED and job.is_finished
@@ -102,11 +102,11 @@ def test_a_training_job_that_cannot_train_fails_with_the_reason_once(registry_en
 
 def test_requesting_a_training_checks_labels_and_kind_before_adding_a_job(registry_env: Path) -> None:
     with pytest.raises(learning.LearningError, match="no verified clip labelled race-x"):
-        learning.request_training(["race-x"], HighlightModel.Kind.CRNN)
+        learning.request_training(["race-x"], ActionClassifier.Kind.CRNN)
     with pytest.raises(learning.LearningError, match="unknown model kind 'svm'"):
         learning.request_training(["race-x"], "svm")
     with pytest.raises(learning.LearningError, match="without commas"):
-        learning.request_training([" "], HighlightModel.Kind.HEAD)
+        learning.request_training([" "], ActionClassifier.Kind.HEAD)
     assert not TrainingJob.objects.exists()
 
 

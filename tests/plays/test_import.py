@@ -42,7 +42,7 @@ def _clip(game: Game, start_ms: int, end_ms: int) -> Clip:
         game=game,
         start_ms=start_ms,
         end_ms=end_ms,
-        label="hitting baseball",
+        model_class="hitting baseball",
         confidence=0.5,
         highlight_score=0.4,
         model_version="test",

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from highlights.models import ActionLabel, Clip, FaceTrack, Game, IndexJob, Player, Reel, ReviewStatus
+from highlights.models import Action, Clip, FaceTrack, Game, IndexJob, Player, Reel, ReviewStatus
 from tests.web.conftest import ffprobe, moov_before_mdat
 
 Login = Callable[[str], Client]
@@ -83,13 +83,13 @@ def test_games_and_similar_clips(env: dict[str, Game]) -> None:
 
 def test_a_fan_cannot_relabel_but_an_editor_can(env: dict[str, Game], login: Login) -> None:
     clip = _clip(env["baseball"])
-    pitch = ActionLabel.objects.get(sport="baseball", name="pitch or catch")
+    pitch = Action.objects.get(sport="baseball", name="pitch or catch")
     assert login("fan").patch(f"/api/clips/{clip.pk}/", {"action": pitch.pk}, "application/json").status_code == 403
     assert Client().patch(f"/api/clips/{clip.pk}/", {"action": pitch.pk}, "application/json").status_code == 403
     resp = login("editor").patch(f"/api/clips/{clip.pk}/", {"action": pitch.pk}, "application/json")
     assert resp.status_code == 200
     assert (resp.json()["action"], resp.json()["review_status"]) == ("pitch or catch", "verified")
-    tennis_label = ActionLabel.objects.get(sport="tennis", name="rally")
+    tennis_label = Action.objects.get(sport="tennis", name="rally")
     wrong = login("editor").patch(f"/api/clips/{clip.pk}/", {"action": tennis_label.pk}, "application/json")
     assert wrong.status_code == 400
 

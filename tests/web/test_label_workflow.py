@@ -1,4 +1,4 @@
-"""The editors' workflow for a new highlight type in the web app: define, tag, train, review, publish, search."""
+"""The editors' workflow for a new action in the web app: define, tag, train, review, publish, search."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.test import Client, override_settings
 
-from highlights.models import ActionLabel, Clip, Game, HighlightModel, LearnedLabel, ReviewStatus, TrainingJob
+from highlights.models import Action, ActionClassifier, Clip, Game, LearnedAction, ReviewStatus, TrainingJob
 
 Login = Callable[[str], Client]
 NEW_LABEL = "groundstroke"
@@ -20,8 +20,8 @@ def env(games: dict[str, Game], users: dict, web_env: Path) -> Iterator[dict[str
     with override_settings(HL_MODELS_DIR=web_env / "models"):
         yield games
         TrainingJob.objects.all().delete()
-        HighlightModel.objects.all().delete()
-        ActionLabel.objects.filter(name=NEW_LABEL).delete()
+        ActionClassifier.objects.all().delete()
+        Action.objects.filter(name=NEW_LABEL).delete()
 
 
 def test_fans_get_403_on_every_label_page_and_post(env: dict[str, Game], login: Login) -> None:
@@ -30,7 +30,7 @@ def test_fans_get_403_on_every_label_page_and_post(env: dict[str, Game], login: 
     assert fan.post("/labels/", {"sport": "tennis", "name": "sneaky"}).status_code == 403
     assert fan.post("/labels/train/", {"labels": ["rally"]}).status_code == 403
     assert Client().get("/labels/").status_code == 403
-    assert not ActionLabel.objects.filter(name="sneaky").exists()
+    assert not Action.objects.filter(name="sneaky").exists()
     assert "/labels/" not in fan.get("/").content.decode()
     assert 'href="/labels/"' in login("editor").get("/").content.decode()
 
@@ -39,20 +39,20 @@ def test_posts_need_the_csrf_token(env: dict[str, Game], login: Login) -> None:
     editor = login("editor")
     del editor.defaults["HTTP_X_CSRFTOKEN"]
     assert editor.post("/labels/", {"sport": "tennis", "name": "nocsrf"}).status_code == 403
-    assert not ActionLabel.objects.filter(name="nocsrf").exists()
+    assert not Action.objects.filter(name="nocsrf").exists()
 
 
 def test_define_tag_train_review_publish_then_search(env: dict[str, Game], login: Login) -> None:
     editor = login("editor")
     assert editor.post("/labels/", {"sport": "tennis", "name": NEW_LABEL}).status_code == 302
-    label = ActionLabel.objects.get(sport="tennis", name=NEW_LABEL)
+    label = Action.objects.get(sport="tennis", name=NEW_LABEL)
     assert editor.post("/labels/", {"sport": "tennis", "name": NEW_LABEL}).status_code == 302  # refused, no dup
-    assert ActionLabel.objects.filter(name=NEW_LABEL).count() == 1
+    assert Action.objects.filter(name=NEW_LABEL).count() == 1
 
     # Tag through the clip page's review form: tennis clips get the new label, baseball clips are negatives.
     tennis = list(env["tennis"].clips.values_list("pk", flat=True))
     baseball = list(env["baseball"].clips.values_list("pk", flat=True))
-    pitch = ActionLabel.objects.get(sport="baseball", name="pitch or catch")
+    pitch = Action.objects.get(sport="baseball", name="pitch or catch")
     assert f'<option value="{label.pk}">{NEW_LABEL}</option>' in editor.get(f"/clips/{tennis[0]}/").content.decode()
     for pk in tennis:
         assert editor.post(f"/clips/{pk}/review/", {"action": label.pk, "review_status": "verified"}).status_code == 302
@@ -66,21 +66,21 @@ def test_define_tag_train_review_publish_then_search(env: dict[str, Game], login
     # registers and activates the next version; the labels page shows the jobs and links their versions.
     first = editor.post("/labels/train/", {"labels": [NEW_LABEL], "kind": "head"})
     assert first["Location"] == "/labels/#training"
-    v1 = HighlightModel.objects.get(label_set=NEW_LABEL, version=1)
-    job = TrainingJob.objects.get(label_set=NEW_LABEL)
+    v1 = ActionClassifier.objects.get(action_set=NEW_LABEL, version=1)
+    job = TrainingJob.objects.get(action_set=NEW_LABEL)
     assert (job.status, job.progress, job.model, job.kind) == ("succeeded", 100, v1, "head")
     editor.post("/labels/train/", {"labels": [NEW_LABEL]})
-    v2 = HighlightModel.objects.get(label_set=NEW_LABEL, version=2)
+    v2 = ActionClassifier.objects.get(action_set=NEW_LABEL, version=2)
     polled = editor.get("/labels/", HTTP_HX_REQUEST="true").content.decode()
     assert polled.startswith('<div id="training"') and "hx-trigger" not in polled, "nothing left to poll"
     for version in (v1, v2):
         assert f'<a href="/labels/models/{version.pk}/">v{version.version}</a>' in polled
     assert 'aria-valuenow="100"' in polled and "<html" not in polled
-    queued = TrainingJob.objects.create(label_set=NEW_LABEL, kind="crnn")
+    queued = TrainingJob.objects.create(action_set=NEW_LABEL, kind="crnn")
     polling = editor.get("/labels/").content.decode()
     assert 'hx-trigger="every 2s"' in polling and f'data-job="{queued.pk}"' in polling
     queued.delete()
-    assert v2.is_active and not HighlightModel.objects.get(pk=v1.pk).is_active
+    assert v2.is_active and not ActionClassifier.objects.get(pk=v1.pk).is_active
     assert set(v1.training_clips.values_list("pk", flat=True)) == set(tennis + baseball)
 
     html = editor.get(f"/labels/models/{v1.pk}/").content.decode()
@@ -93,19 +93,19 @@ def test_define_tag_train_review_publish_then_search(env: dict[str, Game], login
     assert login("fan").get(f"/labels/models/{v1.pk}/confusion.png").status_code == 403
 
     # Publish v1 again: it becomes the active version, applied to the archive, and the new label searches.
-    LearnedLabel.objects.all().delete()
+    LearnedAction.objects.all().delete()
     assert login("fan").post(f"/labels/models/{v1.pk}/publish/").status_code == 403
     assert editor.post(f"/labels/models/{v1.pk}/publish/")["Location"] == f"/labels/models/{v1.pk}/"
-    assert HighlightModel.objects.get(pk=v1.pk).is_active and not HighlightModel.objects.get(pk=v2.pk).is_active
+    assert ActionClassifier.objects.get(pk=v1.pk).is_active and not ActionClassifier.objects.get(pk=v2.pk).is_active
     assert 'id="publish"' not in editor.get(f"/labels/models/{v1.pk}/").content.decode()
     hits = Client().get("/api/search/", {"q": NEW_LABEL}).json()
     found = {h["id"] for h in hits["results"]}
     assert set(tennis) <= found and not found & set(baseball)
-    assert LearnedLabel.objects.filter(model=v1, clip_id__in=tennis).count() == len(tennis)
+    assert LearnedAction.objects.filter(model=v1, clip_id__in=tennis).count() == len(tennis)
 
 
 def test_training_without_verified_clips_says_why(env: dict[str, Game], login: Login) -> None:
     editor = login("editor")
     resp = editor.post("/labels/train/", {"labels": ["dunk"]}, follow=True)
     assert "no verified clip labelled dunk" in resp.content.decode()
-    assert not TrainingJob.objects.filter(label_set="dunk").exists(), "no job is queued for what cannot train"
+    assert not TrainingJob.objects.filter(action_set="dunk").exists(), "no job is queued for what cannot train"

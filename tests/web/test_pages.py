@@ -51,7 +51,7 @@ def test_clip_page_shows_labels_and_similar_clips(env: dict[str, Game]) -> None:
     clip = env["tennis"].clips.order_by("-highlight_score").first()
     html = Client().get(f"/clips/{clip.pk}/").content.decode()
     top = clip.predictions.order_by("rank").first()
-    assert top.label in html
+    assert top.model_class in html
     assert f'src="/games/{clip.game_id}/video#t=' in html
     assert "Similar clips" in html
     assert 'id="review"' not in html  # fans and visitors get no review form

@@ -20,7 +20,7 @@ from django.utils.http import content_disposition_header
 from rest_framework.throttling import SimpleRateThrottle
 
 from highlights import selectors
-from highlights.models import ActionLabel, Clip, Game, IndexJob, Player, Reel
+from highlights.models import Action, Clip, Game, IndexJob, Player, Reel
 from search.query import parse_query
 from tests.web.conftest import PASSWORD
 
@@ -52,7 +52,7 @@ def markup_everywhere(env: dict[str, Game], login: Login) -> Iterator[dict[str, 
     kept = Game.objects.filter(pk=tennis.pk).values("title", "home_team", "away_team").get()
     Game.objects.filter(pk=tennis.pk).update(title=PAYLOAD, home_team=PAYLOAD, away_team=PAYLOAD)
     assert login("editor").post("/labels/", {"sport": "tennis", "name": PAYLOAD}).status_code == 302
-    label = ActionLabel.objects.get(name=PAYLOAD)
+    label = Action.objects.get(name=PAYLOAD)
     action_id = clip.action_id
     Clip.objects.filter(pk=clip.pk).update(action=label)
     player = Player.objects.create(name=PAYLOAD, team=PAYLOAD)

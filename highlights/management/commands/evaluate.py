@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from highlights import learning
-from highlights.models import HighlightModel
+from highlights.models import ActionClassifier
 from highlights.plots import confusion_matrix_png, precision_recall_png
 from indexer.errors import CorruptVideoError
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("manifest", type=Path)
-        parser.add_argument("--model", type=int, help="a registered HighlightModel id")
+        parser.add_argument("--model", type=int, help="a registered ActionClassifier id")
         parser.add_argument("--plots", type=Path, help="folder for the PNGs (default HL_VAR_DIR/evaluations/NAME)")
         parser.add_argument("--json", action="store_true")
 
@@ -35,7 +35,7 @@ class Command(BaseCommand):
             rows = learning.read_manifest(manifest)
             model = self._model(options["model"], {r.label for r in rows})
             evaluation = learning.evaluate_manifest(rows, model)
-        except (learning.LearningError, CorruptVideoError, HighlightModel.DoesNotExist) as exc:
+        except (learning.LearningError, CorruptVideoError, ActionClassifier.DoesNotExist) as exc:
             raise CommandError(str(exc), returncode=2) from exc
         folder = options["plots"] or Path(settings.VAR_DIR) / "evaluations" / manifest.stem
         plots = [
@@ -54,7 +54,7 @@ class Command(BaseCommand):
         self.stdout.write("plots: " + ", ".join(plots))
 
     @staticmethod
-    def _model(model_id: int | None, labels: set[str]) -> HighlightModel | None:
+    def _model(model_id: int | None, labels: set[str]) -> ActionClassifier | None:
         if model_id is not None:
-            return HighlightModel.objects.get(pk=model_id)
-        return next((m for m in HighlightModel.objects.filter(is_active=True) if labels <= set(m.classes)), None)
+            return ActionClassifier.objects.get(pk=model_id)
+        return next((m for m in ActionClassifier.objects.filter(is_active=True) if labels <= set(m.classes)), None)

@@ -1,6 +1,6 @@
 """``python manage.py index_game PATH [--sport S] [--title T] [--json]``: index one file and wait for it.
 
-``--json`` prints ``{"game_id", "duration_s", "wall_s", "sport", "labels", "graphics": {"teams": [str],
+``--json`` prints ``{"game_id", "duration_s", "wall_s", "sport", "top_classes", "graphics": {"teams": [str],
 "players": [str], "states": int}, "events": [{"t_s", "type", "side", "score": [int, int]}], "clips": [...]}``.
 """
 
@@ -49,7 +49,7 @@ class Command(BaseCommand):
             "duration_s": round(game.duration_s or 0.0, 3),
             "wall_s": round(time.perf_counter() - started, 3),
             "sport": game.sport,
-            "labels": game.top_labels,
+            "top_classes": game.top_classes,
             "graphics": graphics_summary(game),
             "events": [
                 {
@@ -65,7 +65,7 @@ class Command(BaseCommand):
                     "id": c.pk,
                     "start_s": c.start_s,
                     "end_s": c.end_s,
-                    "label": c.label,
+                    "model_class": c.model_class,
                     "confidence": round(c.confidence, 4),
                     "highlight_score": round(c.highlight_score, 4),
                 }
@@ -91,7 +91,7 @@ class Command(BaseCommand):
         out.write(
             f"game {game.pk}: {game} ({game.sport}), {result['duration_s']:.1f} s indexed in {result['wall_s']:.1f} s"
         )
-        out.write("video labels: " + ", ".join(f"{label} {p:.2f}" for label, p in result["labels"]))
+        out.write("video classes: " + ", ".join(f"{name} {p:.2f}" for name, p in result["top_classes"]))
         graphics = result["graphics"]
         if graphics["states"]:
             out.write(
@@ -100,9 +100,9 @@ class Command(BaseCommand):
             )
         for e in result["events"]:
             out.write(f"event {e['type']} {e['side']} {e['score'][0]}-{e['score'][1]} at {e['t_s']} s")
-        out.write(f"{'clip':>6}  {'start':>7}  {'end':>7}  {'label':<32} {'conf':>5}  {'score':>5}")
+        out.write(f"{'clip':>6}  {'start':>7}  {'end':>7}  {'class':<32} {'conf':>5}  {'score':>5}")
         for c in result["clips"]:
             out.write(
-                f"{c['id']:>6}  {c['start_s']:>7.2f}  {c['end_s']:>7.2f}  {c['label']:<32} "
+                f"{c['id']:>6}  {c['start_s']:>7.2f}  {c['end_s']:>7.2f}  {c['model_class']:<32} "
                 f"{c['confidence']:>5.2f}  {c['highlight_score']:>5.2f}"
             )

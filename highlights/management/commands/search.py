@@ -21,17 +21,17 @@ def write_hits(command: BaseCommand, hits: list[ClipHit], as_json: bool) -> None
     if as_json:
         command.stdout.write(json.dumps({"hits": [asdict(h) for h in hits]}))
         return
-    command.stdout.write(f"{'clip':>6}  {'game':>5}  {'start':>7}  {'end':>7}  {'label':<32} {'score':>6}")
+    command.stdout.write(f"{'clip':>6}  {'game':>5}  {'start':>7}  {'end':>7}  {'class':<32} {'score':>6}")
     for h in hits:
         command.stdout.write(
-            f"{h.clip_id:>6}  {h.game_id:>5}  {h.start_s:>7.2f}  {h.end_s:>7.2f}  {h.label:<32} {h.score:>6.3f}"
+            f"{h.clip_id:>6}  {h.game_id:>5}  {h.start_s:>7.2f}  {h.end_s:>7.2f}  {h.model_class:<32} {h.score:>6.3f}"
             + (f"  matched: {h.matched}" if h.matched else "")
         )
     command.stdout.write(f"{len(hits)} clip(s)")
 
 
 class Command(BaseCommand):
-    help = "Search clips by label, sport, game title or team."
+    help = "Search clips by action, model class, sport, game title or team."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("query")

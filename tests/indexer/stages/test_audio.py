@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from indexer.stages import audio
-from indexer.stages.audio import AudioDecodeError, audio_excitement
+from indexer.stages.audio import AudioDecodeError, audio_features
 
 
 def _ffmpeg(*args: str) -> None:
@@ -38,18 +38,18 @@ def burst_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_burst_window_is_the_most_exciting(burst_wav: Path) -> None:
     spans = _spans(10.0)  # 19 windows, the one starting at 6.0 s holds the whole burst
 
-    features = audio_excitement(burst_wav, spans, has_audio=True)
+    features = audio_features(burst_wav, spans, has_audio=True)
 
     assert features.has_audio
-    for values in (features.loudness_db, features.spectral_flux, features.excitement):
+    for values in (features.loudness_db, features.spectral_flux, features.audio_energy):
         assert values.shape == (len(spans),)
         assert values.dtype == np.float32
         assert np.isfinite(values).all()
     burst = int(np.flatnonzero(spans[:, 0] == 6.0)[0])
     assert int(np.argmax(features.loudness_db)) == burst
-    assert features.excitement[burst] == features.excitement.max() > 3.0
+    assert features.audio_energy[burst] == features.audio_energy.max() > 3.0
     away = np.abs(spans.mean(axis=1) - 6.5) > 1.5
-    assert features.excitement[burst] > features.excitement[away].max() + 3.0
+    assert features.audio_energy[burst] > features.audio_energy[away].max() + 3.0
     # lavfi's sine has amplitude 1/8; times 0.05: RMS 0.0044 = -47.1 dBFS
     assert features.loudness_db[0] == pytest.approx(-47.1, abs=0.5)
     assert features.loudness_db[burst] > features.loudness_db[0] + 15
@@ -58,7 +58,7 @@ def test_the_burst_window_is_the_most_exciting(burst_wav: Path) -> None:
 def test_windows_past_the_end_of_the_track_get_the_floor(burst_wav: Path) -> None:
     spans = np.array([[0.0, 1.0], [9.0, 10.0], [12.0, 13.0]])
 
-    features = audio_excitement(burst_wav, spans, has_audio=True, sample_rate=8000)
+    features = audio_features(burst_wav, spans, has_audio=True, sample_rate=8000)
 
     assert features.loudness_db[2] == -100.0
     assert features.spectral_flux[2] == 0.0
@@ -67,14 +67,14 @@ def test_windows_past_the_end_of_the_track_get_the_floor(burst_wav: Path) -> Non
 
 def test_the_pipe_block_size_does_not_change_the_result(burst_wav: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spans = _spans(10.0)
-    whole = audio_excitement(burst_wav, spans, has_audio=True)
+    whole = audio_features(burst_wav, spans, has_audio=True)
 
     monkeypatch.setattr(audio, "_BLOCK_FRAMES", 3)  # ~0.2 s blocks: dozens of reads from the pipe
-    streamed = audio_excitement(burst_wav, spans, has_audio=True)
+    streamed = audio_features(burst_wav, spans, has_audio=True)
 
     np.testing.assert_array_equal(streamed.loudness_db, whole.loudness_db)
     np.testing.assert_array_equal(streamed.spectral_flux, whole.spectral_flux)
-    np.testing.assert_array_equal(streamed.excitement, whole.excitement)
+    np.testing.assert_array_equal(streamed.audio_energy, whole.audio_energy)
 
 
 def test_no_audio_stream_gives_zeros_without_decoding(video_dir: Path, tmp_path: Path) -> None:
@@ -82,13 +82,13 @@ def test_no_audio_stream_gives_zeros_without_decoding(video_dir: Path, tmp_path:
     _ffmpeg("-i", str(video_dir / "basketball_nba_broadcast_5s.mp4"), "-an", "-c:v", "copy", str(silent_video))
     spans = _spans(5.0)
 
-    features = audio_excitement(silent_video, spans, has_audio=False)
+    features = audio_features(silent_video, spans, has_audio=False)
 
     assert not features.has_audio
-    assert not features.excitement.any()
+    assert not features.audio_energy.any()
     assert not features.spectral_flux.any()
     assert (features.loudness_db == -100.0).all()
-    assert features.excitement.shape == (len(spans),)
+    assert features.audio_energy.shape == (len(spans),)
 
 
 def test_digitally_silent_track_is_reported_as_no_audio(tmp_path: Path) -> None:
@@ -99,23 +99,23 @@ def test_digitally_silent_track_is_reported_as_no_audio(tmp_path: Path) -> None:
         "-shortest", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(path),
     )  # fmt: skip
 
-    features = audio_excitement(path, _spans(3.0), has_audio=True)
+    features = audio_features(path, _spans(3.0), has_audio=True)
 
     assert not features.has_audio
-    assert not features.excitement.any()
+    assert not features.audio_energy.any()
 
 
 def test_real_broadcast_audio_gives_finite_features(video_dir: Path) -> None:
     spans = _spans(5.5, window_s=2.0)
 
-    features = audio_excitement(video_dir / "basketball_nba_broadcast_5s.mp4", spans, has_audio=True)
+    features = audio_features(video_dir / "basketball_nba_broadcast_5s.mp4", spans, has_audio=True)
 
     assert features.has_audio
     assert np.isfinite(features.loudness_db).all()
     assert np.isfinite(features.spectral_flux).all()
-    assert np.isfinite(features.excitement).all()
+    assert np.isfinite(features.audio_energy).all()
     assert (features.loudness_db > -60).all()
-    assert (np.abs(features.excitement) <= 5).all()
+    assert (np.abs(features.audio_energy) <= 5).all()
 
 
 def test_non_media_file_raises_a_readable_error(tmp_path: Path) -> None:
@@ -123,9 +123,9 @@ def test_non_media_file_raises_a_readable_error(tmp_path: Path) -> None:
     path.write_text("this is not a video\n" * 100)
 
     with pytest.raises(AudioDecodeError, match=r"notes\.mp4: .*Invalid data"):
-        audio_excitement(path, _spans(3.0), has_audio=True)
+        audio_features(path, _spans(3.0), has_audio=True)
 
 
 def test_missing_file_raises_audio_decode_error(tmp_path: Path) -> None:
     with pytest.raises(AudioDecodeError, match="No such file"):
-        audio_excitement(tmp_path / "gone.mp4", _spans(3.0), has_audio=True)
+        audio_features(tmp_path / "gone.mp4", _spans(3.0), has_audio=True)

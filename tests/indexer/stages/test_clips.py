@@ -25,7 +25,7 @@ def _zeros(n: int) -> np.ndarray:
 
 
 def _summary(clips: list) -> list[tuple[str, int, int]]:
-    return [(clip.label, clip.start_ms, clip.end_ms) for clip in clips]
+    return [(clip.model_class, clip.start_ms, clip.end_ms) for clip in clips]
 
 
 def test_overlap_averaging_on_a_hand_computed_example() -> None:
@@ -106,15 +106,15 @@ def test_a_shot_shorter_than_the_minimum_is_dropped() -> None:
     assert [(clip.start_ms, clip.end_ms) for clip in clips] == [(0, 2000), (2600, 6000)]
 
 
-def test_excitement_and_motion_are_averaged_over_the_clip_windows() -> None:
+def test_audio_energy_and_motion_are_averaged_over_the_clip_windows() -> None:
     spans, probs = _overlapping([0, 0, 2, 2])
-    excitement = np.array([0.0, 1.0, 2.0, 4.0], dtype=np.float32)
+    audio_energy = np.array([0.0, 1.0, 2.0, 4.0], dtype=np.float32)
     motion = np.array([-1.0, -1.0, 1.0, 3.0], dtype=np.float32)
 
-    calm, loud = build_clips(spans, probs, excitement, motion, [], CATEGORIES)
+    calm, loud = build_clips(spans, probs, audio_energy, motion, [], CATEGORIES)
 
     assert (calm.window_indices, loud.window_indices) == ((0, 1, 2), (2, 3))
-    assert (calm.excitement, loud.excitement) == (pytest.approx(1.0), pytest.approx(3.0))
+    assert (calm.audio_energy, loud.audio_energy) == (pytest.approx(1.0), pytest.approx(3.0))
     assert (calm.motion, loud.motion) == (pytest.approx(-1 / 3), pytest.approx(2.0))
     assert loud.highlight_score == pytest.approx(highlight_score(loud.confidence, 3.0, 2.0))
     assert loud.highlight_score > calm.highlight_score
@@ -147,7 +147,7 @@ def test_highlight_score_extremes_and_weights() -> None:
     assert highlight_score(0.0, -50.0, -50.0) == pytest.approx(0.0)
     assert highlight_score(0.5, 0.0, 0.0) == pytest.approx(0.5)
     # weights are normalised: scaling them changes nothing
-    doubled = HighlightWeights(action=1.2, excitement=0.5, motion=0.3)
+    doubled = HighlightWeights(action=1.2, audio_energy=0.5, motion=0.3)
     assert highlight_score(0.7, 1.0, -1.0, doubled) == pytest.approx(highlight_score(0.7, 1.0, -1.0))
     assert highlight_score(0.2, 3.0, 0.0, HighlightWeights(0.0, 1.0, 0.0)) == pytest.approx(1 / (1 + np.exp(-3.0)))
     with pytest.raises(ValueError, match="weights"):

@@ -1,4 +1,4 @@
-"""``python manage.py train_highlight_model --labels L1,L2 [--kind head|crnn|two_stream] [--json]``."""
+"""``python manage.py train_classifier --labels L1,L2 [--kind head|crnn|two_stream] [--json]``."""
 
 from __future__ import annotations
 
@@ -8,19 +8,19 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from highlights import dispatch, learning
-from highlights.models import HighlightModel
+from highlights.models import ActionClassifier
 from indexer.errors import CorruptVideoError
 
 
 class Command(BaseCommand):
     help = (
         "Train a model for editors' labels from verified clips, register it as the next version of the "
-        "label set and activate it (a head is applied to every stored clip embedding at once)."
+        "action set and activate it (a head is applied to every stored clip embedding at once)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--labels", required=True, help="comma-separated action label names")
-        parser.add_argument("--kind", choices=HighlightModel.Kind.values, default=HighlightModel.Kind.HEAD)
+        parser.add_argument("--kind", choices=ActionClassifier.Kind.values, default=ActionClassifier.Kind.HEAD)
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -32,7 +32,7 @@ class Command(BaseCommand):
         model = activation.model
         report = {
             "model_id": model.pk,
-            "label_set": model.label_set,
+            "action_set": model.action_set,
             "kind": model.kind,
             "version": model.version,
             "parent": model.parent,

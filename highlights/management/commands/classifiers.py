@@ -1,4 +1,4 @@
-"""``python manage.py highlight_models list|rollback LABELS|activate ID|apply ID [--game ID ...] [--json]``."""
+"""``python manage.py classifiers list|rollback LABELS|activate ID|apply ID [--game ID ...] [--json]``."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from highlights import dispatch, learning
-from highlights.models import Game, HighlightModel
+from highlights.models import ActionClassifier, Game
 
 
-def _row(model: HighlightModel) -> dict[str, Any]:
+def _row(model: ActionClassifier) -> dict[str, Any]:
     return {
         "model_id": model.pk,
-        "label_set": model.label_set,
+        "action_set": model.action_set,
         "version": model.version,
         "kind": model.kind,
         "active": model.is_active,
@@ -28,13 +28,13 @@ def _row(model: HighlightModel) -> dict[str, Any]:
 
 class Command(BaseCommand):
     help = (
-        "The registry of learned highlight models: list versions, roll a label set back to its previous "
+        "The registry of learned action classifiers: list versions, roll an action set back to its previous "
         "version, activate a version, or queue a CRNN over selected games."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=["list", "rollback", "activate", "apply"])
-        parser.add_argument("target", nargs="?", help="rollback: the label set (L1,L2); activate/apply: model id")
+        parser.add_argument("target", nargs="?", help="rollback: the action set (L1,L2); activate/apply: model id")
         parser.add_argument("--game", type=int, action="append", default=[], help="apply: a game id (repeatable)")
         parser.add_argument("--json", action="store_true")
 
@@ -44,7 +44,7 @@ class Command(BaseCommand):
             raise CommandError(f"{action} needs a target", returncode=2)
         try:
             models = self._run(action, target, options["game"])
-        except (learning.LearningError, HighlightModel.DoesNotExist, ValueError) as exc:
+        except (learning.LearningError, ActionClassifier.DoesNotExist, ValueError) as exc:
             raise CommandError(str(exc), returncode=2) from exc
         rows = [_row(m) for m in models]
         if options["json"]:
@@ -53,23 +53,23 @@ class Command(BaseCommand):
         for r in rows:
             mark = "*" if r["active"] else " "
             self.stdout.write(
-                f"{mark} {r['model_id']:>4}  {r['label_set']:<40} v{r['version']:<3} {r['kind']:<10} "
+                f"{mark} {r['model_id']:>4}  {r['action_set']:<40} v{r['version']:<3} {r['kind']:<10} "
                 f"top-1 {r['top1']}  mAP {r['mAP']}"
             )
 
-    def _run(self, action: str, target: str | None, game_ids: list[int]) -> list[HighlightModel]:
+    def _run(self, action: str, target: str | None, game_ids: list[int]) -> list[ActionClassifier]:
         if action == "list":
-            return list(HighlightModel.objects.all())
+            return list(ActionClassifier.objects.all())
         if action == "rollback":
             activation = learning.rollback(str(target))
             dispatch.send_labelling(activation.labelling)
             return [activation.model]
-        model = HighlightModel.objects.get(pk=int(str(target)))
+        model = ActionClassifier.objects.get(pk=int(str(target)))
         if action == "activate":
             dispatch.send_labelling(learning.activate(model).labelling)
             return [model]
         with transaction.atomic():
-            if model.kind == HighlightModel.Kind.HEAD:
+            if model.kind == ActionClassifier.Kind.HEAD:
                 labelling = learning.activate(model).labelling  # a head is (re)applied to the whole archive
             else:
                 games = Game.objects.filter(pk__in=game_ids)
