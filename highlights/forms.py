@@ -50,7 +50,7 @@ class SearchForm(forms.Form):
     sport = forms.CharField(required=False, max_length=_max_length(Game, "sport"))
     team = forms.CharField(required=False, max_length=_max_length(Game, "home_team"))
     player = forms.CharField(required=False, max_length=_max_length(Player, "name"))
-    action = forms.CharField(required=False, max_length=_max_length(Clip, "model_class"))  # an action name or model class text
+    action = forms.CharField(required=False, max_length=_max_length(Clip, "model_class"))  # an action or model class
     game = forms.IntegerField(required=False, min_value=1)
     date_from = forms.DateField(required=False)
     date_to = forms.DateField(required=False)

@@ -27,7 +27,7 @@ class LockKey(enum.IntEnum):
     ENQUEUE = 0x484C_4246
     """With ``hashtext(sha256)``: one enqueuer per file content (``highlights.backfill``)."""
     MODEL_REGISTRY = 0x484C_524D
-    """With ``hashtext(action set)``: one registrar numbers an action set's versions (``highlights.learning.registry``)."""
+    """With ``hashtext(action set)``: one registrar numbers the versions of an action set (``learning.registry``)."""
 
 
 @contextmanager

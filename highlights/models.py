@@ -108,7 +108,7 @@ class Action(models.Model):
 
     class Meta:
         ordering = ["sport", "name"]
-        constraints = [models.UniqueConstraint(fields=["sport", "name"], name="unique_action_label")]
+        constraints = [models.UniqueConstraint(fields=["sport", "name"], name="unique_action")]
 
     def __str__(self) -> str:
         return f"{self.sport}/{self.name}"
@@ -149,7 +149,9 @@ class Clip(EmbeddingMixin, MsSpan, models.Model):
     shot = models.ForeignKey(Shot, on_delete=models.SET_NULL, null=True, blank=True, related_name="clips")
     start_ms = models.PositiveIntegerField()
     end_ms = models.PositiveIntegerField()
-    label = models.CharField(max_length=128, db_index=True, help_text="model class name, e.g. 'playing tennis'")
+    model_class = models.CharField(
+        max_length=128, db_index=True, help_text="the action model's class, e.g. Kinetics-400 'playing tennis'"
+    )
     action = models.ForeignKey(Action, on_delete=models.SET_NULL, null=True, blank=True, related_name="clips")
     confidence = models.FloatField()
     highlight_score = models.FloatField(db_index=True)
@@ -182,7 +184,7 @@ class Clip(EmbeddingMixin, MsSpan, models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.label} {self.start_ms / 1000:.1f}-{self.end_ms / 1000:.1f}s"
+        return f"{self.model_class} {self.start_ms / 1000:.1f}-{self.end_ms / 1000:.1f}s"
 
 
 
@@ -191,7 +193,7 @@ class ClipPrediction(models.Model):
 
     clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="predictions")
     rank = models.PositiveSmallIntegerField()
-    label = models.CharField(max_length=128)
+    model_class = models.CharField(max_length=128)
     probability = models.FloatField()
 
     class Meta:
@@ -199,7 +201,7 @@ class ClipPrediction(models.Model):
         constraints = [models.UniqueConstraint(fields=["clip", "rank"], name="unique_prediction_rank")]
 
     def __str__(self) -> str:
-        return f"{self.label} {self.probability:.2f}"
+        return f"{self.model_class} {self.probability:.2f}"
 
 
 class Backfill(models.Model):
@@ -628,7 +630,7 @@ class Face(models.Model):
         return f"face of track {self.track_id} at {self.time_ms} ms"
 
 
-# --- Learned actions ----------------------------------------------------------------------
+# --- Learned actions ------------------------------------------------------------------------------
 # Editors' own labels ("alley-oop", "ace") learned from verified clips: a few-shot head on the stored
 # clip embeddings, or a fine-tuned CRNN. Every trained model is a registered version; one version per
 # action set is active, and its predictions are what search matches.
@@ -667,9 +669,9 @@ class ActionClassifier(models.Model):
     class Meta:
         ordering = ["action_set", "-version"]
         constraints = [
-            models.UniqueConstraint(fields=["action_set", "version"], name="unique_highlight_model_version"),
+            models.UniqueConstraint(fields=["action_set", "version"], name="unique_classifier_version"),
             models.UniqueConstraint(
-                fields=["action_set"], condition=models.Q(is_active=True), name="one_active_highlight_model"
+                fields=["action_set"], condition=models.Q(is_active=True), name="one_active_classifier"
             ),
         ]
 
@@ -677,8 +679,8 @@ class ActionClassifier(models.Model):
         return f"{self.action_set} v{self.version} ({self.kind})"
 
     @property
-    def labels(self) -> list[str]:
-        """The searchable labels (the action set, without the negative class)."""
+    def actions(self) -> list[str]:
+        """The searchable actions (the action set, without the negative class)."""
         return self.action_set.split(",")
 
 
@@ -687,15 +689,15 @@ class LearnedAction(models.Model):
 
     clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="learned_actions")
     model = models.ForeignKey(ActionClassifier, on_delete=models.CASCADE, related_name="predictions")
-    label = models.CharField(max_length=128, db_index=True)
+    action = models.CharField(max_length=128, db_index=True, help_text="one of the classifier's actions")
     probability = models.FloatField()
 
     class Meta:
         ordering = ["clip", "-probability"]
-        constraints = [models.UniqueConstraint(fields=["clip", "model"], name="unique_learned_label")]
+        constraints = [models.UniqueConstraint(fields=["clip", "model"], name="unique_learned_action")]
 
     def __str__(self) -> str:
-        return f"{self.label} {self.probability:.2f}"
+        return f"{self.action} {self.probability:.2f}"
 
 
 class TrainingJob(models.Model):

@@ -25,6 +25,9 @@ from ml.device import RESOLVED_PRECISIONS
 PIPELINE_VERSION = "1"
 """Bumped when a step's output changes meaning; results of another version are recomputed."""
 
+ANALYSIS_FORMAT = 2
+"""The analysis artifact's array names (2: the audio z-score is ``audio_energy``); older artifacts are recomputed."""
+
 
 def analysis_params() -> AnalysisParams:
     """The ``analyse`` step's parameters from the ``HL_*`` settings and the configured model."""
@@ -47,7 +50,7 @@ def _digest(params: dict[str, object]) -> str:
 def analysis_key(params: AnalysisParams, *, crop_size: int, precision: str) -> str:
     """The key of an analysis: a hash of everything besides the model weights that changes its result.
 
-    That is the pipeline version, ``sample_fps``, ``window_frames``, ``overlap``, the decoded
+    That is the pipeline version, the artifact's format, ``sample_fps``, ``window_frames``, ``overlap``, the decoded
     ``short_side``, the model's square ``crop_size`` (``HL_INPUT_SIZE``), in pixels, and the
     ``precision`` the model ran at (``"fp32"``, ``"bf16"`` or ``"fp16"``, see :mod:`ml.device`:
     reduced precision changes the probabilities slightly). Batching, decoder threads and the
@@ -56,6 +59,7 @@ def analysis_key(params: AnalysisParams, *, crop_size: int, precision: str) -> s
     return _digest(
         {
             "pipeline": PIPELINE_VERSION,
+            "format": ANALYSIS_FORMAT,
             "sample_fps": params.sample_fps,
             "window_frames": params.window_frames,
             "overlap": params.overlap,

@@ -291,7 +291,8 @@ def _faces(job: IndexJob) -> None:
         )
         report = _progress_reporter(job, step("faces"))
         for done, clip in enumerate(clips):
-            _save_face_tracks(game, clip, *scan_span(frames, clip.start_s, clip.end_s, face_recognizer.detect_and_describe, params))
+            found = scan_span(frames, clip.start_s, clip.end_s, face_recognizer.detect_and_describe, params)
+            _save_face_tracks(game, clip, *found)
             report((done + 1) / len(clips))
     people.index_game_tracks(game.pk)
     _group_plays(game, _artifact(game, _precision(job)))

@@ -78,6 +78,18 @@ def committed_env(
         yield var
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_var(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Indexes, work files and media of the whole run in a temporary folder, never the checkout's ``var/``.
+
+    A FAISS index left in ``var/index`` by ``./dev demo`` (1024-d clip embeddings) would otherwise meet
+    the small embeddings that tests store.
+    """
+    var = tmp_path_factory.mktemp("session-var")
+    with override_settings(HL_INDEX_DIR=var / "index", HL_WORK_DIR=var / "work", MEDIA_ROOT=var / "media"):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     """An empty cache for every test: API throttle counters do not carry over from one test to the next."""

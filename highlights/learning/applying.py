@@ -81,10 +81,12 @@ def _score_clips(model: ActionClassifier, clips: QuerySet[Clip]) -> int:
         ids.append(clip.pk)
         vectors.append(clip.embedding_vector())
         if len(ids) == APPLY_BATCH:
-            labelled += _write_predictions(model, ids, predict_proba(head, np.stack(vectors), placement=runtime.placement()))
+            probs = predict_proba(head, np.stack(vectors), placement=runtime.placement())
+            labelled += _write_predictions(model, ids, probs)
             ids, vectors = [], []
     if ids:
-        labelled += _write_predictions(model, ids, predict_proba(head, np.stack(vectors), placement=runtime.placement()))
+        probs = predict_proba(head, np.stack(vectors), placement=runtime.placement())
+        labelled += _write_predictions(model, ids, probs)
     return labelled
 
 

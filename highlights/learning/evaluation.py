@@ -136,7 +136,8 @@ def evaluate_manifest(rows: Sequence[ManifestRow], model: ActionClassifier | Non
     unknown = sorted({r.label for r in rows} - known)
     if unknown:
         raise LearningError(f"label(s) {', '.join(unknown)} are not classes of {model or 'the action model'}")
-    if model is not None and model.kind == ActionClassifier.Kind.HEAD and model.parent != runtime.model_weights().version:
+    is_head = model is not None and model.kind == ActionClassifier.Kind.HEAD
+    if is_head and model.parent != runtime.model_weights().version:
         raise LearningError(f"{model} reads {model.parent} embeddings; set HL_ACTION_MODEL to that model")
     y = np.array([classes.index(r.label) for r in rows])
     spans = [r.span() for r in rows]
