@@ -7,10 +7,11 @@ Figures:
   * ``stage``: the stage end to end with the chosen engine on the shared clips: name accuracy (expected
     names among the name sightings) and score accuracy (clips whose states hold the expected score);
   * ``per_sample_s``: mean wall seconds per sample of the whole stage, per detection call, per recognition
-    call and per recognised crop;
+    call and per recognised crop; ``stage_cpu`` is CPU seconds of this process per sample (all threads; the
+    ffmpeg decode is another process), steadier than wall seconds on a shared machine;
   * ``long``: on the 5-minute input of ``benchmarks/index_speed.py``: the stage's seconds (its own decode
-    included), the analysis decode alone for reference, and with ``--index-s`` (``index_speed.py``'s indexing
-    wall seconds without graphics) the stage's share of indexing time (budget 0.15);
+    included) and CPU seconds of this process, the analysis decode alone for reference, and with ``--index-s``
+    (``index_speed.py``'s indexing wall seconds without graphics) the stage's share of indexing time (budget 0.15);
   * ``frame_sources`` (``--sources``): seconds to decode that input for OCR by each candidate.
 
 Usage (minutes on 2 cores)::
@@ -79,12 +80,14 @@ def main() -> None:
     stage_names = [0, 0]
     stage_scores = [0, 0]
     samples = 0
-    stage_s = 0.0
+    stage_s = stage_cpu_s = 0.0
     for name, expected in EXPECTED.items():
         path = SHARED / "data" / "video" / name
         probe = probe_video(path)
         frames = list(graphics_frames(path, width=probe.width, height=probe.height, params=params))
+        cpu_started = time.process_time()
         result = read_graphics(iter(frames), ocr, params)
+        stage_cpu_s += time.process_time() - cpu_started
         samples += result.samples
         stage_s += result.seconds
         read_names = {n.name for n in result.names}
@@ -133,6 +136,7 @@ def main() -> None:
         },
         "per_sample_s": {
             "stage": round(stage_s / max(samples, 1), 4),
+            "stage_cpu": round(stage_cpu_s / max(samples, 1), 4),
             "detect_call": round(stats["detect_s"] / max(stats["detect_calls"], 1), 4),
             "recognize_call": round(stats["recognize_s"] / max(stats["recognize_calls"], 1), 4),
             "recognize_crop": round(stats["recognize_s"] / max(stats["recognize_crops"], 1), 4),
@@ -150,14 +154,16 @@ def main() -> None:
         )
         decode_s = time.perf_counter() - started
         long_ocr = OcrEngine()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = read_graphics(
             graphics_frames(video, width=probe.width, height=probe.height, params=params), long_ocr, params
         )
-        long_stage_s = time.perf_counter() - started
+        long_stage_s, long_cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
         long = {
             "video_s": round(probe.duration_s, 1),
             "stage_s": round(long_stage_s, 2),
+            "stage_cpu_s": round(long_cpu_s, 2),
+            "stage_samples": result.samples,
             "stage_ocr_s": round(long_ocr.stats["detect_s"] + long_ocr.stats["recognize_s"], 2),
             "stage_states": len(result.states),
             "analysis_decode_s": round(decode_s, 2),

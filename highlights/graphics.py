@@ -5,9 +5,10 @@ the rows the graphics wrote before for that game (a re-run never duplicates):
 
 - a ``GameState`` per change of state;
 - players: each person named on the bug is matched to a named ``Player`` (``search.names``:
-  "S. AGUILAR" is "Aguilar", "DJOKOVIC" is "Novak Djokovic") or becomes a new player editors rename
-  and merge with the people tools; a ``PlayerAppearance`` (source ``graphics``) per clip their span
-  on screen overlaps;
+  "S. AGUILAR" is "Aguilar", "DJOKOVIC" is "Novak Djokovic"; a batter or pitcher only to a player of
+  the team the bug shows him batting or pitching for, or of no team: :func:`_player_for`) or becomes a
+  new player, with that team, that editors rename and merge with the people tools; a
+  ``PlayerAppearance`` (source ``graphics``) per clip their span on screen overlaps;
 - teams: codes and names map to ``Team`` rows; when the user gave no teams they fill the game's home
   and away teams (North American leagues print the away team first, other bugs the home team first);
 - the sport, when the user gave none and the graphics show it (``indexer.stages.sport``);
@@ -88,18 +89,36 @@ def _known_teams() -> list[TeamName]:
     ]
 
 
-def _player_for(sighting: stage.NameSighting, named: list[tuple[int, str]], made: dict[str, Player]) -> Player | None:
-    """The Player a person's name on the bug means: a known named player, else a new one (once per name)."""
+def _player_for(
+    sighting: stage.NameSighting,
+    named: list[tuple[int, str, str]],
+    made: dict[tuple[str, str], Player],
+    team_names: dict[str, set[str]],
+) -> Player | None:
+    """The Player a person's name on the bug means: a known named player, else a new one (once per name and team).
+
+    ``named`` holds ``(pk, name, team)`` of the named players (unnamed people, such as face clusters, are never
+    matched by name). With the team read beside the name (:attr:`~indexer.stages.graphics.NameSighting.team`),
+    players of that team (its code, or a name ``team_names`` gives the code; upper case) are tried first, then
+    players of no team; players of another team never match, so two "Smith"s of two teams stay two people.
+    Without it, players of no team are tried first, then all. A new player keeps the team, so the next game of
+    that team finds it (one "Aguilar" however many games show him).
+    """
     display = player_display_name(sighting.name)
     if not display:
         return None
-    key = best_match(sighting.name, named)
-    if key is not None:
-        return Player.objects.get(pk=key)
-    if display not in made:
-        made[display] = Player.objects.create(name=display)
-        named.append((made[display].pk, display))
-    return made[display]
+    team = sighting.team.upper()
+    same = [(pk, name) for pk, name, their in named if their and their.upper() in team_names.get(team, {team})]
+    teamless = [(pk, name) for pk, name, their in named if not their]
+    tiers = [same, teamless] if team else [teamless, [(pk, name) for pk, name, _ in named]]
+    for candidates in tiers:
+        key = best_match(sighting.name, candidates)
+        if key is not None:
+            return Player.objects.get(pk=key)
+    if (display, team) not in made:
+        made[display, team] = Player.objects.create(name=display, team=sighting.team)
+        named.append((made[display, team].pk, display, sighting.team))
+    return made[display, team]
 
 
 def _appearances(
@@ -210,10 +229,13 @@ def _state_row(game: Game, state: stage.GameState) -> GameState:
 
 def _link_players(game: Game, clips: Sequence[Clip], names: Sequence[stage.NameSighting]) -> None:
     """A Player for every person named on the bug (known or new), appearing in the clips of their span."""
-    named = list(Player.objects.exclude(name="").values_list("pk", "name"))
-    made: dict[str, Player] = {}
+    named = list(Player.objects.exclude(name="").values_list("pk", "name", "team"))
+    made: dict[tuple[str, str], Player] = {}
+    team_names: dict[str, set[str]] = {}
+    for team in _known_teams():
+        team_names.setdefault(team.code.upper(), {team.code.upper()}).add(team.name.upper())
     for sighting in (n for n in names if n.kind == "player"):
-        player = _player_for(sighting, named, made)
+        player = _player_for(sighting, named, made, team_names)
         if player is not None:
             PlayerAppearance.objects.bulk_create(_appearances(game, clips, player, sighting))
 

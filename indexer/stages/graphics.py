@@ -18,23 +18,30 @@ How it reads (the issue's item 1):
    samples while the picture moves (:func:`stable_regions`), text detection (PP-OCRv4 DB) only inside them,
    lines clustered (:func:`group_lines`), each cluster re-detected at 1x and 2x in a widened box; the bug is
    the cluster whose text parses as a game state (:func:`parse_bug`). Not found: search again after a
-   back-off (one sample period doubling to ``redetect_s``).
+   back-off (one sample period doubling to ``redetect_s``), only in regions not searched in vain before.
 3. **Re-reading** (:class:`_Bug`): recognition only, of the bug's lines whose pixels changed (their ink
    mask, :func:`ink_mask`, by more than ``change_threshold``), each split at blank gaps (:func:`split_line`).
+   A bug lost at a cut (a replay, a close-up) is remembered with the pixels of its last reading; while none
+   is held each sample is compared with the remembered bugs (pixels only, :meth:`_Bug.shown`), so a bug
+   that comes back is read again without a search; a new search waits ``lost_search_s``, then backs off.
 4. **Parsing** (:func:`parse_bug`): the layout decides (two rows, or two columns, each a name followed by
    numbers), never a word list; so sponsor boards, channel logos and captions beside the bug are no sides.
+   Marks that are no text are read from the pixels where the layout puts them: MLB's lit arrow above or
+   below the inning number (:func:`lit_arrow`) gives top or bottom.
 5. **Smoothing** (:class:`Timeline`): persistence over ``min_persist`` samples, scores never going back,
    low-confidence pieces dropped; scoring events are persistent rises.
 
 OCR engine choice (``benchmarks/graphics.py``, the same bug crops for both): see :mod:`ml.ocr`.
 
-Measured by ``benchmarks/graphics.py`` (2026-12-01, 2 shared cores, load average about 6): on the four
-shared broadcast clips the stage finds every expected name (7/7) and score (3/3); 0.57 s per sample,
-1.07 detection and 0.79 recognition calls per sample. On the 300 s input of ``benchmarks/index_speed.py``
-it took 131.6 s (115 s of it OCR, 43 states) against 23.6 s for the analysis decode measured beside it:
-with that decode about a tenth of indexing time (FACTS.md), about 0.5 of indexing time, **over the 15 %
-budget**. The cost is in searching for the bug (detection) each time it reappears after a cut, not in
-re-reading it.
+Measured (2026-12-01, 2 shared cores, load average 8-17, so the figures to read are ratios side by side):
+OCR CPU seconds per sample (this process, all threads; ffmpeg's decode apart) on the inputs of
+``benchmarks/index_speed.py``: 2 min, 0.109 before the remembered bugs and single search of fruitless regions,
+0.061 after; 5 min, 0.106 before, 0.051 after (bug searches 57.5 -> 22.7 CPU s). ``index_speed.py``'s
+``graphics_added`` on the 2-minute input 0.294 before, 0.186 after; on the 5-minute one, run back to back at
+load 4-5, 0.176 before and 0.192 after, the step taking 40.0 s and 40.4 s: **still over the 0.15 budget**, and no
+longer bound by OCR (half a core of it) but by this stage's single-threaded ffmpeg decode. On the four shared
+broadcast clips (``benchmarks/graphics.py``, run side by side): every expected name (7/7) and score (3/3)
+before and after; expected clock/count strings 0.857 -> 0.952; 1.07 -> 0.87 detection calls per sample.
 """
 
 from __future__ import annotations
@@ -45,7 +52,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -69,7 +76,11 @@ class GraphicsParams:
 
     Attributes:
         sample_fps: frames per second read for graphics (1-2 is enough for a clock ticking in seconds).
-        short_side: short side, pixels, of the frames OCR reads (the bug's text needs about 14 px letters).
+        short_side: short side, pixels, of the frames OCR reads (the bug's text needs about 14 px letters); larger
+            frames are scaled down to it.
+        min_short_side: smaller frames are scaled up to this short side (bicubic; never beyond ``short_side``): on
+            a 640x360 copy of the MLB clip the bug's letters are about 7 px high and neither found nor read;
+            scaled to 540 they are both.
         min_persist: samples a reading must persist before it counts (smoothing).
         min_confidence: OCR confidence under which a piece of text is dropped, in [0, 1] (RapidOCR's own
             default ``text_score``).
@@ -80,10 +91,15 @@ class GraphicsParams:
             is read again.
         max_regions: most stable regions searched for text per search.
         max_groups: most text clusters per search detected again and read as bug candidates.
+        known_bugs: most bugs found before that are remembered and looked for again (pixels only) while none is
+            held: a broadcast cuts away from its bug (replays, close-ups) and back to the same bug in the same place.
+        lost_search_s: wait, seconds, after a held bug is lost before the first new search for a bug (the wait
+            then doubles up to ``redetect_s``); meanwhile only the remembered bugs are looked for.
     """
 
     sample_fps: float = 2.0
     short_side: int = 720
+    min_short_side: int = 540
     min_persist: int = 3
     min_confidence: float = 0.5
     redetect_s: float = 16.0
@@ -91,6 +107,8 @@ class GraphicsParams:
     change_threshold: float = 0.03
     max_regions: int = 4
     max_groups: int = 3
+    known_bugs: int = 4
+    lost_search_s: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -159,6 +177,8 @@ class NameSighting:
         kind: ``"team"`` or ``"player"``.
         start_ms, end_ms: first and last sample time, ms, at which it was read.
         confidence: least OCR confidence of its readings, in [0, 1].
+        team: the side (as read) a batter bats or a pitcher pitches for, from the half inning read on the bug
+            (baseball bugs list the away team first: it bats in the top half); ``""`` when not read.
     """
 
     name: str
@@ -167,6 +187,7 @@ class NameSighting:
     start_ms: int
     end_ms: int
     confidence: float
+    team: str = ""
 
 
 @dataclass(frozen=True)
@@ -330,7 +351,13 @@ def _kind(text: str) -> str:
     return "?"
 
 
-def parse_bug(tokens: list[Token]) -> Reading | None:
+HalfMarker = Callable[[Token, float, float], str | None]
+"""Reads the top/bottom marker beside a baseball inning number from the picture: called with the inning's
+token, the vertical centre between the two side rows and their distance (pixels); ``"top"``, ``"bottom"``
+or None (not read)."""
+
+
+def parse_bug(tokens: list[Token], half_marker: HalfMarker | None = None) -> Reading | None:
     """Parse the tokens of one score bug into a reading.
 
     Layouts (the bug's geometry decides, not a word list):
@@ -346,13 +373,16 @@ def parse_bug(tokens: list[Token]) -> Reading | None:
       ``""``: never invented).
 
     Also read where present: the game clock (``11:15`` -> 675.0 s; ``24.3`` -> 24.3 s), the period (``1ST``,
-    ``Q2``, ``2H``), baseball's ``balls-strikes`` count, outs, pitch count (``PITCHES 60``), batter (a name row
-    with ``AVG`` / ``FOR``), pitcher (a name row with ``PITCHES`` / ``P``), and top or bottom of the inning.
+    ``Q2``, ``2H``; or a lone number right of the names, centred between the two side rows: MLB's inning, with
+    ``half_marker`` reading its lit arrow), baseball's ``balls-strikes`` count, outs, pitch count (the number
+    under ``PITCHES``, else right after it, else just before it), batter (a name row with ``AVG`` / ``FOR``),
+    pitcher (a name row with ``PITCHES`` / ``P``), and top or bottom of the inning (``TOP``, ``BOT``, arrows).
 
     Single characters other than digits (box borders and logo fragments read as letters) are ignored.
 
     Args:
         tokens: the bug's text pieces, already filtered by confidence.
+        half_marker: reads top or bottom beside an inning number from the picture; None: not read.
 
     Returns:
         None when the tokens hold no two sides and no clock: not a score bug.
@@ -366,12 +396,21 @@ def parse_bug(tokens: list[Token]) -> Reading | None:
     side_rows: set[int] = set()
     used: set[int] = set()  # ids of tokens consumed as side names or scores
     numbers_per_side: list[list[str]] = []
+    inning: Token | None = None  # a lone number between the side rows
+    clock_s = period = half = None
     for i, j in itertools.combinations(range(len(rows)), 2):
         a, b = _name_then_numbers(rows[i], kinds[i]), _name_then_numbers(rows[j], kinds[j])
         if not (a and b and (a[1] or b[1])):
             continue
         h = max(a[2][0].h, b[2][0].h)
         if abs(a[2][0].x - b[2][0].x) <= h and 0.5 * h <= b[2][0].y - a[2][0].y <= 2.5 * h:
+            inning = _between_rows(tokens, a[2], b[2])
+            if inning is not None:
+                a, b = (_without(side, inning) for side in (a, b))
+                mid, band = (a[2][0].y + b[2][0].y) / 2, b[2][0].y - a[2][0].y
+                period = int(inning.text)
+                half = half_marker(inning, mid, band) if half_marker else None
+                used.add(id(inning))
             numbers_per_side = [a[1], b[1]]
             column = -2 if _is_tennis(numbers_per_side) else 0  # tennis: games of the current set
             sides = (Side(a[0], _score(a[1][column:])), Side(b[0], _score(b[1][column:])))
@@ -387,7 +426,6 @@ def parse_bug(tokens: list[Token]) -> Reading | None:
                 side_rows = {i}
                 used.update(id(t) for t in consumed)
                 break
-    clock_s = period = half = None
     fields: dict[str, object] = {}
     for i, row in enumerate(rows):
         texts = [t.text.upper().replace(" ", "") for t in row]
@@ -400,16 +438,16 @@ def parse_bug(tokens: list[Token]) -> Reading | None:
                 if text in _HALF:
                     half = _HALF[text]
                 else:
-                    period = _period(text)
+                    period = _period(text) if inning is None else period
             elif kind == "K":
                 balls, strikes = _COUNT.match(text).groups()  # type: ignore[union-attr]
                 fields["balls"], fields["strikes"] = int(balls), int(strikes)
             elif _OUTS.match(text):
                 fields["outs"] = int(_OUTS.match(text).group(1))  # type: ignore[union-attr]
-            elif text in ("PITCHES", "P:", "PC") and j + 1 < len(row) and kinds[i][j + 1] == "D":
-                fields["pitch_count"] = int(texts[j + 1])
-            elif text == "PITCHES" and j > 0 and kinds[i][j - 1] == "D":
-                fields["pitch_count"] = int(texts[j - 1])
+            elif text in ("PITCHES", "P:", "PC"):
+                count = _label_value(token, tokens, row[j + 1] if j + 1 < len(row) else None, row[j - 1] if j else None)
+                if count is not None:
+                    fields["pitch_count"] = int(count.text)
         if i in side_rows:
             continue
         names = [normalise_name(t.text) for t, k in zip(row, kinds[i], strict=True) if k == "N"]
@@ -447,6 +485,49 @@ def _is_tennis(numbers: list[list[str]]) -> bool:
     if len(a) != len(b) or len(a) < 2 or not all(x.isdigit() for x in a[:-1] + b[:-1]):
         return False
     return len(a) >= 3 or a[-1] in _TENNIS_POINTS or b[-1] in _TENNIS_POINTS
+
+
+def _between_rows(tokens: list[Token], a: list[Token], b: list[Token]) -> Token | None:
+    """A lone number (1 to 2 digits) right of both side names and centred between their rows (within a fifth of
+    the rows' distance): MLB's inning beside its top/bottom arrows. ``a`` and ``b``: a side's name then numbers;
+    their scores (the first number after each name) are never it."""
+    mid, band = (a[0].y + b[0].y) / 2, b[0].y - a[0].y
+    right = max(a[0].x + a[0].w, b[0].x + b[0].w)
+    scores = {id(side[1]) for side in (a, b) if len(side) > 1}
+    for token in sorted(tokens, key=lambda t: t.x):
+        if id(token) in scores or not re.fullmatch(r"[1-9]\d?", token.text) or token.x <= right:
+            continue
+        if abs(token.y - mid) <= 0.2 * band:
+            return token
+    return None
+
+
+def _without(side: tuple[str, list[str], list[Token]], token: Token) -> tuple[str, list[str], list[Token]]:
+    """A side of :func:`_name_then_numbers` without ``token`` among its numbers."""
+    name, _, found = side
+    kept = [found[0], *(t for t in found[1:] if t is not token)]
+    return name, [t.text.upper() for t in kept[1:]], kept
+
+
+def _label_value(label: Token, tokens: list[Token], after: Token | None, before: Token | None) -> Token | None:
+    """The number a field label (``PITCHES``) names: the number under it (overlapping it side to side, its top
+    within two label heights), else the next token in its row when a number within two label heights, else the
+    previous one when a number within one (an inning number beside the label is none of these)."""
+    under = [
+        t
+        for t in tokens
+        if _NUMBER.match(t.text)
+        and 0 < t.y - label.y <= 2 * label.h
+        and t.x < label.x + label.w
+        and label.x < t.x + t.w
+    ]
+    if under:
+        return min(under, key=lambda t: t.y)
+    if after is not None and _NUMBER.match(after.text) and after.x - (label.x + label.w) <= 2 * label.h:
+        return after
+    if before is not None and _NUMBER.match(before.text) and label.x - (before.x + before.w) <= label.h:
+        return before
+    return None
 
 
 def _name_then_numbers(row: list[Token], kinds: list[str]) -> tuple[str, list[str], list[Token]] | None:
@@ -617,6 +698,10 @@ def split_line(grey: np.ndarray, min_gap: float = 0.4) -> list[tuple[int, int]]:
     return [(a, b) for a, b in spans if b - a >= 2]
 
 
+_GONE = 0.2
+"""Fraction of a line's ink mask that changes when the bug is no longer over it (a cut, a replay)."""
+
+
 @dataclass
 class _Line:
     box: Box
@@ -632,22 +717,41 @@ class _Bug:
         self.box = _union(lines)
         self.params = params
         self.misses = 0
+        self.held = True  # read since found or since back (:func:`_returned`)
+        self.failed_returns = 0  # looked back in a row (pixels) but not read: each doubles the wait
+        self.resume_ms = 0  # not looked for again before this time
 
-    def read(self, frame: np.ndarray, ocr: OcrEngine) -> Reading | None:
-        """Parse the bug in ``frame``, recognising only the lines whose pixels changed since their last read.
-
-        Returns None without recognising anything when every line changed by more than a fifth of its ink
-        mask at once (the bug is gone: a cut or a replay), or when the text no longer parses.
-        """
-        pending: list[tuple[_Line, list[Box]]] = []
+    def _changes(self, frame: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray], list[float]]:
+        """Per line: its grey crop in ``frame``, ink mask, and the fraction of the mask changed since its last read
+        (1.0 for a line never read)."""
         greys = [cv2.cvtColor(_crop(frame, line.box), cv2.COLOR_RGB2GRAY) for line in self.lines]
         inks = [ink_mask(grey) for grey in greys]
         changes = [
             1.0 if line.ink is None else float((ink != line.ink).mean())
             for line, ink in zip(self.lines, inks, strict=True)
         ]
-        if len(self.lines) >= 2 and all(line.ink is not None for line in self.lines) and min(changes) > 0.2:
+        return greys, inks, changes
+
+    def shown(self, frame: np.ndarray) -> bool:
+        """Whether this bug, read before, is back in ``frame``: at least half of its lines (and two, when it has
+        two or more) show the ink they had when last read, each within ``change_threshold`` of its mask. Pixels
+        only: no OCR, and nothing about the bug is updated."""
+        _, _, changes = self._changes(frame)
+        same = sum(change < self.params.change_threshold for change in changes)
+        return same >= max(min(2, len(changes)), len(changes) / 2)
+
+    def read(self, frame: np.ndarray, ocr: OcrEngine) -> Reading | None:
+        """Parse the bug in ``frame``, recognising only the lines whose pixels changed since their last read.
+
+        Returns None without recognising anything when every line changed by more than a fifth of its ink
+        mask at once (the bug is gone: a cut or a replay), or when the text no longer parses; the lines then
+        keep the pixels and text of the last reading (what :meth:`shown` compares a later frame with).
+        """
+        pending: list[tuple[_Line, list[Box]]] = []
+        greys, inks, changes = self._changes(frame)
+        if len(self.lines) >= 2 and all(line.ink is not None for line in self.lines) and min(changes) > _GONE:
             return None  # every line changed at once: the bug is gone (a cut, a replay), nothing to read
+        before = [(line.ink, line.tokens) for line in self.lines]
         for line, grey, ink, change in zip(self.lines, greys, inks, changes, strict=True):
             if change < self.params.change_threshold:
                 continue
@@ -664,7 +768,41 @@ class _Bug:
                     if text.strip()
                 )
         tokens = [t for line in self.lines for t in line.tokens if t.confidence >= self.params.min_confidence]
-        return parse_bug(_merge_names(tokens))
+        reading = parse_bug(_merge_names(tokens), lambda token, mid, band: lit_arrow(frame, token, mid, band))
+        if reading is None:  # not the bug (any more): keep the pixels and text of its last reading for shown()
+            for line, (ink, line_tokens) in zip(self.lines, before, strict=True):
+                line.ink, line.tokens = ink, line_tokens
+        return reading
+
+
+def lit_arrow(frame: np.ndarray, inning: Token, mid: float, band: float, *, contrast: float = 50.0) -> str | None:
+    """Top or bottom of the inning from the arrows above and below an MLB bug's inning number (the lit one is white,
+    the other dim): ``"top"`` when the brighter is above, ``"bottom"`` when below, None when neither stands out.
+
+    The arrows are looked for in the inning number's columns, between 0.35 and 0.9 of the side rows' distance
+    ``band`` above and below their midline ``mid``; each window's brightness is the largest grey level after a
+    3x3 box blur (a speck of noise is no arrow).
+
+    Args:
+        frame: ``(H, W, 3)`` uint8 RGB.
+        inning: the inning number's token (frame pixels).
+        mid, band: vertical centre between the two side rows and their distance, pixels.
+        contrast: least difference of grey levels between the lit and the dim arrow; the lit one must also be
+            brighter than mid-grey (128).
+    """
+    x0, x1 = max(0, round(inning.x)), min(frame.shape[1], round(inning.x + inning.w))
+    windows = [(mid - 0.9 * band, mid - 0.35 * band), (mid + 0.35 * band, mid + 0.9 * band)]
+    levels = []
+    for top, bottom in windows:
+        y0, y1 = max(0, round(top)), min(frame.shape[0], round(bottom))
+        if y1 - y0 < 2 or x1 - x0 < 2:
+            return None
+        grey = cv2.cvtColor(np.ascontiguousarray(frame[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+        levels.append(float(cv2.blur(grey, (3, 3)).max()))
+    above, below = levels
+    if max(above, below) < 128 or abs(above - below) < contrast:
+        return None
+    return "top" if above > below else "bottom"
 
 
 def _lone_digit(text: str) -> str:
@@ -686,6 +824,9 @@ def _merge_names(tokens: list[Token]) -> list[Token]:
                 and _kind(token.text) == "N"
                 and token.x - (last.x + last.w) < 1.0 * max(last.h, token.h)
             ):
+                if last.text.upper() == token.text.upper():  # a logo read as the code beside it ("LAD LAD")
+                    out[-1] = token
+                    continue
                 out[-1] = Token(
                     f"{last.text} {token.text}",
                     last.x,
@@ -711,9 +852,10 @@ def _area(box: Box) -> int:
     return box[2] * box[3]
 
 
-def _same_regions(a: list[Box], b: list[Box]) -> bool:
-    """Whether two region lists cover the same places (each region of one overlaps one of the other by IoU 0.7)."""
-    return bool(a) and len(a) == len(b) and all(any(box_iou(r, q) >= 0.7 for q in b) for r in a)
+def _unsearched(regions: list[Box], searched: list[Box]) -> list[Box]:
+    """The ``regions`` not searched in vain since the last bug was found (none of ``searched`` overlaps one by
+    IoU 0.7 or more): a static camera's boards are searched once."""
+    return [r for r in regions if all(box_iou(r, q) < 0.7 for q in searched)]
 
 
 def find_bug(probe: list[np.ndarray], regions: list[Box], ocr: OcrEngine, params: GraphicsParams) -> _Bug | None:
@@ -884,7 +1026,7 @@ class Timeline:
         self._candidate: list[tuple[int, Reading]] = []
         self._clock: tuple[int, float] | None = None
         self._clock_run: list[tuple[int, float]] = []
-        self._spans: dict[tuple[str, str, str], list[list[float]]] = {}
+        self._spans: dict[tuple[str, str, str, str], list[list[float]]] = {}
 
     def push(self, time_ms: int, reading: Reading | None) -> None:
         """Add the reading of the sample at ``time_ms`` (None: the bug was not read)."""
@@ -965,8 +1107,12 @@ class Timeline:
         )
 
     def _note_names(self, time_ms: int, reading: Reading) -> None:
-        named = [(s.name, "side", reading.kind) for s in reading.sides or () if s.name]
-        named += [(str(reading.fields[r]), r, "player") for r in ("batter", "pitcher") if r in reading.fields]
+        named = [(s.name, "side", reading.kind, "") for s in reading.sides or () if s.name]
+        batting = {"top": 0, "bottom": 1}.get(reading.half or "")
+        for role, index in (("batter", batting), ("pitcher", None if batting is None else 1 - batting)):
+            if role in reading.fields:
+                team = reading.sides[index].name if reading.sides is not None and index is not None else ""
+                named.append((str(reading.fields[role]), role, "player", team))
         for key in named:
             spans = self._spans.setdefault(key, [])
             if spans and time_ms - spans[-1][1] <= self.name_gap_ms:
@@ -979,8 +1125,8 @@ class Timeline:
     def names(self) -> list[NameSighting]:
         """The name sightings read in at least ``min_persist`` samples, ordered by first appearance."""
         found = [
-            NameSighting(name, role, kind, int(start), int(end), float(conf))
-            for (name, role, kind), spans in self._spans.items()
+            NameSighting(name, role, kind, int(start), int(end), float(conf), team)
+            for (name, role, kind, team), spans in self._spans.items()
             for start, end, count, conf in spans
             if count >= self.min_persist
         ]
@@ -991,10 +1137,14 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
     """Find the score bug, read it at each sample whose bug pixels changed, and smooth the readings.
 
     The bug is searched for (:func:`find_bug`) over the last ``probe_samples`` samples while none is held,
-    backing off after fruitless searches (one sample period, doubling up to ``redetect_s``), and skipped while
-    the same regions stay put as in the last fruitless one (a static camera's boards); once found, only
+    backing off after fruitless searches (one sample period, doubling up to ``redetect_s``), and only in the
+    regions not searched in vain since the last find (a static camera's boards); once found, only
     its text lines are recognised, and only those whose pixels changed (:class:`_Bug`); after ``min_persist``
-    samples in a row without a reading the bug counts as gone and is searched for again. Readings are smoothed by
+    samples in a row without a reading the bug counts as gone. The last ``known_bugs`` bugs found are
+    remembered: while none is held, each sample is first compared with them (pixels only, :meth:`_Bug.shown`),
+    and one that is back is read again without a search (one whose pixels are back but whose text does not
+    parse is looked for again after a doubling wait, :func:`_returned`); a new search starts only
+    ``lost_search_s`` after a bug that was read is lost, then backs off as above. Readings are smoothed by
     :class:`Timeline`.
 
     Args:
@@ -1009,37 +1159,45 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
     timeline = Timeline(params.min_persist)
     probe: list[tuple[int, np.ndarray]] = []
     bug: _Bug | None = None
+    known: deque[_Bug] = deque(maxlen=params.known_bugs)  # bugs found before, the latest held last
     bug_box: Box | None = None
     next_search_ms = 0
     wait_ms = 1000.0 / params.sample_fps
-    fruitless: list[Box] = []  # the regions of the last search that found no bug
+    fruitless: deque[Box] = deque(maxlen=4 * params.max_regions)  # regions searched in vain since the last find
     read_ms: list[int] = []  # sample times at which the bug was read
     samples = 0
     for time_ms, frame in frames:
         samples += 1
+        if bug is None:
+            bug = _returned(known, time_ms, frame, params)
+            if bug is not None:
+                probe = []
         if bug is not None:
             reading = bug.read(frame, ocr)
             logger.debug("bug at %d ms: %s", time_ms, reading)
             bug.misses = 0 if reading is not None else bug.misses + 1
+            bug.held = bug.held or reading is not None
             timeline.push(time_ms, reading)
             if reading is not None:
                 read_ms.append(time_ms)
             if bug.misses >= params.min_persist:
-                bug, probe, wait_ms = None, [], 1000.0 / params.sample_fps
+                if _lost(bug, time_ms, params):  # a search only after a bug that was read is lost
+                    next_search_ms = time_ms + round(params.lost_search_s * 1000)
+                    wait_ms = min(2 * params.lost_search_s * 1000, params.redetect_s * 1000.0)
+                bug, probe = None, []
             continue
         probe = [*probe[-(params.probe_samples - 1) :], (time_ms, frame)]
         if len(probe) < params.probe_samples or time_ms < next_search_ms:
             continue
-        regions = candidate_regions([f for _, f in probe], params)
-        if _same_regions(regions, fruitless):  # nothing new stays put on screen: no OCR
-            bug = None
-        else:
-            bug = find_bug([f for _, f in probe], regions, ocr, params)
-            fruitless = regions if bug is None else []
+        regions = _unsearched(candidate_regions([f for _, f in probe], params), list(fruitless))
+        bug = find_bug([f for _, f in probe], regions, ocr, params) if regions else None  # none: nothing new, no OCR
         if bug is None:
+            fruitless.extend(regions)
             next_search_ms = time_ms + round(wait_ms)
             wait_ms = min(2 * wait_ms, params.redetect_s * 1000.0)
             continue
+        fruitless.clear()
+        known.append(bug)
         bug_box = bug_box or bug.box
         for probe_ms, probe_frame in probe:
             reading = bug.read(probe_frame, ocr)
@@ -1080,6 +1238,30 @@ def sample_spans(times_ms: Sequence[int], period_ms: float) -> list[tuple[int, i
     return spans
 
 
+def _returned(known: deque[_Bug], time_ms: int, frame: np.ndarray, params: GraphicsParams) -> _Bug | None:
+    """The remembered bug whose pixels are back in ``frame`` (:meth:`_Bug.shown`; latest found first), moved to
+    the end of ``known``; None when none is. It counts as gone again after one sample without a reading, and is
+    then not looked for again for one sample period, doubling with each such failure (up to ``redetect_s``)."""
+    for bug in reversed(known):
+        if time_ms >= bug.resume_ms and bug.shown(frame):
+            known.remove(bug)
+            known.append(bug)
+            bug.misses, bug.held = params.min_persist - 1, False
+            return bug
+    return None
+
+
+def _lost(bug: _Bug, time_ms: int, params: GraphicsParams) -> bool:
+    """Note that ``bug`` is gone at ``time_ms``; True when it had been read (held), False when it only looked back."""
+    if bug.held:
+        bug.failed_returns = 0
+        return True
+    bug.failed_returns += 1
+    wait_s = min(2 ** (bug.failed_returns - 1) / params.sample_fps, params.redetect_s)
+    bug.resume_ms = time_ms + round(wait_s * 1000)
+    return False
+
+
 def graphics_frames(
     path: Path, *, width: int, height: int, params: GraphicsParams, skip_nonref: bool = True
 ) -> Iterator[tuple[int, np.ndarray]]:
@@ -1089,7 +1271,8 @@ def graphics_frames(
     ffmpeg with ``-skip_loop_filter all`` (no deblocking: text edges stay readable) and, by default,
     ``-skip_frame noref`` (frames no other frame refers to are not decoded at all), keeps
     ``params.sample_fps`` frames a second (ffmpeg's ``fps`` filter, presentation time from 0; frames an edit
-    list cuts away are never shown) and scales them so the short side is ``params.short_side`` (never up).
+    list cuts away are never shown) and scales them so the short side is ``params.short_side``, or up to
+    ``params.min_short_side`` when smaller.
     Measured against the alternatives in ``benchmarks/graphics.py``.
 
     Args:
@@ -1107,7 +1290,8 @@ def graphics_frames(
     """
     if width <= 0 or height <= 0:
         raise CorruptVideoError(f"{path}: no video frame size ({width}x{height})")
-    out_w, out_h = decode_size(width, height, min(params.short_side, width, height))
+    least = min(params.min_short_side, params.short_side)
+    out_w, out_h = decode_size(width, height, max(min(params.short_side, width, height), least))
     skip = {"skip_loop_filter": "all", **({"skip_frame": "noref"} if skip_nonref else {})}
     process = (
         ffmpeg.input(str(path), threads=1, **skip)

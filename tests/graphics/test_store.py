@@ -6,6 +6,8 @@ rest (models, migrations with the seeded teams, selectors) is the real thing.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -139,6 +141,35 @@ def test_known_players_are_matched_and_merging_moves_appearances(baseball: tuple
     PlayerAppearance.objects.filter(game=game).update(player=other)
     people.merge_people(known.pk, other.pk)
     assert set(PlayerAppearance.objects.filter(game=game).values_list("player_id", flat=True)) == {known.pk}
+
+
+def _game_showing(sha: str, sighting: NameSighting) -> Game:
+    """A game whose graphics showed one person (its stage result written here)."""
+    game = Game.objects.create(source_path=f"/{sha}.mp4", sha256=sha * 64, duration_s=10.0)
+    result = GraphicsResult(states=[], events=[], names=[sighting], bug_box=None, samples=20, seconds=1.0)
+    graphics.store_graphics(game.pk, result, sport_given=True, teams_given=True)
+    return game
+
+
+def _players_in(game: Game) -> set[int]:
+    return set(PlayerAppearance.objects.filter(game=game).values_list("player_id", flat=True))
+
+
+def test_a_batter_read_in_several_games_of_his_team_is_one_player() -> None:
+    unnamed = Player.objects.create(name="")  # a face cluster nobody named: never matched by name
+    batter = NameSighting("AGUILAR", "batter", "player", 0, 5_000, 0.9, "MIL")
+    first = _game_showing("c", batter)
+    aguilar = Player.objects.get(name="Aguilar")
+    assert aguilar.team == "MIL" and _players_in(first) == {aguilar.pk}
+    assert _players_in(_game_showing("d", dataclasses.replace(batter, name="S. AGUILAR"))) == {aguilar.pk}
+    assert _players_in(_game_showing("e", dataclasses.replace(batter, name="5.AGUILAR", team=""))) == {aguilar.pk}
+
+    yankee = _game_showing("f", dataclasses.replace(batter, team="NYY"))  # another team's Aguilar: another person
+    assert _players_in(yankee) != {aguilar.pk}
+    assert Player.objects.get(pk=_players_in(yankee).pop()).team == "NYY"
+    assert _players_in(_game_showing("g", batter)) == {aguilar.pk}  # two Aguilars now: the team decides
+    assert Player.objects.filter(name="Aguilar").count() == 2
+    assert not PlayerAppearance.objects.filter(player=unnamed).exists()
 
 
 def test_search_finds_graphics_players_teams_and_scoring_plays(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +61,9 @@ def test_baseball_teams_batter_and_count(read: Callable[[Path], GraphicsResult],
     assert "AGUILAR" in names(result, "batter")
     state = next(s for s in result.states if s.sides[0].name == "LAD")
     assert (state.fields.get("balls"), state.fields.get("strikes")) == (1, 2)
+    assert state.fields.get("pitch_count") == 60
+    assert (state.period, state.half) == (4, "bottom")  # "4" between the rows, its lower arrow lit
+    assert {n.team for n in result.names if n.name == "AGUILAR"} == {"MIL"}  # the home team bats in the bottom
     assert not names(result) & {"AMERICAN FAMILY INSURANCE", "USBANK", "DISCOUNT DAYS"}  # boards are no names
 
 
@@ -96,6 +99,27 @@ def test_practice_video_has_no_states(read: Callable[[Path], GraphicsResult], vi
     assert result.samples >= 100
 
 
+@pytest.fixture(scope="module", params=["640x360 -crf 28", "960x540 -b:v 400k", "1280x720 -crf 23"])
+def reencoded_mlb(request: pytest.FixtureRequest, video_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The MLB clip re-encoded with ffmpeg at a lower resolution or bitrate (or scaled up, as the long benchmark input
+    does)."""
+    size, option, value = request.param.split()
+    out = tmp_path_factory.mktemp("reencoded") / f"mlb_{size}_{value}.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-i", str(video_dir / "baseball_mlb_pitch_7s.mp4"), "-vf",
+         f"scale={size.replace('x', ':')}", "-c:v", "libx264", "-preset", "veryfast", option, value, "-an", str(out)],
+        check=True,
+    )  # fmt: skip
+    return out
+
+
+def test_reencoded_mlb_copies_are_read(read: Callable[[Path], GraphicsResult], reencoded_mlb: Path) -> None:
+    result = read(reencoded_mlb)
+    assert {"LAD", "MIL"} <= names(result)
+    assert any((s.fields.get("balls"), s.fields.get("strikes")) == (1, 2) for s in result.states)
+    assert {(s.sides[0].score, s.sides[1].score) for s in result.states if s.sides[0].name == "LAD"} == {(0, 0)}
+
+
 @pytest.fixture(scope="module")
 def score_change_video(video_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """12 s of real footage with a drawn bug "LAD 0 / MIL 0" whose LAD score becomes 1 at ``CHANGE_S``."""
@@ -104,18 +128,21 @@ def score_change_video(video_dir: Path, tmp_path_factory: pytest.TempPathFactory
     out = tmp_path_factory.mktemp("graphics") / "score_change.mp4"
     text = f"fontfile={FONT}:fontsize=30:fontcolor=white"
     before, after = f"enable='lt(t,{CHANGE_S})'", f"enable='gte(t,{CHANGE_S})'"
-    vf = ",".join(
-        [
-            "scale=1280:720",
-            "drawbox=x=900:y=560:w=300:h=110:color=black@0.85:t=fill",
-            f"drawtext={text}:x=920:y=575:text='LAD'",
-            f"drawtext={text}:x=920:y=625:text='MIL'",
-            f"drawtext={text}:x=1100:y=575:text='0':{before}",
-            f"drawtext={text}:x=1100:y=575:text='1':{after}",
-            f"drawtext={text}:x=1100:y=625:text='0'",
-        ]
-    )
+    overlays = [
+        "drawbox=x=900:y=560:w=300:h=110:color=black@0.85:t=fill",
+        f"drawtext={text}:x=920:y=575:text='LAD'",
+        f"drawtext={text}:x=920:y=625:text='MIL'",
+        f"drawtext={text}:x=1100:y=575:text='0':{before}",
+        f"drawtext={text}:x=1100:y=575:text='1':{after}",
+        f"drawtext={text}:x=1100:y=625:text='0'",
+    ]
+    return _drawn_on_footage(video_dir, overlays, out)
+
+
+def _drawn_on_footage(video_dir: Path, overlays: list[str], out: Path) -> Path:
+    """12 s of the shared practice footage at 1280x720 with ffmpeg ``overlays`` (drawbox/drawtext filters) drawn."""
     source = video_dir / "basketball_practice_shots_51s.mp4"
+    vf = ",".join(["scale=1280:720", *overlays])
     subprocess.run(
         ["ffmpeg", "-v", "error", "-y", "-i", str(source), "-t", "12", "-vf", vf, "-an", "-c:v", "libx264",
          "-preset", "veryfast", str(out)],
@@ -139,6 +166,37 @@ def test_constructed_score_change_is_one_event_within_a_second(
     assert result.bug_spans is not None and len(result.bug_spans) == 1  # on screen throughout
     start, end = result.bug_spans[0]
     assert start <= 2000 and end >= 11_000
+
+
+@pytest.fixture(scope="module")
+def bug_cut_away_video(video_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12 s of real footage with a drawn bug "LAD 0 / MIL 0" hidden from 4 s to 7 s (a cut to a replay)."""
+    out = tmp_path_factory.mktemp("graphics") / "cut_away.mp4"
+    shown = "enable='lt(t,4)+gte(t,7)'"
+    text = f"fontfile={FONT}:fontsize=30:fontcolor=white:{shown}"
+    overlays = [
+        f"drawbox=x=900:y=560:w=300:h=110:color=black@0.85:t=fill:{shown}",
+        *(f"drawtext={text}:x={x}:y={y}:text='{t}'" for x, y, t in [(920, 575, "LAD"), (920, 625, "MIL")]),
+        *(f"drawtext={text}:x=1100:y={y}:text='0'" for y in (575, 625)),
+    ]
+    return _drawn_on_footage(video_dir, overlays, out)
+
+
+def test_a_bug_back_after_a_cut_is_read_again_without_a_search(ocr: OcrEngine, bug_cut_away_video: Path) -> None:
+    probe = probe_video(bug_cut_away_video)
+    params = GraphicsParams()
+    detections_when_back: list[float] = []
+
+    def frames() -> Iterator[tuple[int, np.ndarray]]:
+        size = {"width": probe.width, "height": probe.height}
+        for time_ms, frame in graphics_frames(bug_cut_away_video, **size, params=params):
+            if time_ms >= 7000 and not detections_when_back:
+                detections_when_back.append(ocr.stats["detect_calls"])
+            yield time_ms, frame
+
+    result = read_graphics(frames(), ocr, params)
+    assert ocr.stats["detect_calls"] == detections_when_back[0]  # recognised in place: no text detection
+    assert any(n.start_ms <= 1500 and n.end_ms >= 11_000 for n in result.names if n.name == "LAD")
 
 
 def test_frames_are_sampled_at_the_rate_and_short_side(video_dir: Path) -> None:

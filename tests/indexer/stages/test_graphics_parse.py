@@ -47,6 +47,41 @@ def test_two_row_baseball_bug_gives_sides_count_batter_and_pitch_count() -> None
     assert reading.raw_text.split(" | ")[1] == "IA LAD 0 1-2"
 
 
+def _mlb_bug(inning_y: float, *, pitches_row: float) -> list[Token]:
+    """MLB's bug as read on a re-encoded copy: the inning number between the team rows, in the middle column;
+    ``PITCHES`` and its count under it, ``pitches_row`` giving the label's vertical centre."""
+    return [
+        *row(10, ("5.AGUILAR", 0), ("0FOR1", 100), (".145AVG", 160)),
+        *row(34, ("LAD", 8), ("0", 50), ("1-2", 150)),
+        Token("4", 100, inning_y, 8, 16, 0.95),
+        Token("PITCHES", 140, pitches_row, 56, 11, 0.95),
+        *row(62, ("MIL", 8), ("0", 50), ("60", 150)),
+    ]
+
+
+def test_the_inning_between_the_team_rows_is_the_period_with_its_half_from_the_marker() -> None:
+    seen: list[tuple[str, float, float]] = []
+
+    def marker(token: Token, mid: float, band: float) -> str | None:
+        seen.append((token.text, mid, band))
+        return "bottom"
+
+    reading = parse_bug(_mlb_bug(49, pitches_row=50), marker)
+    assert reading is not None
+    assert reading.sides == (Side("LAD", 0), Side("MIL", 0))  # the inning is no score
+    assert (reading.period, reading.half) == (4, "bottom")
+    assert seen == [("4", 48.0, 28.0)]
+    assert reading.fields["pitch_count"] == 60  # the number under the label, not the inning beside it
+    unread = parse_bug(_mlb_bug(49, pitches_row=50), lambda *_: None)
+    assert unread is not None and (unread.period, unread.half) == (4, None)  # never invented
+
+
+def test_a_number_level_with_one_team_row_is_no_inning() -> None:
+    reading = parse_bug(_mlb_bug(34, pitches_row=50))
+    assert reading is not None
+    assert reading.period is None and reading.half is None
+
+
 def test_one_row_columns_with_clock_give_both_sides_and_elapsed_clock() -> None:
     reading = parse_bug(row(20, ("04:43", 0), ("RMA", 60), ("0", 100), ("0", 120), ("SEV", 140)))
     assert reading is not None
