@@ -78,9 +78,10 @@ class GraphicsParams:
         sample_fps: frames per second read for graphics (1-2 is enough for a clock ticking in seconds).
         short_side: short side, pixels, of the frames OCR reads (the bug's text needs about 14 px letters); larger
             frames are scaled down to it.
-        min_short_side: smaller frames are scaled up to this short side (bicubic; never beyond ``short_side``): on
-            a 640x360 copy of the MLB clip the bug's letters are about 7 px high and neither found nor read;
-            scaled to 540 they are both.
+        min_short_side: smaller frames are scaled up to this short side (bicubic; never beyond ``short_side``).
+            Not beyond the shared NBA clip's 480: scaled from 480 to 540, its "1ST 11:15" reads "ST 1 1:15", a wrong
+            game clock, while a missing reading is only missing. So a 640x360 copy of the MLB clip (letters about
+            7 px high) stays unread by default; scaled to 540 it is read.
         min_persist: samples a reading must persist before it counts (smoothing).
         min_confidence: OCR confidence under which a piece of text is dropped, in [0, 1] (RapidOCR's own
             default ``text_score``).
@@ -99,7 +100,7 @@ class GraphicsParams:
 
     sample_fps: float = 2.0
     short_side: int = 720
-    min_short_side: int = 540
+    min_short_side: int = 480
     min_persist: int = 3
     min_confidence: float = 0.5
     redetect_s: float = 16.0

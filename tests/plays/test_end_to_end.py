@@ -4,7 +4,7 @@ The footage (``baseball_mlb_pitch_7s.mp4``) shows LAD at MIL, 0-0, Jesús Aguila
 on the score bug. Three games are made from it with ffmpeg (distinct files, the same pictures) and
 indexed for real (I3D, PP-OCRv4, faces, plays). (A re-encoding, even at crf 18, loses the bug's
 reading at present: the files are stream copies.) Two of them get a play-by-play file CONSTRUCTED for this
-test in the MLB GUMBO format, agreeing with what is on screen: in the bottom half, Christian Yelich strikes
+test in the MLB GUMBO format, agreeing with what is on screen: in the bottom of the 4th, Christian Yelich strikes
 out (before the footage starts: unaligned), then Aguilar, after 0-0, 0-1 and 1-1, hits a home run on the
 1-2 pitch, which the feed's wall clock and ``--offset-s`` put at ``PITCH_AT_S`` of the video; the bug's
 count places it. The third game has no play-by-play: its events cannot be known, so an event query
@@ -68,7 +68,7 @@ def constructed_feed(start: datetime) -> dict[str, Any]:
         return {
             "result": {"type": "atBat", "event": event, "eventType": kind, "description": f"{batter}: {event}",
                        "awayScore": 0, "homeScore": home},
-            "about": {"atBatIndex": index, "halfInning": "bottom", "inning": 1, "isComplete": True,
+            "about": {"atBatIndex": index, "halfInning": "bottom", "inning": 4, "isComplete": True,
                       "startTime": pitches[0]["startTime"]},
             "matchup": {"batter": {"fullName": batter}},
             "playEvents": pitches,
