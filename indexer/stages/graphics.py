@@ -38,8 +38,9 @@ OCR CPU seconds per sample (this process, all threads; ffmpeg's decode apart) on
 ``benchmarks/index_speed.py``: 2 min, 0.109 before the remembered bugs and single search of fruitless regions,
 0.061 after; 5 min, 0.106 before, 0.051 after (bug searches 57.5 -> 22.7 CPU s). ``index_speed.py``'s
 ``graphics_added`` on the 2-minute input 0.294 before, 0.186 after; on the 5-minute one, run back to back at
-load 4-5, 0.176 before and 0.192 after, the step taking 40.0 s and 40.4 s: **still over the 0.15 budget**, and no
-longer bound by OCR (half a core of it) but by this stage's single-threaded ffmpeg decode. On the four shared
+load 4-5, 0.176 before and 0.192 after, the step taking 40.0 s and 40.4 s: **still over the 0.15 budget**. Its
+ffmpeg decode alone (one thread; two gain 1 s) takes 9.2 s of the 5-minute input on a quiet machine, so most of
+the step is still the OCR of each sample. On the four shared
 broadcast clips (``benchmarks/graphics.py``, run side by side): every expected name (7/7) and score (3/3)
 before and after; expected clock/count strings 0.857 -> 0.952; 1.07 -> 0.87 detection calls per sample.
 """
