@@ -364,11 +364,12 @@ def search_figures(client: Client, requests: int) -> dict[str, Any]:
     }
 
 
-def vector_figures(client: Client, sample: list[int], requests: int, *, n_clips: int, faces: int) -> dict[str, Any]:
+def vector_figures(
+    client: Client, sample: list[int], requests: int, *, n_clips: int, dim: int, faces: int
+) -> dict[str, Any]:
     """The vector side: the clip index built by a writer process and searched by a web process
     (:func:`benchmarks.vector_bench.clip_figures`), ``similar_*`` through the API, and with ``faces``
     face-track vectors ``identify_*`` (:func:`benchmarks.vector_bench.face_bench`)."""
-    dim = clip_index(runtime.model_weights()).dim
     figures = vector_bench.clip_figures(n_clips, dim, first_id=sample[0])
     if faces:
         training = face_track_index().training
@@ -410,12 +411,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
-    sample, populate_s = populate(args.clips, clip_index(runtime.model_weights()).dim, vectors=args.similar)
+    dim = clip_index(runtime.model_weights()).dim
+    sample, populate_s = populate(args.clips, dim, vectors=args.similar)
     client = Client()
     search = search_figures(client, args.requests)
     vectors: dict[str, Any] = {"similar_p50_ms": None, "similar_p95_ms": None}
     if args.similar:
-        vectors = vector_figures(client, sample, args.requests, n_clips=args.clips, faces=args.faces)
+        vectors = vector_figures(client, sample, args.requests, n_clips=args.clips, dim=dim, faces=args.faces)
     slowest_plan = search.pop("slowest_plan")
     figures = {
         "clips": Clip.objects.count(),
