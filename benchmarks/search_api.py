@@ -25,7 +25,7 @@ The synthetic archive (seeded, so every run builds the same one): ``--clips`` cl
 per 200 clips (5 000 games at 1 M) of every sport, dated 2020-2026, between teams of the seeded
 ``Team`` table (tennis: between players); each clip has an action of its sport's taxonomy and one
 of its model classes, a highlight score (beta(2, 3)) and a review status (5 % rejected, 10 %
-verified); 40 % of the clips have a player named by the graphics (``PlayerAppearance``), and one
+verified); 40 % of the clips have a player named by the graphics (``Appearance``), and one
 clip in eight carries a scoring or play-by-play ``Event`` of its sport's types, with the player
 for play-by-play games. Rows go in by ``COPY`` (psycopg 3), not the ORM.
 
@@ -75,11 +75,11 @@ from django.utils import timezone  # noqa: E402
 from benchmarks import vector_bench  # noqa: E402
 from highlights.models import (  # noqa: E402
     Action,
+    Appearance,
     Clip,
     Event,
     Game,
-    Player,
-    PlayerAppearance,
+    Person,
     ReviewStatus,
     Sport,
     Team,
@@ -181,7 +181,7 @@ def populate(n_clips: int, dim: int, *, vectors: bool) -> tuple[list[int], float
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(  # clips, appearances, events, face tracks, reels ... go with them
-            f"TRUNCATE {Game._meta.db_table}, {Player._meta.db_table} RESTART IDENTITY CASCADE"
+            f"TRUNCATE {Game._meta.db_table}, {Person._meta.db_table} RESTART IDENTITY CASCADE"
         )
     rng = np.random.default_rng(0)
     now = timezone.now()
@@ -199,12 +199,12 @@ def populate(n_clips: int, dim: int, *, vectors: bool) -> tuple[list[int], float
             for k in range(15):
                 first, last = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
                 players.append((f"{first} {last}", team_name, int(rng.integers(0, 100)) if k % 5 else None))
-    copy_rows(Player, [Player.name, Player.team, Player.number, Player.created_at], ((*p, now) for p in players))
-    player_ids = dict(enumerate(Player.objects.order_by("pk").values_list("pk", flat=True)))
+    copy_rows(Person, [Person.name, Person.team, Person.number, Person.created_at], ((*p, now) for p in players))
+    person_ids = dict(enumerate(Person.objects.order_by("pk").values_list("pk", flat=True)))
     squad: dict[str, list[int]] = {}
     for i, (_, team_name, _) in enumerate(players):
-        squad.setdefault(team_name, []).append(player_ids[i])
-    tennis_ids = [player_ids[i] for i in range(len(TENNIS_PLAYERS))]
+        squad.setdefault(team_name, []).append(person_ids[i])
+    tennis_ids = [person_ids[i] for i in range(len(TENNIS_PLAYERS))]
 
     n_games = max(1, n_clips // CLIPS_PER_GAME)
     sports = rng.choice(list(SPORT_SHARE), size=n_games, p=list(SPORT_SHARE.values()))
@@ -290,22 +290,22 @@ def populate(n_clips: int, dim: int, *, vectors: bool) -> tuple[list[int], float
                 events.append((game_ids[g], clip_id, kind, points, player, source.value, start + 2000, g))
         copy_rows(Clip, clip_fields, rows, clip_types)
     copy_rows(
-        PlayerAppearance,
+        Appearance,
         [
-            PlayerAppearance.player,
-            PlayerAppearance.game,
-            PlayerAppearance.clip,
-            PlayerAppearance.source,
-            PlayerAppearance.role,
-            PlayerAppearance.start_ms,
-            PlayerAppearance.end_ms,
-            PlayerAppearance.confidence,
+            Appearance.person,
+            Appearance.game,
+            Appearance.clip,
+            Appearance.source,
+            Appearance.role,
+            Appearance.start_ms,
+            Appearance.end_ms,
+            Appearance.confidence,
         ],
-        ((p, g, c, PlayerAppearance.Source.GRAPHICS.value, "batter", s, e, 0.9) for p, g, c, s, e in appearances),
+        ((p, g, c, Appearance.Source.GRAPHICS.value, "batter", s, e, 0.9) for p, g, c, s, e in appearances),
     )
     copy_rows(
         Event,
-        [Event.game, Event.clip, Event.type, Event.points, Event.player, Event.source, Event.time_ms,
+        [Event.game, Event.clip, Event.type, Event.points, Event.person, Event.source, Event.time_ms,
          Event.description, Event.raw, Event.created_at],
         ((g, c, kind, pts, p, src, t, "", "{}", now) for g, c, kind, pts, p, src, t, _ in events),
     )  # fmt: skip
@@ -423,7 +423,7 @@ def main() -> None:
         "clips": Clip.objects.count(),
         "games": Game.objects.count(),
         "events": Event.objects.count(),
-        "appearances": PlayerAppearance.objects.count(),
+        "appearances": Appearance.objects.count(),
         "faces": args.faces,
         "populate_s": round(populate_s, 1),
         **search,

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ml.faces import DESCRIPTOR_DIM, FaceRecognizer, euclidean, load_image  # noqa: E402
-from search.identities import choose_player  # noqa: E402
+from search.identities import choose_person  # noqa: E402
 from search.index import Training, VectorIndex  # noqa: E402
 
 SHARED = Path(os.environ.get("HL_SHARED_DIR", ROOT.parent / "shared"))
@@ -367,7 +367,7 @@ def identify(candidates: list[int], probe: np.ndarray, real: np.ndarray, identit
     for row, d in zip(candidates, distances.tolist(), strict=True):
         best[identities[row]] = min(best.get(identities[row], np.inf), d)
     ranked = sorted(best.items(), key=lambda item: item[1])
-    match = choose_player([(i, d) for i, (_, d) in enumerate(ranked)], threshold=0.6, margin=0.1)
+    match = choose_person([(i, d) for i, (_, d) in enumerate(ranked)], threshold=0.6, margin=0.1)
     return ranked[match[0]][0] if match else None
 
 

@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from highlights import dispatch, people, services
 from highlights.models import (
     Action,
+    Appearance,
     Clip,
     ClipPrediction,
     Event,
@@ -20,9 +21,8 @@ from highlights.models import (
     Game,
     GameState,
     IndexJob,
-    Player,
-    PlayerAppearance,
-    PlayerPhoto,
+    Person,
+    PersonPhoto,
     Reel,
     ReelItem,
     Shot,
@@ -85,19 +85,19 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
-    list_display = ("id", "game", "type", "points", "side", "team", "player", "time_ms", "score_a", "score_b", "source")
+    list_display = ("id", "game", "type", "points", "side", "team", "person", "time_ms", "score_a", "score_b", "source")
     list_filter = ("source", "type", "game__sport")
-    search_fields = ("type", "description", "player__name", "team__code", "team__name")
-    raw_id_fields = ("game", "clip", "player")
+    search_fields = ("type", "description", "person__name", "team__code", "team__name")
+    raw_id_fields = ("game", "clip", "person")
     readonly_fields = ("raw",)
 
 
-@admin.register(PlayerAppearance)
-class PlayerAppearanceAdmin(admin.ModelAdmin):
-    list_display = ("id", "player", "source", "role", "game", "clip", "start_ms", "end_ms", "confidence")
+@admin.register(Appearance)
+class AppearanceAdmin(admin.ModelAdmin):
+    list_display = ("id", "person", "source", "role", "game", "clip", "start_ms", "end_ms", "confidence")
     list_filter = ("source", "role")
-    search_fields = ("player__name",)
-    raw_id_fields = ("player", "game", "clip")
+    search_fields = ("person__name",)
+    raw_id_fields = ("person", "game", "clip")
 
 
 @admin.register(Shot)
@@ -142,49 +142,49 @@ class IndexJobAdmin(admin.ModelAdmin):
     readonly_fields = ("timings", "model_versions", "error", "completed_step", "heartbeat_at")
 
 
-# --- Players and faces ----------------------------------------------------------------------------
+# --- People and faces ----------------------------------------------------------------------------
 
 
-class PlayerForm(forms.ModelForm):
-    """A player with an optional face photo to enrol on save."""
+class PersonForm(forms.ModelForm):
+    """A person with an optional face photo to enrol on save."""
 
-    photo = forms.ImageField(required=False, help_text="a photo of the player's face: enrols it as a reference")
+    photo = forms.ImageField(required=False, help_text="a photo of the person's face: enrols it as a reference")
 
     class Meta:
-        model = Player
+        model = Person
         fields = ("name", "team", "number")
 
 
-class PlayerPhotoInline(admin.TabularInline):
-    model = PlayerPhoto
+class PersonPhotoInline(admin.TabularInline):
+    model = PersonPhoto
     extra = 0
     fields = ("image", "source_name", "x", "y", "w", "h", "model_version")
     readonly_fields = fields
     can_delete = True
 
 
-@admin.register(Player)
-class PlayerAdmin(admin.ModelAdmin):
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):
     """People pages: name a person (their tracks follow), enrol photos, merge people, re-cluster."""
 
-    form = PlayerForm
+    form = PersonForm
     list_display = ("id", "__str__", "team", "number", "track_count", "photo_count")
     search_fields = ("name", "team")
-    inlines = [PlayerPhotoInline]
+    inlines = [PersonPhotoInline]
     actions = ["merge_into_first", "recluster"]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Player]:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Person]:
         return super().get_queryset(request).annotate(_tracks=Count("face_tracks", distinct=True))
 
     @admin.display(description="face tracks", ordering="_tracks")
-    def track_count(self, obj: Player) -> int:
+    def track_count(self, obj: Person) -> int:
         return obj._tracks  # type: ignore[attr-defined]
 
     @admin.display(description="photos")
-    def photo_count(self, obj: Player) -> int:
+    def photo_count(self, obj: Person) -> int:
         return obj.photos.count()
 
-    def save_model(self, request: HttpRequest, obj: Player, form: forms.ModelForm, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: Person, form: forms.ModelForm, change: bool) -> None:
         named = bool(obj.name) and (not change or "name" in form.changed_data)
         super().save_model(request, obj, form, change)
         upload = form.cleaned_data.get("photo")
@@ -195,14 +195,14 @@ class PlayerAdmin(admin.ModelAdmin):
                     for chunk in upload.chunks():
                         tmp.write(chunk)
                     tmp.flush()
-                    people.enroll_player(obj.name or f"person {obj.pk}", [Path(tmp.name)], team=obj.team)
+                    people.enroll_person(obj.name or f"person {obj.pk}", [Path(tmp.name)], team=obj.team)
             if named:
                 people.name_person(obj.pk, obj.name, team=obj.team, number=obj.number)
         except people.PeopleError as exc:
             self.message_user(request, str(exc), messages.ERROR)
 
     @admin.action(description="Merge the selected people into the one with the lowest id")
-    def merge_into_first(self, request: HttpRequest, queryset: QuerySet[Player]) -> None:
+    def merge_into_first(self, request: HttpRequest, queryset: QuerySet[Person]) -> None:
         target, *others = list(queryset.order_by("pk"))
         try:
             for other in others:
@@ -213,7 +213,7 @@ class PlayerAdmin(admin.ModelAdmin):
         self.message_user(request, f"merged {len(others)} person(s) into {target}")
 
     @admin.action(description="Re-cluster unknown faces into people")
-    def recluster(self, request: HttpRequest, queryset: QuerySet[Player]) -> None:
+    def recluster(self, request: HttpRequest, queryset: QuerySet[Person]) -> None:
         result = people.cluster_people()
         self.message_user(
             request, f"{result.tracks_moved} track(s) moved, {result.people_created} new person(s)", messages.INFO
@@ -232,12 +232,12 @@ class FaceInline(admin.TabularInline):
 class FaceTrackAdmin(admin.ModelAdmin):
     """Face tracks with the editors' corrections: not this person, split out, move to a person."""
 
-    list_display = ("id", "thumbnail_tag", "player", "source", "distance", "game", "clip", "start_ms", "end_ms")
+    list_display = ("id", "thumbnail_tag", "person", "source", "distance", "game", "clip", "start_ms", "end_ms")
     list_filter = ("source", "game")
-    search_fields = ("player__name",)
-    raw_id_fields = ("player", "game", "clip", "shot")
-    readonly_fields = ("thumbnail_tag", "source", "distance", "quality", "model_version", "rejected_players")
-    fields = ("thumbnail_tag", "player", "game", "clip", "shot", "start_ms", "end_ms", *readonly_fields[1:])
+    search_fields = ("person__name",)
+    raw_id_fields = ("person", "game", "clip", "shot")
+    readonly_fields = ("thumbnail_tag", "source", "distance", "quality", "model_version", "rejected_people")
+    fields = ("thumbnail_tag", "person", "game", "clip", "shot", "start_ms", "end_ms", *readonly_fields[1:])
     inlines = [FaceInline]
     actions = ["not_this_person", "split_out"]
 
@@ -248,10 +248,10 @@ class FaceTrackAdmin(admin.ModelAdmin):
         return format_html('<img src="{}" style="height:64px">', obj.thumbnail.url)
 
     def save_model(self, request: HttpRequest, obj: FaceTrack, form: forms.ModelForm, change: bool) -> None:
-        if change and "player" in form.changed_data:
-            if obj.player_id is None:
+        if change and "person" in form.changed_data:
+            if obj.person_id is None:
                 people.reject_tracks([obj.pk])
-            elif not people.assign_tracks([obj.pk], obj.player_id):
+            elif not people.assign_tracks([obj.pk], obj.person_id):
                 self.message_user(request, "that person is already in these frames", messages.ERROR)
             return
         super().save_model(request, obj, form, change)
@@ -263,8 +263,8 @@ class FaceTrackAdmin(admin.ModelAdmin):
 
     @admin.action(description="Split the selected tracks into a new person")
     def split_out(self, request: HttpRequest, queryset: QuerySet[FaceTrack]) -> None:
-        player = people.split_tracks(queryset.values_list("pk", flat=True))
-        self.message_user(request, f"{queryset.count()} track(s) moved to new {player}")
+        person = people.split_tracks(queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{queryset.count()} track(s) moved to new {person}")
 
 
 class ReelItemInline(admin.TabularInline):

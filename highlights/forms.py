@@ -14,7 +14,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, BadRequest, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
 from highlights import selectors, uploads
-from highlights.models import Action, ActionClassifier, Clip, Game, Player, Reel, ReviewStatus
+from highlights.models import Action, ActionClassifier, Clip, Game, Person, Reel, ReviewStatus
 from search.query import QueryError
 
 
@@ -49,7 +49,7 @@ class SearchForm(forms.Form):
     q = forms.CharField(required=False, strip=False)
     sport = forms.CharField(required=False, max_length=_max_length(Game, "sport"))
     team = forms.CharField(required=False, max_length=_max_length(Game, "home_team"))
-    player = forms.CharField(required=False, max_length=_max_length(Player, "name"))
+    player = forms.CharField(required=False, max_length=_max_length(Person, "name"))
     action = forms.CharField(required=False, max_length=_max_length(Clip, "model_class"))  # an action or model class
     game = forms.IntegerField(required=False, min_value=1)
     date_from = forms.DateField(required=False)

@@ -4,11 +4,11 @@
 the rows the graphics wrote before for that game (a re-run never duplicates):
 
 - a ``GameState`` per change of state;
-- players: each person named on the bug is matched to a named ``Player`` (``search.names``:
+- players: each person named on the bug is matched to a named ``Person`` (``search.names``:
   "S. AGUILAR" is "Aguilar", "DJOKOVIC" is "Novak Djokovic"; a batter or pitcher only to a player of
-  the team the bug shows him batting or pitching for, or of no team: :func:`_player_for`) or becomes a
-  new player, with that team, that editors rename and merge with the people tools; a
-  ``PlayerAppearance`` (source ``graphics``) per clip their span on screen overlaps;
+  the team the bug shows him batting or pitching for, or of no team: :func:`_person_for`) or becomes a
+  new player, with that team, that editors rename and merge with the people tools; an
+  ``Appearance`` (source ``graphics``) per clip their span on screen overlaps;
 - teams: codes and names map to ``Team`` rows; when the user gave no teams they fill the game's home
   and away teams (North American leagues print the away team first, other bugs the home team first);
 - the sport, when the user gave none and the graphics show it (``indexer.stages.sport``);
@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from highlights.locks import LockKey, advisory_lock
-from highlights.models import Clip, Event, Game, GameState, League, Player, PlayerAppearance, Sport, Team
+from highlights.models import Appearance, Clip, Event, Game, GameState, League, Person, Sport, Team
 from indexer.stages import graphics as stage
 from indexer.stages.clips import highlight_score
 from indexer.stages.sport import sport_from_graphics
@@ -89,13 +89,13 @@ def _known_teams() -> list[TeamName]:
     ]
 
 
-def _player_for(
+def _person_for(
     sighting: stage.NameSighting,
     named: list[tuple[int, str, str]],
-    made: dict[tuple[str, str], Player],
+    made: dict[tuple[str, str], Person],
     team_names: dict[str, set[str]],
-) -> Player | None:
-    """The Player a person's name on the bug means: a known named player, else a new one (once per name and team).
+) -> Person | None:
+    """The Person a person's name on the bug means: a known named player, else a new one (once per name and team).
 
     ``named`` holds ``(pk, name, team)`` of the named players (unnamed people, such as face clusters, are never
     matched by name). With the team read beside the name (:attr:`~indexer.stages.graphics.NameSighting.team`),
@@ -114,23 +114,23 @@ def _player_for(
     for candidates in tiers:
         key = best_match(sighting.name, candidates)
         if key is not None:
-            return Player.objects.get(pk=key)
+            return Person.objects.get(pk=key)
     if (display, team) not in made:
-        made[display, team] = Player.objects.create(name=display, team=sighting.team)
+        made[display, team] = Person.objects.create(name=display, team=sighting.team)
         named.append((made[display, team].pk, display, sighting.team))
     return made[display, team]
 
 
 def _appearances(
-    game: Game, clips: Sequence[Clip], player: Player, sighting: stage.NameSighting
-) -> list[PlayerAppearance]:
+    game: Game, clips: Sequence[Clip], person: Person, sighting: stage.NameSighting
+) -> list[Appearance]:
     """One appearance per clip the sighting's span overlaps (span cut to the clip), or one without a clip."""
     rows = [
-        PlayerAppearance(
-            player=player,
+        Appearance(
+            person=person,
             game=game,
             clip=clip,
-            source=PlayerAppearance.Source.GRAPHICS,
+            source=Appearance.Source.GRAPHICS,
             role=sighting.role,
             start_ms=max(sighting.start_ms, clip.start_ms),
             end_ms=min(sighting.end_ms, clip.end_ms),
@@ -140,10 +140,10 @@ def _appearances(
         if clip.start_ms <= sighting.end_ms and clip.end_ms >= sighting.start_ms
     ]
     return rows or [
-        PlayerAppearance(
-            player=player,
+        Appearance(
+            person=person,
             game=game,
-            source=PlayerAppearance.Source.GRAPHICS,
+            source=Appearance.Source.GRAPHICS,
             role=sighting.role,
             start_ms=sighting.start_ms,
             end_ms=sighting.end_ms,
@@ -170,12 +170,12 @@ def store_graphics(game_id: int, result: stage.GraphicsResult, *, sport_given: b
         game = Game.objects.select_for_update().get(pk=game_id)
         GameState.objects.filter(game=game).delete()
         Event.objects.filter(game=game, source=Event.Source.GRAPHICS).delete()
-        PlayerAppearance.objects.filter(game=game, source=PlayerAppearance.Source.GRAPHICS).delete()
+        Appearance.objects.filter(game=game, source=Appearance.Source.GRAPHICS).delete()
         clips = list(Clip.objects.filter(game=game).select_related("action").order_by("start_ms"))
         GameState.objects.bulk_create(
             _state_row(game, state) for state in {s.time_ms: s for s in result.states}.values()
         )
-        _link_players(game, clips, result.names)
+        _link_people(game, clips, result.names)
 
         sides = _side_names(result)
         team_sides = {n.name for n in result.names if n.kind == "team" and n.role == "side"}
@@ -227,17 +227,17 @@ def _state_row(game: Game, state: stage.GameState) -> GameState:
     )
 
 
-def _link_players(game: Game, clips: Sequence[Clip], names: Sequence[stage.NameSighting]) -> None:
-    """A Player for every person named on the bug (known or new), appearing in the clips of their span."""
-    named = list(Player.objects.exclude(name="").values_list("pk", "name", "team"))
-    made: dict[tuple[str, str], Player] = {}
+def _link_people(game: Game, clips: Sequence[Clip], names: Sequence[stage.NameSighting]) -> None:
+    """A Person for every person named on the bug (known or new), appearing in the clips of their span."""
+    named = list(Person.objects.exclude(name="").values_list("pk", "name", "team"))
+    made: dict[tuple[str, str], Person] = {}
     team_names: dict[str, set[str]] = {}
     for team in _known_teams():
         team_names.setdefault(team.code.upper(), {team.code.upper()}).add(team.name.upper())
     for sighting in (n for n in names if n.kind == "player"):
-        player = _player_for(sighting, named, made, team_names)
-        if player is not None:
-            PlayerAppearance.objects.bulk_create(_appearances(game, clips, player, sighting))
+        person = _person_for(sighting, named, made, team_names)
+        if person is not None:
+            Appearance.objects.bulk_create(_appearances(game, clips, person, sighting))
 
 
 def _side_names(result: stage.GraphicsResult) -> list[str]:
@@ -300,9 +300,9 @@ def graphics_summary(game: Game) -> dict[str, object]:
     players linked from the graphics (as editors may since have renamed them), in order of first appearance.
     """
     players = (
-        PlayerAppearance.objects.filter(game=game, source=PlayerAppearance.Source.GRAPHICS)
+        Appearance.objects.filter(game=game, source=Appearance.Source.GRAPHICS)
         .order_by("start_ms", "pk")
-        .values_list("player__name", flat=True)
+        .values_list("person__name", flat=True)
     )
     return {
         "teams": list(game.graphics.get("teams", [])),

@@ -526,16 +526,16 @@ class ReelItem(models.Model):
         return self.trim_out_ms - self.trim_in_ms
 
 
-# --- Players and faces ----------------------------------------------------------------------------
+# --- People and faces ----------------------------------------------------------------------------
 # Face descriptors are dlib's 128-d ResNet embeddings stored as float32 bytes (the source of truth);
 # the FAISS indexes of tracks and of reference photos are derived from them (ids = primary keys).
 
 
-class Player(models.Model):
-    """A person: a named, enrolled player, or an unnamed group of face tracks found by clustering.
+class Person(models.Model):
+    """A person: a named, enrolled person, or an unnamed group of face tracks found by clustering.
 
-    A player is *named* when ``name`` is set; only named players are identification targets. Their
-    references are their photos (``PlayerPhoto``) and the face tracks editors confirmed as theirs.
+    A person is *named* when ``name`` is set; only named people are identification targets. Their
+    references are their photos (``PersonPhoto``) and the face tracks editors confirmed as theirs.
     """
 
     name = models.CharField(max_length=128, blank=True, db_index=True, help_text="blank: an unnamed person")
@@ -550,11 +550,11 @@ class Player(models.Model):
         return self.name or f"person {self.pk}"
 
 
-class PlayerPhoto(EmbeddingMixin, models.Model):
-    """A reference photo of a player: the face found in it and its descriptor."""
+class PersonPhoto(EmbeddingMixin, models.Model):
+    """A reference photo of a person: the face found in it and its descriptor."""
 
-    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="photos")
-    image = models.FileField(upload_to="players/", blank=True)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="photos")
+    image = models.FileField(upload_to="people/", blank=True)
     source_name = models.CharField(max_length=255, blank=True, help_text="the enrolled file's name")
     x = models.PositiveIntegerField()
     y = models.PositiveIntegerField()
@@ -565,7 +565,7 @@ class PlayerPhoto(EmbeddingMixin, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return f"{self.player} photo {self.pk}"
+        return f"{self.person} photo {self.pk}"
 
 
 class FaceScan(models.Model):
@@ -585,9 +585,9 @@ class FaceScan(models.Model):
 
 
 class Assignment(models.TextChoices):
-    """Who put a face track with its player."""
+    """Who put a face track with its person."""
 
-    AUTO = "auto", "identified"  # nearest enrolled player under the threshold, clearly ahead of the second
+    AUTO = "auto", "identified"  # nearest enrolled person under the threshold, clearly ahead of the second
     CLUSTER = "cluster", "clustered"  # grouped with similar tracks by clustering
     EDITOR = "editor", "editor"  # an editor's decision (name, merge, split, move): never changed by the system
 
@@ -596,8 +596,8 @@ class FaceTrack(EmbeddingMixin, models.Model):
     """One person's face followed through a clip (within one shot).
 
     ``embedding`` is the quality-weighted mean of its faces' descriptors. ``distance`` is the
-    Euclidean distance to the matched player's nearest reference when ``source`` is ``auto``.
-    ``rejected_players`` remembers "not this person": neither identification nor clustering ever
+    Euclidean distance to the matched person's nearest reference when ``source`` is ``auto``.
+    ``rejected_people`` remembers "not this person": neither identification nor clustering ever
     puts the track with them again.
     """
 
@@ -610,10 +610,10 @@ class FaceTrack(EmbeddingMixin, models.Model):
     quality = models.FloatField(default=0.0, help_text="mean detection quality, 0..1")
     thumbnail = models.FileField(upload_to="faces/", blank=True)
     model_version = models.CharField(max_length=64)
-    player = models.ForeignKey(Player, on_delete=models.SET_NULL, null=True, blank=True, related_name="face_tracks")
+    person = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="face_tracks")
     source = models.CharField(max_length=8, choices=Assignment.choices, blank=True)
     distance = models.FloatField(null=True, blank=True)
-    rejected_players = models.ManyToManyField(Player, blank=True, related_name="rejected_tracks")
+    rejected_people = models.ManyToManyField(Person, blank=True, related_name="rejected_tracks")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -623,7 +623,7 @@ class FaceTrack(EmbeddingMixin, models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"track {self.pk} {self.player or 'unknown'} [{self.start_ms}-{self.end_ms} ms]"
+        return f"track {self.pk} {self.person or 'unknown'} [{self.start_ms}-{self.end_ms} ms]"
 
 
 class Face(models.Model):
@@ -777,7 +777,7 @@ class TrainingJob(models.Model):
 
 # --- Broadcast graphics, teams and events ---------------------------------------------------------
 # The score bug read by the ``graphics`` step (``indexer.stages.graphics``) becomes a game-state
-# timeline, scoring events and player/team links. Events of every source (graphics, play-by-play
+# timeline, scoring events and person/team links. Events of every source (graphics, play-by-play
 # imports, models, editors) share one table.
 
 
@@ -917,7 +917,7 @@ class Event(models.Model):
     points = models.PositiveSmallIntegerField(default=0)
     side = models.PositiveSmallIntegerField(null=True, blank=True, choices=[(0, "first"), (1, "second")])
     team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
-    player = models.ForeignKey(Player, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
+    person = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
     period = models.PositiveSmallIntegerField(null=True, blank=True)
     clock_s = models.FloatField(null=True, blank=True)
     time_ms = models.PositiveIntegerField(null=True, blank=True, help_text="video time, ms; empty: not aligned")
@@ -946,8 +946,8 @@ class Event(models.Model):
         return None if self.time_ms is None else self.time_ms / 1000.0
 
 
-class PlayerAppearance(models.Model):
-    """A player on screen in a game: named on the score bug (``graphics``) or seen by face (``face``).
+class Appearance(models.Model):
+    """A person on screen in a game: named on the score bug (``graphics``) or seen by face (``face``).
 
     One row per clip the span overlaps (``clip`` empty when no clip does); ``start_ms``/``end_ms``
     is the span on screen within that clip. ``role`` says how the bug named them (``side``, ``batter``,
@@ -958,7 +958,7 @@ class PlayerAppearance(models.Model):
         GRAPHICS = "graphics", "score bug"
         FACE = "face"
 
-    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="appearances")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="appearances")
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="appearances")
     clip = models.ForeignKey(Clip, on_delete=models.CASCADE, null=True, blank=True, related_name="appearances")
     source = models.CharField(max_length=16, choices=Source.choices)
@@ -971,11 +971,11 @@ class PlayerAppearance(models.Model):
         ordering = ["game", "start_ms", "pk"]
         indexes = [
             models.Index(fields=["game", "source"]),
-            models.Index(fields=["player", "clip"], name="appearance_player_clip"),  # search: a player's clips
+            models.Index(fields=["person", "clip"], name="appearance_person_clip"),  # search: a person's clips
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(end_ms__gte=models.F("start_ms")), name="appearance_span"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.player} ({self.source}, {self.role}) [{self.start_ms}-{self.end_ms} ms]"
+        return f"{self.person} ({self.source}, {self.role}) [{self.start_ms}-{self.end_ms} ms]"

@@ -1,20 +1,20 @@
-"""Write side for players and faces: enrolment, identification, clustering, and editors' corrections.
+"""Write side for people and faces: enrolment, identification, clustering, and editors' corrections.
 
 The promises editors rely on (the usual complaints about people pages):
 
 * an editor's decision is never undone by the system: tracks an editor named, merged, split or
   moved carry ``source = editor`` and neither identification nor clustering moves them;
-* "not this person" sticks: the player is added to the track's ``rejected_players``, and both
-  identification and clustering leave rejected players out for that track forever;
+* "not this person" sticks: the person is added to the track's ``rejected_people``, and both
+  identification and clustering leave rejected people out for that track forever;
 * one person is never tagged twice in the same frame: two tracks of one game that overlap in time
-  never end with the same player (identification keeps the closer one; clustering treats them as
+  never end with the same person (identification keeps the closer one; clustering treats them as
   cannot-link; merging two people seen together is refused);
-* naming a few faces makes the rest follow: a named player's editor-confirmed tracks become
+* naming a few faces makes the rest follow: a named person's editor-confirmed tracks become
   references for identification, like enrolled photos.
 
-Identification (dlib's protocol): a face track goes to the nearest named player when the Euclidean
-distance to that player's nearest reference is under ``HL_FACE_MATCH_THRESHOLD`` (0.6) and the
-second-nearest player is at least ``HL_FACE_MATCH_MARGIN`` farther; otherwise it stays unknown and
+Identification (dlib's protocol): a face track goes to the nearest named person when the Euclidean
+distance to that person's nearest reference is under ``HL_FACE_MATCH_THRESHOLD`` (0.6) and the
+second-nearest person is at least ``HL_FACE_MATCH_MARGIN`` farther; otherwise it stays unknown and
 clustering groups it with similar unknown tracks into unnamed people editors can name.
 
 Writers of the face indexes (``indexer.index_writer``) and of people hold one PostgreSQL advisory
@@ -36,12 +36,12 @@ from django.conf import settings
 from django.db.models import Q
 
 from highlights.locks import LockKey, advisory_lock
-from highlights.models import Assignment, Event, FaceTrack, Player, PlayerAppearance, PlayerPhoto
+from highlights.models import Appearance, Assignment, Event, FaceTrack, Person, PersonPhoto
 from indexer import index_writer, runtime
 from ml.faces import euclidean, load_image
 from ml.files import atomic_write
-from search.faces import face_track_index, player_photo_index
-from search.identities import choose_player, cluster_tracks, overlapping_pairs
+from search.faces import face_track_index, person_photo_index
+from search.identities import choose_person, cluster_tracks, overlapping_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ _TRACK_CANDIDATES = 64  # face tracks proposed by FAISS per query
 
 
 class PeopleError(ValueError):
-    """A request about players or faces cannot be carried out (no face in a photo, unknown id, conflict)."""
+    """A request about people or faces cannot be carried out (no face in a photo, unknown id, conflict)."""
 
 
 @dataclass(frozen=True)
@@ -73,57 +73,57 @@ def people_lock() -> Iterator[None]:
 # --- identification -----------------------------------------------------------------------------
 
 
-def nearest_players(vector: np.ndarray, *, exclude: Iterable[int] = ()) -> list[tuple[int, float]]:
-    """Named players nearest to a face descriptor, nearest first, one entry per player.
+def nearest_people(vector: np.ndarray, *, exclude: Iterable[int] = ()) -> list[tuple[int, float]]:
+    """Named people nearest to a face descriptor, nearest first, one entry per person.
 
-    FAISS proposes candidate references (enrolled photos; editor-confirmed tracks of named players);
+    FAISS proposes candidate references (enrolled photos; editor-confirmed tracks of named people);
     the distances returned are exact Euclidean distances between the raw descriptors.
 
     Args:
         vector: ``(128,)`` float32 dlib descriptor.
-        exclude: player ids to leave out (the track's rejected players).
+        exclude: person ids to leave out (the track's rejected people).
 
     Returns:
-        ``[(player id, distance to that player's nearest reference), ...]``.
+        ``[(person id, distance to that person's nearest reference), ...]``.
     """
     excluded = set(exclude)
-    photo_ids = [pk for pk, _ in player_photo_index().search(vector, _PHOTO_CANDIDATES)]
+    photo_ids = [pk for pk, _ in person_photo_index().search(vector, _PHOTO_CANDIDATES)]
     track_ids = [pk for pk, _ in face_track_index().search(vector, _TRACK_CANDIDATES)]
-    references: list[PlayerPhoto | FaceTrack] = list(
-        PlayerPhoto.objects.filter(pk__in=photo_ids).exclude(player__name="").only("player_id", "embedding")
+    references: list[PersonPhoto | FaceTrack] = list(
+        PersonPhoto.objects.filter(pk__in=photo_ids).exclude(person__name="").only("person_id", "embedding")
     )
     references += list(
-        FaceTrack.objects.filter(pk__in=track_ids, source=Assignment.EDITOR, player__isnull=False)
-        .exclude(player__name="")
-        .only("player_id", "embedding")
+        FaceTrack.objects.filter(pk__in=track_ids, source=Assignment.EDITOR, person__isnull=False)
+        .exclude(person__name="")
+        .only("person_id", "embedding")
     )
-    references = [r for r in references if r.player_id not in excluded]
+    references = [r for r in references if r.person_id not in excluded]
     if not references:
         return []
     distances = euclidean(vector, np.stack([r.embedding_vector() for r in references]))[0]
     best: dict[int, float] = {}
-    for pid, d in zip((r.player_id for r in references), distances.tolist(), strict=True):
+    for pid, d in zip((r.person_id for r in references), distances.tolist(), strict=True):
         best[pid] = min(best.get(pid, np.inf), d)
     return sorted(best.items(), key=lambda item: item[1])
 
 
 def identify_vector(vector: np.ndarray, *, exclude: Iterable[int] = ()) -> tuple[int, float] | None:
-    """``(player id, distance)`` of the named player a descriptor belongs to, or ``None`` (unknown)."""
-    return choose_player(
-        nearest_players(vector, exclude=exclude),
+    """``(person id, distance)`` of the named person a descriptor belongs to, or ``None`` (unknown)."""
+    return choose_person(
+        nearest_people(vector, exclude=exclude),
         threshold=settings.HL_FACE_MATCH_THRESHOLD,
         margin=settings.HL_FACE_MATCH_MARGIN,
     )
 
 
-def _assign(track: FaceTrack, player_id: int, distance: float | None, source: str) -> bool:
-    """Give ``track`` to a player unless that would tag the player twice in the same frames.
+def _assign(track: FaceTrack, person_id: int, distance: float | None, source: str) -> bool:
+    """Give ``track`` to a person unless that would tag the person twice in the same frames.
 
-    A co-occurring track already with the player wins if an editor put it there or it is closer;
+    A co-occurring track already with the person wins if an editor put it there or it is closer;
     otherwise it is returned to unknown and ``track`` takes its place.
     """
     rivals = FaceTrack.objects.filter(
-        game_id=track.game_id, player_id=player_id, start_ms__lte=track.end_ms, end_ms__gte=track.start_ms
+        game_id=track.game_id, person_id=person_id, start_ms__lte=track.end_ms, end_ms__gte=track.start_ms
     ).exclude(pk=track.pk)
     for rival in rivals:
         if rival.source == Assignment.EDITOR:
@@ -131,21 +131,21 @@ def _assign(track: FaceTrack, player_id: int, distance: float | None, source: st
         closer = rival.source == Assignment.AUTO and (distance is None or (rival.distance or 0.0) <= distance)
         if source != Assignment.EDITOR and closer:
             return False
-    rivals.update(player=None, source="", distance=None)
-    FaceTrack.objects.filter(pk=track.pk).update(player_id=player_id, source=source, distance=distance)
+    rivals.update(person=None, source="", distance=None)
+    FaceTrack.objects.filter(pk=track.pk).update(person_id=person_id, source=source, distance=distance)
     return True
 
 
 def identify_tracks(tracks: Iterable[int] | None = None) -> int:
-    """Identify unknown and clustered tracks against the named players (editors' tracks are left alone).
+    """Identify unknown and clustered tracks against the named people (editors' tracks are left alone).
 
     Args:
         tracks: track ids to consider (``None``: every track not placed by an editor or identification).
 
     Returns:
-        How many tracks were given to a named player.
+        How many tracks were given to a named person.
     """
-    queryset = FaceTrack.objects.filter(Q(player__isnull=True) | Q(source=Assignment.CLUSTER))
+    queryset = FaceTrack.objects.filter(Q(person__isnull=True) | Q(source=Assignment.CLUSTER))
     if tracks is not None:
         queryset = queryset.filter(pk__in=list(tracks))
     rejected = _rejections(queryset.values_list("pk", flat=True))
@@ -153,18 +153,18 @@ def identify_tracks(tracks: Iterable[int] | None = None) -> int:
     with people_lock():
         for track in queryset.order_by("pk"):
             match = identify_vector(track.embedding_vector(), exclude=rejected.get(track.pk, ()))
-            if match is not None and match[0] != track.player_id and _assign(track, *match, Assignment.AUTO):
+            if match is not None and match[0] != track.person_id and _assign(track, *match, Assignment.AUTO):
                 assigned += 1
     return assigned
 
 
 def _rejections(track_ids: Iterable[int]) -> dict[int, set[int]]:
-    through = FaceTrack.rejected_players.through
+    through = FaceTrack.rejected_people.through
     rejected: dict[int, set[int]] = defaultdict(set)
-    for track_id, player_id in through.objects.filter(facetrack_id__in=list(track_ids)).values_list(
-        "facetrack_id", "player_id"
+    for track_id, person_id in through.objects.filter(facetrack_id__in=list(track_ids)).values_list(
+        "facetrack_id", "person_id"
     ):
-        rejected[track_id].add(player_id)
+        rejected[track_id].add(person_id)
     return rejected
 
 
@@ -181,7 +181,7 @@ def index_game_tracks(game_id: int) -> ClusterResult:
         What clustering changed.
     """
     index_writer.sync_game_face_tracks(game_id)
-    identify_tracks(FaceTrack.objects.filter(game_id=game_id, player__isnull=True).values_list("pk", flat=True))
+    identify_tracks(FaceTrack.objects.filter(game_id=game_id, person__isnull=True).values_list("pk", flat=True))
     return cluster_new_tracks()
 
 
@@ -195,13 +195,13 @@ def cluster_people() -> ClusterResult:
 
     The full re-cluster editors may ask for (``manage.py people cluster``, the admin's action); its
     cost grows with the archive (every clustered track is a node). Nodes are the movable tracks
-    (unknown or clustered), the anchored tracks FAISS finds near them (which keep their player and
+    (unknown or clustered), the anchored tracks FAISS finds near them (which keep their person and
     pull similar tracks to it) and every track co-occurring with them (so cannot-link constraints
     are complete). New groups become unnamed people; unnamed people left without tracks or photos
     are removed.
     """
     with people_lock():
-        movable = list(FaceTrack.objects.filter(Q(player__isnull=True) | Q(source=Assignment.CLUSTER)))
+        movable = list(FaceTrack.objects.filter(Q(person__isnull=True) | Q(source=Assignment.CLUSTER)))
         return _cluster(movable, movable_sources=(Assignment.CLUSTER,))
 
 
@@ -217,7 +217,7 @@ def cluster_new_tracks() -> ClusterResult:
     so the cost per game does not grow with the archive.
     """
     with people_lock():
-        return _cluster(list(FaceTrack.objects.filter(player__isnull=True)), movable_sources=())
+        return _cluster(list(FaceTrack.objects.filter(person__isnull=True)), movable_sources=())
 
 
 def _cluster(movable: list[FaceTrack], *, movable_sources: Sequence[str]) -> ClusterResult:
@@ -235,56 +235,56 @@ def _cluster(movable: list[FaceTrack], *, movable_sources: Sequence[str]) -> Clu
         nodes[track.pk] = track
     index, own = face_track_index(), set(nodes)
     near = {pk for t in movable for pk, _ in index.search(t.embedding_vector(), _NEIGHBOURS, exclude=own)}
-    for track in FaceTrack.objects.filter(pk__in=list(near), player__isnull=False):
+    for track in FaceTrack.objects.filter(pk__in=list(near), person__isnull=False):
         nodes[track.pk] = track
     tracks = list(nodes.values())
     rejected = _rejections(nodes)
-    fixed = [t.player_id is not None and t.source not in movable_sources for t in tracks]
+    fixed = [t.person_id is not None and t.source not in movable_sources for t in tracks]
     labels = cluster_tracks(
         np.stack([t.embedding_vector() for t in tracks]),
         threshold=settings.HL_FACE_CLUSTER_THRESHOLD,
-        initial=[t.player_id for t in tracks],
+        initial=[t.person_id for t in tracks],
         fixed=fixed,
         cannot_link=overlapping_pairs([(t.game_id, t.start_ms, t.end_ms) for t in tracks]),
         forbidden=[rejected.get(t.pk, set()) for t in tracks],
     )
-    new_people: dict[int, Player] = {}
+    new_people: dict[int, Person] = {}
     moved = 0
     for track, label, anchored in zip(tracks, labels, fixed, strict=True):
         if anchored:
             continue
         if label < 0 and label not in new_people:
-            new_people[label] = Player.objects.create()
-        player_id = new_people[label].pk if label < 0 else label
-        if track.player_id != player_id or track.source != Assignment.CLUSTER:
-            FaceTrack.objects.filter(pk=track.pk).update(player_id=player_id, source=Assignment.CLUSTER, distance=None)
+            new_people[label] = Person.objects.create()
+        person_id = new_people[label].pk if label < 0 else label
+        if track.person_id != person_id or track.source != Assignment.CLUSTER:
+            FaceTrack.objects.filter(pk=track.pk).update(person_id=person_id, source=Assignment.CLUSTER, distance=None)
             moved += 1
     return ClusterResult(moved, len(new_people), _remove_empty_people(), len(tracks))
 
 
 def _remove_empty_people() -> int:
-    empty = Player.objects.filter(name="", face_tracks__isnull=True, photos__isnull=True).values_list("pk", flat=True)
-    removed, _ = Player.objects.filter(pk__in=list(empty)).delete()
+    empty = Person.objects.filter(name="", face_tracks__isnull=True, photos__isnull=True).values_list("pk", flat=True)
+    removed, _ = Person.objects.filter(pk__in=list(empty)).delete()
     return removed
 
 
 # --- enrolment ----------------------------------------------------------------------------------
 
 
-def enroll_player(name: str, photos: Sequence[Path], *, team: str = "", number: int | None = None) -> Player:
-    """Enrol (or add photos to) the named player from photos of their face, then re-identify tracks.
+def enroll_person(name: str, photos: Sequence[Path], *, team: str = "", number: int | None = None) -> Person:
+    """Enrol (or add photos to) the named person from photos of their face, then re-identify tracks.
 
     Each photo must show a face; with several, the largest is taken. Photos are described with
     ``HL_FACE_PHOTO_JITTERS`` jittered copies (dlib's ``num_jitters``) and copied under ``MEDIA_ROOT``.
 
     Args:
-        name: the player's name (matched case-insensitively with existing players).
+        name: the person's name (matched case-insensitively with existing people).
         photos: image files (JPEG, PNG, WebP).
         team: team name, kept if already set when empty.
         number: jersey number.
 
     Returns:
-        The player.
+        The person.
 
     Raises:
         PeopleError: empty name, no photo, an unreadable photo or a photo without a face (nothing is written).
@@ -303,13 +303,13 @@ def enroll_player(name: str, photos: Sequence[Path], *, team: str = "", number: 
             raise PeopleError(f"{path}: no face found")
         faces.append((Path(path), max(found, key=lambda f: f.box[2] * f.box[3])))
     with people_lock():
-        player = Player.objects.filter(name__iexact=name).order_by("pk").first() or Player(name=name)
-        player.team = team or player.team
-        player.number = number if number is not None else player.number
-        player.save()
+        person = Person.objects.filter(name__iexact=name).order_by("pk").first() or Person(name=name)
+        person.team = team or person.team
+        person.number = number if number is not None else person.number
+        person.save()
         for path, face in faces:
-            photo = PlayerPhoto.objects.create(
-                player=player,
+            photo = PersonPhoto.objects.create(
+                person=person,
                 source_name=path.name,
                 x=face.box[0],
                 y=face.box[1],
@@ -318,23 +318,23 @@ def enroll_player(name: str, photos: Sequence[Path], *, team: str = "", number: 
                 embedding=face.descriptor.astype(np.float32).tobytes(),
                 model_version=face_recognizer.version,
             )
-            relative = f"players/player_{player.pk}/photo_{photo.pk}{path.suffix.lower()}"
+            relative = f"people/person_{person.pk}/photo_{photo.pk}{path.suffix.lower()}"
             with atomic_write(Path(settings.MEDIA_ROOT) / relative) as tmp:
                 shutil.copyfile(path, tmp)
-            PlayerPhoto.objects.filter(pk=photo.pk).update(image=relative)
-        index_writer.sync_player_photos()
+            PersonPhoto.objects.filter(pk=photo.pk).update(image=relative)
+        index_writer.sync_person_photos()
     identify_tracks()
-    return player
+    return person
 
 
 # --- editors' corrections -----------------------------------------------------------------------
 
 
-def _player(player_id: int) -> Player:
+def _person(person_id: int) -> Person:
     try:
-        return Player.objects.get(pk=player_id)
-    except Player.DoesNotExist as exc:
-        raise PeopleError(f"no person {player_id}") from exc
+        return Person.objects.get(pk=person_id)
+    except Person.DoesNotExist as exc:
+        raise PeopleError(f"no person {person_id}") from exc
 
 
 def _tracks(track_ids: Iterable[int]) -> list[FaceTrack]:
@@ -346,7 +346,7 @@ def _tracks(track_ids: Iterable[int]) -> list[FaceTrack]:
     return tracks
 
 
-def name_person(player_id: int, name: str, *, team: str = "", number: int | None = None) -> Player:
+def name_person(person_id: int, name: str, *, team: str = "", number: int | None = None) -> Person:
     """Name a person; their tracks become editor-confirmed references, and similar unknown tracks follow.
 
     Raises:
@@ -355,17 +355,17 @@ def name_person(player_id: int, name: str, *, team: str = "", number: int | None
     if not name.strip():
         raise PeopleError("a name is needed")
     with people_lock():
-        player = _player(player_id)
-        player.name, player.team = name.strip(), team or player.team
-        player.number = number if number is not None else player.number
-        player.save()
-        FaceTrack.objects.filter(player=player).update(source=Assignment.EDITOR, distance=None)
+        person = _person(person_id)
+        person.name, person.team = name.strip(), team or person.team
+        person.number = number if number is not None else person.number
+        person.save()
+        FaceTrack.objects.filter(person=person).update(source=Assignment.EDITOR, distance=None)
     identify_tracks()
     cluster_new_tracks()
-    return player
+    return person
 
 
-def merge_people(target_id: int, source_id: int) -> Player:
+def merge_people(target_id: int, source_id: int) -> Person:
     """Merge person ``source_id`` into ``target_id``; tracks, photos, graphics appearances, events and "not this
     person" marks move.
 
@@ -378,22 +378,22 @@ def merge_people(target_id: int, source_id: int) -> Player:
     if target_id == source_id:
         raise PeopleError("cannot merge a person with itself")
     with people_lock():
-        target, source = _player(target_id), _player(source_id)
-        both = list(FaceTrack.objects.filter(player__in=[target, source]))
+        target, source = _person(target_id), _person(source_id)
+        both = list(FaceTrack.objects.filter(person__in=[target, source]))
         for i, j in overlapping_pairs([(t.game_id, t.start_ms, t.end_ms) for t in both]):
-            if both[i].player_id != both[j].player_id:
+            if both[i].person_id != both[j].person_id:
                 raise PeopleError(
                     f"{target} and {source} appear together (tracks {both[i].pk} and {both[j].pk}): not one person"
                 )
-        moved = list(FaceTrack.objects.filter(player=source).values_list("pk", flat=True))
-        FaceTrack.objects.filter(pk__in=moved).update(player=target, source=Assignment.EDITOR, distance=None)
-        FaceTrack.rejected_players.through.objects.filter(facetrack_id__in=moved, player=target).delete()
-        FaceTrack.objects.filter(player=target).update(source=Assignment.EDITOR, distance=None)
-        PlayerPhoto.objects.filter(player=source).update(player=target)
-        PlayerAppearance.objects.filter(player=source).update(player=target)
-        Event.objects.filter(player=source).update(player=target)
+        moved = list(FaceTrack.objects.filter(person=source).values_list("pk", flat=True))
+        FaceTrack.objects.filter(pk__in=moved).update(person=target, source=Assignment.EDITOR, distance=None)
+        FaceTrack.rejected_people.through.objects.filter(facetrack_id__in=moved, person=target).delete()
+        FaceTrack.objects.filter(person=target).update(source=Assignment.EDITOR, distance=None)
+        PersonPhoto.objects.filter(person=source).update(person=target)
+        Appearance.objects.filter(person=source).update(person=target)
+        Event.objects.filter(person=source).update(person=target)
         for track in source.rejected_tracks.all():
-            track.rejected_players.add(target)
+            track.rejected_people.add(target)
         if not target.name and source.name:
             target.name, target.team, target.number = source.name, source.team, source.number
             target.save()
@@ -401,7 +401,7 @@ def merge_people(target_id: int, source_id: int) -> Player:
     return target
 
 
-def split_tracks(track_ids: Iterable[int], *, name: str = "") -> Player:
+def split_tracks(track_ids: Iterable[int], *, name: str = "") -> Person:
     """Take tracks out of their person into a new person (named or not); they never go back to the old one.
 
     Raises:
@@ -411,14 +411,14 @@ def split_tracks(track_ids: Iterable[int], *, name: str = "") -> Player:
         tracks = _tracks(track_ids)
         if not tracks:
             raise PeopleError("no track to split")
-        player = Player.objects.create(name=name.strip())
+        person = Person.objects.create(name=name.strip())
         for track in tracks:
-            if track.player_id is not None:
-                track.rejected_players.add(track.player_id)
+            if track.person_id is not None:
+                track.rejected_people.add(track.person_id)
         FaceTrack.objects.filter(pk__in=[t.pk for t in tracks]).update(
-            player=player, source=Assignment.EDITOR, distance=None
+            person=person, source=Assignment.EDITOR, distance=None
         )
-    return player
+    return person
 
 
 def reject_tracks(track_ids: Iterable[int]) -> int:
@@ -431,16 +431,16 @@ def reject_tracks(track_ids: Iterable[int]) -> int:
         PeopleError: unknown track ids.
     """
     with people_lock():
-        tracks = [t for t in _tracks(track_ids) if t.player_id is not None]
+        tracks = [t for t in _tracks(track_ids) if t.person_id is not None]
         for track in tracks:
-            track.rejected_players.add(track.player_id)
-        FaceTrack.objects.filter(pk__in=[t.pk for t in tracks]).update(player=None, source="", distance=None)
+            track.rejected_people.add(track.person_id)
+        FaceTrack.objects.filter(pk__in=[t.pk for t in tracks]).update(person=None, source="", distance=None)
     identify_tracks([t.pk for t in tracks])
     cluster_new_tracks()
     return len(tracks)
 
 
-def assign_tracks(track_ids: Iterable[int], player_id: int) -> int:
+def assign_tracks(track_ids: Iterable[int], person_id: int) -> int:
     """An editor puts tracks with a person (never twice in the same frames); clears a "not this person" mark.
 
     Returns:
@@ -450,11 +450,11 @@ def assign_tracks(track_ids: Iterable[int], player_id: int) -> int:
         PeopleError: unknown ids.
     """
     with people_lock():
-        player = _player(player_id)
+        person = _person(person_id)
         assigned = 0
         for track in _tracks(track_ids):
-            track.rejected_players.remove(player)
-            assigned += _assign(track, player.pk, None, Assignment.EDITOR)
+            track.rejected_people.remove(person)
+            assigned += _assign(track, person.pk, None, Assignment.EDITOR)
     return assigned
 
 
@@ -463,15 +463,15 @@ class ImageFace:
     """A face found in a still image and who it is; ``bbox`` is ``[x, y, w, h]`` in the image's pixels."""
 
     bbox: list[int]
-    player: str | None
+    person: str | None
     distance: float | None
 
 
 def identify_image(path: Path) -> list[ImageFace]:
-    """Every face in an image with the named player it belongs to (``None``: unknown), left to right.
+    """Every face in an image with the named person it belongs to (``None``: unknown), left to right.
 
-    ``distance`` is the Euclidean distance to the nearest named player's nearest reference (also
-    for unknown faces, when any named player exists; ``None`` otherwise).
+    ``distance`` is the Euclidean distance to the nearest named person's nearest reference (also
+    for unknown faces, when any named person exists; ``None`` otherwise).
 
     Raises:
         PeopleError: the file is not a readable image.
@@ -481,11 +481,11 @@ def identify_image(path: Path) -> list[ImageFace]:
     except ValueError as exc:
         raise PeopleError(str(exc)) from exc
     found = runtime.face_recognizer().detect_and_describe(image, jitters=settings.HL_FACE_PHOTO_JITTERS)
-    names = dict(Player.objects.exclude(name="").values_list("pk", "name"))
+    names = dict(Person.objects.exclude(name="").values_list("pk", "name"))
     faces = []
     for face in sorted(found, key=lambda f: f.box[0]):
-        ranked = nearest_players(face.descriptor)
-        match = choose_player(ranked, threshold=settings.HL_FACE_MATCH_THRESHOLD, margin=settings.HL_FACE_MATCH_MARGIN)
+        ranked = nearest_people(face.descriptor)
+        match = choose_person(ranked, threshold=settings.HL_FACE_MATCH_THRESHOLD, margin=settings.HL_FACE_MATCH_MARGIN)
         distance = round(ranked[0][1], 4) if ranked else None
         faces.append(ImageFace(list(face.box), names.get(match[0]) if match else None, distance))
     return faces

@@ -5,9 +5,9 @@
 - :func:`import_play_by_play` parses a feed (``indexer.stages.playbyplay``), aligns it with the game's
   score-bug timeline (``indexer.stages.alignment``) and replaces the game's ``play_by_play`` events: each
   event with a video time links to the clip and play holding it; an unaligned one links to none. Feed
-  player names are matched to ``Player`` rows with the graphics' matcher (``search.names.best_match``); a
+  player names are matched to ``Person`` rows with the graphics' matcher (``search.names.best_match``); a
   name no player has yet becomes a new player (the feed named them; editors merge with the people tools).
-- :func:`play_players`: the players of a play, linked by the graphics or by face in any of its clips.
+- :func:`play_people`: the players of a play, linked by the graphics or by face in any of its clips.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from highlights.graphics import rescore_clips
-from highlights.models import Clip, Event, Game, GameState, Play, Player, PlayShot, Shot, Team
+from highlights.models import Clip, Event, Game, GameState, Person, Play, PlayShot, Shot, Team
 from highlights.people import people_lock
 from indexer.stages import graphics as graphics_stage
 from indexer.stages import plays as plays_stage
@@ -102,11 +102,11 @@ def link_events(game: Game) -> None:
     Event.objects.bulk_update(events, ["play"])
 
 
-def play_players(play: Play) -> QuerySet[Player]:
+def play_people(play: Play) -> QuerySet[Person]:
     """Players linked to any clip overlapping the play: named on the score bug or recognised by face."""
     clips = Clip.objects.filter(game=play.game_id, start_ms__lt=play.end_ms, end_ms__gt=play.start_ms)
     return (
-        Player.objects.filter(Q(appearances__clip__in=clips) | Q(face_tracks__clip__in=clips))
+        Person.objects.filter(Q(appearances__clip__in=clips) | Q(face_tracks__clip__in=clips))
         .distinct()
         .order_by("name")
     )
@@ -127,8 +127,8 @@ def _team(name: str | None) -> Team | None:
     return Team.objects.filter(named).first()
 
 
-def _player(name: str | None, named: list[tuple[int, str]]) -> Player | None:
-    """The Player a feed's name means (the graphics' matcher), else a new one named as the feed names them.
+def _person(name: str | None, named: list[tuple[int, str]]) -> Person | None:
+    """The Person a feed's name means (the graphics' matcher), else a new one named as the feed names them.
 
     A full name from the feed matches a known player's name, or the one player whose name, read as the
     bug shows names (a surname: "Aguilar", made from "5.AGUILAR"), matches the feed's full name.
@@ -140,10 +140,10 @@ def _player(name: str | None, named: list[tuple[int, str]]) -> Player | None:
         read_as_bug = [pk for pk, known in named if best_match(known, [(pk, name)]) is not None]
         key = read_as_bug[0] if len(read_as_bug) == 1 else None
     if key is not None:
-        return Player.objects.get(pk=key)
-    player = Player.objects.create(name=name.strip())
-    named.append((player.pk, player.name))
-    return player
+        return Person.objects.get(pk=key)
+    person = Person.objects.create(name=name.strip())
+    named.append((person.pk, person.name))
+    return person
 
 
 def _event_row(
@@ -167,7 +167,7 @@ def _event_row(
         points=event.points,
         side=sides.get(event.side) if event.side else None,
         team=_team(event.team),
-        player=_player(event.player, named),
+        person=_person(event.player, named),
         period=event.period,
         clock_s=event.clock_s,
         time_ms=event.time_ms,
@@ -207,18 +207,18 @@ def import_play_by_play(
         Event.objects.filter(game=game, source=Event.Source.PLAY_BY_PLAY).delete()
         clips = list(Clip.objects.filter(game=game).order_by("start_ms"))
         plays = list(Play.objects.filter(game=game).order_by("start_ms"))
-        named = list(Player.objects.exclude(name="").values_list("pk", "name"))
+        named = list(Person.objects.exclude(name="").values_list("pk", "name"))
         Event.objects.bulk_create(_event_row(game, e, sides, clips, plays, named) for e in alignment.events)
         rescore_clips(game)
     return alignment.summary()
 
 
 def correct_event(event: Event, **changes: object) -> Event:
-    """An editor's correction of an event (``type``, ``player``, ``time_ms``): the source becomes ``editor``.
+    """An editor's correction of an event (``type``, ``person``, ``time_ms``): the source becomes ``editor``.
 
     A new video time relinks the event to the clip and play holding it.
     """
-    fields = [name for name in ("type", "player", "time_ms") if name in changes]
+    fields = [name for name in ("type", "person", "time_ms") if name in changes]
     for name in fields:
         setattr(event, name, changes[name])
     if "time_ms" in changes:

@@ -14,14 +14,14 @@ from django.db.models.functions import JSONObject
 from highlights.models import (
     Action,
     ActionClassifier,
+    Appearance,
     Clip,
     Event,
     FaceTrack,
     Game,
     GameState,
     LearnedAction,
-    Player,
-    PlayerAppearance,
+    Person,
     ReviewStatus,
     Team,
 )
@@ -73,35 +73,35 @@ def match_reason(clip: Clip, query: ParsedQuery) -> str:
     return f"action {query.action}"
 
 
-def _has_player(**player_filters: object) -> Q:
-    """Clips a player matching ``player_filters`` (``name__icontains``, ``number``) is in (:func:`_player_clips`).
+def _has_person(**person_filters: object) -> Q:
+    """Clips a player matching ``person_filters`` (``name__icontains``, ``number``) is in (:func:`_person_clips`).
 
     The players are resolved first (a small table), so the clip table meets a list of ids the planner can
     estimate rather than a correlated test per clip row.
     """
-    return _player_clips(list(Player.objects.filter(**player_filters).values_list("pk", flat=True)))
+    return _person_clips(list(Person.objects.filter(**person_filters).values_list("pk", flat=True)))
 
 
 _INLINE_IDS = 20_000
 """A clip-id set of at most this many ids is bound as an array; a larger one stays a subquery."""
 
 
-def _player_clips(player_ids: list[int]) -> Q:
+def _person_clips(person_ids: list[int]) -> Q:
     """Clips any of the players is in: a face track of theirs, their name on the score bug, or an event of theirs."""
-    return _clip_set(_player_links(player_ids))
+    return _clip_set(_person_links(person_ids))
 
 
-def _player_links(player_ids: list[int]) -> QuerySet[FaceTrack]:
-    """The clip ids of :func:`_player_clips` (with repeats), as one ``UNION ALL`` of the three links."""
+def _person_links(person_ids: list[int]) -> QuerySet[FaceTrack]:
+    """The clip ids of :func:`_person_clips` (with repeats), as one ``UNION ALL`` of the three links."""
     return (
-        FaceTrack.objects.filter(player__in=player_ids)
+        FaceTrack.objects.filter(person__in=person_ids)
         .order_by()
         .values_list("clip_id", flat=True)
         .union(
-            PlayerAppearance.objects.filter(player__in=player_ids, clip__isnull=False)
+            Appearance.objects.filter(person__in=person_ids, clip__isnull=False)
             .order_by()
             .values_list("clip_id", flat=True),
-            Event.objects.filter(player__in=player_ids, clip__isnull=False)
+            Event.objects.filter(person__in=person_ids, clip__isnull=False)
             .order_by()
             .values_list("clip_id", flat=True),
             all=True,
@@ -131,9 +131,9 @@ def _events_of(event_type: str, query: ParsedQuery) -> QuerySet[Event]:
     for lookup, value in (("name__icontains", query.player), ("number", query.jersey)):
         if value is not None and value != "":
             # the event's own player, or for an event naming none (a score change) a player in its clip
-            players = list(Player.objects.filter(**{lookup: value}).values_list("pk", flat=True))
-            in_clip = Q(player__isnull=True) & Q(clip__in=_player_links(players))
-            events = events.filter(Q(player__in=players) | in_clip)
+            players = list(Person.objects.filter(**{lookup: value}).values_list("pk", flat=True))
+            in_clip = Q(person__isnull=True) & Q(clip__in=_person_links(players))
+            events = events.filter(Q(person__in=players) | in_clip)
     return events
 
 
@@ -224,7 +224,7 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
             | Q(away_team__in=team_names)
         ).values_list("pk", "sport", "home_team", "away_team", "title", "graphics__teams")
     )
-    players = list(Player.objects.filter(_any_contains(("name",), every_form)).values_list("pk", "name"))
+    players = list(Person.objects.filter(_any_contains(("name",), every_form)).values_list("pk", "name"))
     conditions = []
     for word in words:
         word_forms = forms[word]
@@ -244,7 +244,7 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
             or home in named_teams
             or away in named_teams
         ]
-        player_ids = [pk for pk, name in players if contains(name)]
+        person_ids = [pk for pk, name in players if contains(name)]
         q = Q(pk__in=[])
         if classes:
             q |= Q(model_class__in=classes)
@@ -254,8 +254,8 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
             q |= _in_array("game_id", game_ids)
         if learned:
             q |= Q(pk__in=_learned_action_clips(learned))
-        if player_ids:
-            q |= _player_clips(player_ids)
+        if person_ids:
+            q |= _person_clips(person_ids)
         conditions.append(q)
     return conditions
 
@@ -336,9 +336,9 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
         clips = clips.filter(Q(game__home_team__icontains=query.team) | Q(game__away_team__icontains=query.team))
     players = Q()
     if query.player:
-        players &= _has_player(name__icontains=query.player)
+        players &= _has_person(name__icontains=query.player)
     if query.jersey is not None:
-        players &= _has_player(number=query.jersey)
+        players &= _has_person(number=query.jersey)
     if query.event:
         events = _events_of(query.event, query)
         matched = events.order_by().values_list("clip_id", flat=True)
@@ -404,15 +404,15 @@ def attach_graphics(clips: Iterable[Clip]) -> list[Clip]:
         .annotate(game_state=Subquery(state, output_field=JSONField()))
         .values_list("pk", "game_state")
     )
-    players: dict[int, list[Player]] = {}
+    players: dict[int, list[Person]] = {}
     for appearance in (
-        PlayerAppearance.objects.filter(clip__in=ids, source=PlayerAppearance.Source.GRAPHICS)
-        .exclude(player__name="")
-        .select_related("player")
-        .order_by("clip_id", "player_id", "start_ms")
-        .distinct("clip_id", "player_id")
+        Appearance.objects.filter(clip__in=ids, source=Appearance.Source.GRAPHICS)
+        .exclude(person__name="")
+        .select_related("person")
+        .order_by("clip_id", "person_id", "start_ms")
+        .distinct("clip_id", "person_id")
     ):
-        players.setdefault(appearance.clip_id, []).append(appearance.player)
+        players.setdefault(appearance.clip_id, []).append(appearance.person)
     for clip in clips:
         clip.game_state = states.get(clip.pk)  # type: ignore[attr-defined]
         clip.graphics_players = players.get(clip.pk, [])  # type: ignore[attr-defined]

@@ -29,8 +29,8 @@ from highlights.models import (
     Event,
     Game,
     IndexJob,
+    Person,
     Play,
-    Player,
     PlayShot,
     Reel,
     ReviewStatus,
@@ -38,7 +38,7 @@ from highlights.models import (
     TrainingJob,
 )
 from highlights.pagination import CappedPaginator
-from highlights.plays import correct_event, import_play_by_play, play_players
+from highlights.plays import correct_event, import_play_by_play, play_people
 from indexer.stages.playbyplay import FORMATS, PlayByPlayError
 from search.query import QueryError
 
@@ -82,7 +82,7 @@ def search(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         query, error = form.cleaned_data["query"], ""
         clips = selectors.clip_queryset(query, include_rejected=roles.is_editor(request.user)).prefetch_related(
-            "face_tracks__player"
+            "face_tracks__person"
         )
         if query.limit:
             clips = clips[: query.limit]
@@ -112,7 +112,7 @@ def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
     clip = get_object_or_404(selectors.visible_clips(include_rejected=editor), pk=pk)
     similar = selectors.similar_clips(clip, k=8, include_rejected=editor)
     similar_clips = Clip.objects.select_related("game", "action").in_bulk([h.clip_id for h in similar])
-    players = Player.objects.filter(Q(face_tracks__clip=clip) | Q(appearances__clip=clip)).exclude(name="").distinct()
+    players = Person.objects.filter(Q(face_tracks__clip=clip) | Q(appearances__clip=clip)).exclude(name="").distinct()
     (clip,) = selectors.attach_graphics([clip])
     play = Play.objects.filter(game=clip.game_id, start_ms__lte=clip.start_ms, end_ms__gt=clip.start_ms).first()
     replays = (
@@ -134,7 +134,7 @@ def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "similar": selectors.attach_graphics(
                 similar_clips[h.clip_id] for h in similar if h.clip_id in similar_clips
             ),
-            "events": clip.events.select_related("team", "player"),
+            "events": clip.events.select_related("team", "person"),
             "play": play,
             "shot_role": role,
             "replays": replays,
@@ -171,10 +171,10 @@ def event_correct(request: HttpRequest, pk: int) -> HttpResponse:
         if kind := request.POST.get("type", "").strip():
             changes["type"] = kind
         if name := request.POST.get("player", "").strip():
-            player = Player.objects.filter(name__iexact=name).first()
-            if player is None:
+            person = Person.objects.filter(name__iexact=name).first()
+            if person is None:
                 raise ValueError(f"no player named {name!r}")
-            changes["player"] = player
+            changes["person"] = person
         if at := request.POST.get("time_s", "").strip():
             changes["time_ms"] = max(round(float(at) * 1000), 0)
     except ValueError as exc:
@@ -208,7 +208,7 @@ def game_detail(request: HttpRequest, pk: int) -> HttpResponse:
     game = get_object_or_404(Game, pk=pk)
     clips = list(
         game.clips.select_related("game", "action")
-        .prefetch_related("face_tracks__player")
+        .prefetch_related("face_tracks__person")
         .exclude(review_status=ReviewStatus.REJECTED)
     )
     duration_ms = max(int((game.duration_s or max((c.end_ms for c in clips), default=1) / 1000) * 1000), 1)
@@ -223,12 +223,12 @@ def game_detail(request: HttpRequest, pk: int) -> HttpResponse:
         (e.time_ms, f"{e.type} {e.score_a}–{e.score_b}", e.clip.start_ms if e.clip else e.time_ms)
         for e in game.events.filter(time_ms__isnull=False).select_related("clip")
     ]
-    plays = list(game.plays.select_related("clip").prefetch_related("events__player", "play_shots__shot"))
+    plays = list(game.plays.select_related("clip").prefetch_related("events__person", "play_shots__shot"))
     bands = []
     for play in plays:
-        play.players = list(play_players(play).exclude(name=""))
+        play.players = list(play_people(play).exclude(name=""))
         play.replay_count = sum(ps.role == PlayShot.Role.REPLAY for ps in play.play_shots.all())
-        said = [f"{e.type}{' · ' + e.player.name if e.player else ''}" for e in play.events.all()]
+        said = [f"{e.type}{' · ' + e.person.name if e.person else ''}" for e in play.events.all()]
         label = " · ".join([f"play #{play.index}", *said, *(p.name for p in play.players)])
         shots = [(ps.shot.start_ms, ps.shot.end_ms, ps.role) for ps in play.play_shots.all()]
         bands.append(charts.PlaySpan(play.start_ms, play.end_ms, f"{label} · {play.replay_count} replays", shots))
@@ -275,24 +275,24 @@ def game_plays_import(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-def player_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A player's photo, team and clips."""
-    player = get_object_or_404(Player, pk=pk)
+    person = get_object_or_404(Person, pk=pk)
     clips = selectors.attach_graphics(
         selectors.visible_clips()
-        .filter(Q(face_tracks__player=player) | Q(appearances__player=player))
-        .prefetch_related("face_tracks__player")
+        .filter(Q(face_tracks__person=person) | Q(appearances__person=person))
+        .prefetch_related("face_tracks__person")
         .distinct()
         .order_by("-highlight_score")
     )
-    photo = player.photos.exclude(image="").first()
-    return render(request, "highlights/player.html", {"player": player, "clips": clips, "photo": photo})
+    photo = person.photos.exclude(image="").first()
+    return render(request, "highlights/person.html", {"person": person, "clips": clips, "photo": photo})
 
 
 @require_GET
-def player_photo(request: HttpRequest, pk: int) -> HttpResponse:
-    player = get_object_or_404(Player, pk=pk)
-    photo = player.photos.exclude(image="").first()
+def person_photo(request: HttpRequest, pk: int) -> HttpResponse:
+    person = get_object_or_404(Person, pk=pk)
+    photo = person.photos.exclude(image="").first()
     if photo is None:
         raise Http404("no photo")
     return ranged_file_response(request, Path(settings.MEDIA_ROOT) / photo.image.name)

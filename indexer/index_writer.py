@@ -1,4 +1,4 @@
-"""The single writer of the FAISS indexes (clips, face tracks, player photos), and checks against PostgreSQL.
+"""The single writer of the FAISS indexes (clips, face tracks, person photos), and checks against PostgreSQL.
 
 Every process may read an index (``search.clips``, ``search.faces``), but only one at a time
 writes it: writers hold a PostgreSQL advisory lock for the length of a transaction
@@ -25,10 +25,10 @@ import numpy as np
 from django.db.models import QuerySet
 
 from highlights.locks import LockKey, advisory_lock
-from highlights.models import Clip, FaceTrack, PlayerPhoto
+from highlights.models import Clip, FaceTrack, PersonPhoto
 from indexer import runtime
 from search.clips import clip_index
-from search.faces import face_track_index, player_photo_index
+from search.faces import face_track_index, person_photo_index
 from search.index import VectorIndex
 
 
@@ -108,10 +108,10 @@ def sync_game_face_tracks(game_id: int) -> None:
     _sync(face_track_index(), LockKey.PEOPLE, tracks.filter(game_id=game_id), tracks)
 
 
-def sync_player_photos() -> None:
+def sync_person_photos() -> None:
     """Bring the player-photo index in line with every enrolled reference photo."""
-    photos = PlayerPhoto.objects.all()
-    _sync(player_photo_index(), LockKey.PEOPLE, photos, photos)
+    photos = PersonPhoto.objects.all()
+    _sync(person_photo_index(), LockKey.PEOPLE, photos, photos)
 
 
 def rebuild_clip_index() -> tuple[int, int]:

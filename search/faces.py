@@ -1,11 +1,11 @@
-"""FAISS indexes of face descriptors: one of face tracks, one of enrolled players' reference photos.
+"""FAISS indexes of face descriptors: one of face tracks, one of enrolled people's reference photos.
 
-Ids are the ``FaceTrack`` and ``PlayerPhoto`` primary keys. :class:`~search.index.VectorIndex`
+Ids are the ``FaceTrack`` and ``PersonPhoto`` primary keys. :class:`~search.index.VectorIndex`
 ranks by cosine similarity of L2-normalised vectors, while dlib's customary test is a Euclidean
 distance under 0.6 between raw descriptors, whose norms are not 1 (measured on the shared faces:
 1.44 to 1.59). Cosine order is therefore only close to Euclidean order: the indexes propose a
 generous set of candidates (tens per query), and the decision is taken on exact Euclidean distances
-computed from the raw descriptors stored in PostgreSQL (``highlights.people.nearest_players``).
+computed from the raw descriptors stored in PostgreSQL (``highlights.people.nearest_people``).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def face_track_index() -> VectorIndex:
     return _index(path, settings.HL_FAISS_FACE_FACTORY, settings.HL_INDEX_KEEP_SNAPSHOTS, _training())
 
 
-def player_photo_index() -> VectorIndex:
-    """Reference-photo descriptors of enrolled players (ids = ``PlayerPhoto`` primary keys)."""
+def person_photo_index() -> VectorIndex:
+    """Reference-photo descriptors of enrolled people (ids = ``PersonPhoto`` primary keys)."""
     path = Path(settings.HL_INDEX_DIR) / "face-players-dlib.faiss"
     return _index(path, settings.HL_FAISS_FACE_FACTORY, settings.HL_INDEX_KEEP_SNAPSHOTS, _training())

@@ -1,8 +1,8 @@
 """Who a face track is: identification decisions and constrained clustering of face-track embeddings.
 
-Identification follows dlib's protocol: a face belongs to the nearest named player when the
+Identification follows dlib's protocol: a face belongs to the nearest named person when the
 Euclidean distance between descriptors is under a threshold (0.6) and clearly ahead of the
-second-nearest player (:func:`choose_player`).
+second-nearest person (:func:`choose_person`).
 
 Clustering: Chinese whispers (C. Biemann, "Chinese Whispers: an Efficient Graph Clustering
 Algorithm", TextGraphs 2006; the algorithm dlib's ``chinese_whispers_clustering`` implements) over
@@ -113,17 +113,17 @@ def _separate_cannot_links(
         labels[evict] = -(evict + 1)
 
 
-def choose_player(ranked: Sequence[tuple[int, float]], *, threshold: float, margin: float) -> tuple[int, float] | None:
-    """The player a face belongs to, or ``None`` (unknown).
+def choose_person(ranked: Sequence[tuple[int, float]], *, threshold: float, margin: float) -> tuple[int, float] | None:
+    """The person a face belongs to, or ``None`` (unknown).
 
     Args:
-        ranked: ``(player id, Euclidean distance to that player's nearest reference)``, nearest first,
-            one entry per player.
-        threshold: the nearest player must be closer than this (dlib's customary 0.6).
-        margin: and the second-nearest player at least this much farther (a clear winner).
+        ranked: ``(person id, Euclidean distance to that person's nearest reference)``, nearest first,
+            one entry per person.
+        threshold: the nearest person must be closer than this (dlib's customary 0.6).
+        margin: and the second-nearest person at least this much farther (a clear winner).
 
     Returns:
-        ``(player id, distance)`` of the match, or ``None``.
+        ``(person id, distance)`` of the match, or ``None``.
     """
     if not ranked or ranked[0][1] >= threshold:
         return None

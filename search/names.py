@@ -100,7 +100,7 @@ def best_match(
 
     Args:
         read_text: the name as read on the bug (``"S. AGUILAR"``, ``"DJOKOVIC"``).
-        candidates: ``(key, full name)`` of the known people (e.g. Player primary keys and names).
+        candidates: ``(key, full name)`` of the known people (e.g. Person primary keys and names).
         threshold: least similarity (:func:`name_similarity`) for a match.
 
     Returns:

@@ -14,13 +14,13 @@ from highlights.models import (
     Game,
     GameState,
     IndexJob,
+    Person,
     Play,
-    Player,
     Reel,
     ReelItem,
     ReviewStatus,
 )
-from highlights.plays import play_players
+from highlights.plays import play_people
 from highlights.services import ItemSpec
 from indexer.stages.playbyplay import FORMATS
 
@@ -55,12 +55,12 @@ class EventSerializer(serializers.ModelSerializer):
     """An event of a game (``time_ms`` video time, null when not aligned; the score after it)."""
 
     team = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    player = serializers.StringRelatedField()
+    person = serializers.StringRelatedField()
 
     class Meta:
         model = Event
         fields = [
-            "id", "type", "points", "side", "team", "player", "period", "clock_s", "time_ms", "score_a", "score_b",
+            "id", "type", "points", "side", "team", "person", "period", "clock_s", "time_ms", "score_a", "score_b",
             "source", "description", "confidence", "clip", "play",
         ]  # fmt: skip
         read_only_fields = fields
@@ -87,7 +87,7 @@ class EventCorrectionSerializer(serializers.Serializer):
     """An editor's correction of an event: its type, player (id, or null for none) and video time (ms)."""
 
     type = serializers.SlugField(max_length=32, required=False)
-    player = serializers.PrimaryKeyRelatedField(queryset=Player.objects.all(), required=False, allow_null=True)
+    person = serializers.PrimaryKeyRelatedField(queryset=Person.objects.all(), required=False, allow_null=True)
     time_ms = serializers.IntegerField(min_value=0, required=False, allow_null=True)
 
 
@@ -110,7 +110,7 @@ class PlaySerializer(serializers.ModelSerializer):
         ]
 
     def get_players(self, play: Play) -> list[str]:
-        return [p.name for p in play_players(play)]
+        return [p.name for p in play_people(play)]
 
 
 class ActionSerializer(serializers.ModelSerializer):
@@ -148,11 +148,11 @@ class ClipReviewSerializer(serializers.Serializer):
     review_status = serializers.ChoiceField(choices=ReviewStatus.choices, required=False)
 
 
-class PlayerSerializer(serializers.ModelSerializer):
+class PersonSerializer(serializers.ModelSerializer):
     clips = serializers.IntegerField(read_only=True, source="clip_count")
 
     class Meta:
-        model = Player
+        model = Person
         fields = ["id", "name", "team", "number", "clips"]
 
 

@@ -10,7 +10,7 @@ router = DefaultRouter()
 router.register("games", views.GameViewSet, basename="api-game")
 router.register("clips", views.ClipViewSet, basename="api-clip")
 router.register("events", views.EventViewSet, basename="api-event")
-router.register("players", views.PlayerViewSet, basename="api-player")
+router.register("people", views.PersonViewSet, basename="api-person")
 router.register("reels", views.ReelViewSet, basename="api-reel")
 router.register("jobs", views.JobViewSet, basename="api-job")
 

@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 from highlights import dispatch, roles, selectors, services
 from highlights.api import serializers as s
 from highlights.forms import SearchForm
-from highlights.models import Clip, Event, Game, IndexJob, Player, Reel, ReviewStatus
+from highlights.models import Clip, Event, Game, IndexJob, Person, Reel, ReviewStatus
 from highlights.plays import correct_event, import_play_by_play
 from indexer.stages.playbyplay import PlayByPlayError
 from search.query import QueryError
@@ -98,7 +98,7 @@ class GameViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def events(self, request: Request, pk: str | None = None) -> Response:
         """The game's events (scoring plays read from the graphics, imported plays ...), in video time order."""
-        events = self.get_object().events.select_related("team", "player")
+        events = self.get_object().events.select_related("team", "person")
         return Response(s.EventSerializer(events, many=True).data)
 
     @extend_schema(
@@ -128,7 +128,7 @@ class EventViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 
     serializer_class = s.EventSerializer
     permission_classes = [IsEditorOrReadOnly]
-    queryset = Event.objects.select_related("team", "player")
+    queryset = Event.objects.select_related("team", "person")
 
     @extend_schema(request=s.EventCorrectionSerializer, responses=s.EventSerializer)
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
@@ -192,22 +192,22 @@ class SearchView(generics.ListAPIView):
         return clips_for(self.request)
 
 
-class PlayerViewSet(viewsets.ReadOnlyModelViewSet):
+class PersonViewSet(viewsets.ReadOnlyModelViewSet):
     """Named players with the number of clips they appear in (by face or named on the score bug)."""
 
-    serializer_class = s.PlayerSerializer
+    serializer_class = s.PersonSerializer
 
-    def get_queryset(self) -> QuerySet[Player]:
+    def get_queryset(self) -> QuerySet[Person]:
         clips = (
-            Clip.objects.filter(Q(face_tracks__player=OuterRef("pk")) | Q(appearances__player=OuterRef("pk")))
+            Clip.objects.filter(Q(face_tracks__person=OuterRef("pk")) | Q(appearances__person=OuterRef("pk")))
             .exclude(review_status=ReviewStatus.REJECTED)
             .order_by()
-            .annotate(player=Value(1))
-            .values("player")
+            .annotate(person=Value(1))
+            .values("person")
             .annotate(n=Count("pk", distinct=True))
             .values("n")
         )
-        return Player.objects.exclude(name="").annotate(
+        return Person.objects.exclude(name="").annotate(
             clip_count=Coalesce(Subquery(clips, output_field=IntegerField()), 0)
         )
 

@@ -35,13 +35,13 @@ def face_photos(faces_dir: Path) -> dict[str, list[Path]]:
 
 @pytest.fixture(scope="module")
 def faces_env(committed_env: Path) -> Iterator[Path]:
-    """The committed test database and private var folders; removes the games, jobs and players made at the end."""
+    """The committed test database and private var folders; removes the games, jobs and people made at the end."""
     yield committed_env
-    from highlights.models import Game, IndexJob, Player
+    from highlights.models import Game, IndexJob, Person
 
     IndexJob.objects.all().delete()
     Game.objects.all().delete()
-    Player.objects.all().delete()
+    Person.objects.all().delete()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from highlights import people
-from highlights.models import FaceTrack, Game, Player
+from highlights.models import FaceTrack, Game, Person
 from indexer import runtime
 from ml.faces import load_image
 from tests.descriptors import near
@@ -36,16 +36,16 @@ def _tracks(name: str, faces: list[tuple[str, np.ndarray]]) -> tuple[Game, dict[
 
 def _partition(track_ids: list[int]) -> set[frozenset[int]]:
     groups: dict[int, set[int]] = {}
-    for pk, player in FaceTrack.objects.filter(pk__in=track_ids).values_list("pk", "player_id"):
-        assert player is not None
-        groups.setdefault(player, set()).add(pk)
+    for pk, person in FaceTrack.objects.filter(pk__in=track_ids).values_list("pk", "person_id"):
+        assert person is not None
+        groups.setdefault(person, set()).add(pk)
     return {frozenset(g) for g in groups.values()}
 
 
 @pytest.fixture
 def clean(faces_env: Path) -> None:
     Game.objects.all().delete()
-    Player.objects.all().delete()
+    Person.objects.all().delete()
 
 
 def test_a_new_game_joins_the_people_of_earlier_games_as_a_full_recluster_would(
@@ -65,7 +65,7 @@ def test_a_new_game_joins_the_people_of_earlier_games_as_a_full_recluster_would(
         assert any(members <= group for group in incremental)
     twin_track = FaceTrack.objects.get(pk=twin.pk)
     rival = FaceTrack.objects.get(game=twin_game, start_ms=0)
-    assert twin_track.player_id != rival.player_id
+    assert twin_track.person_id != rival.person_id
     assert people.cluster_people().tracks_considered == len(every)  # the full re-cluster: every track
     assert _partition(every) == incremental
 

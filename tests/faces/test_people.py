@@ -15,7 +15,7 @@ import pytest
 from django.core.management import CommandError
 
 from highlights import people
-from highlights.models import Assignment, FaceTrack, Game, Player
+from highlights.models import Assignment, FaceTrack, Game, Person
 from indexer import runtime
 from ml.faces import load_image
 from search.faces import face_track_index
@@ -46,14 +46,14 @@ def tracks(descriptors: dict[str, list[np.ndarray]]) -> dict[str, list[int]]:
 
 
 def _people_of(track_ids: list[int]) -> set[int | None]:
-    return set(FaceTrack.objects.filter(pk__in=track_ids).values_list("player_id", flat=True))
+    return set(FaceTrack.objects.filter(pk__in=track_ids).values_list("person_id", flat=True))
 
 
 def test_clustering_finds_two_unnamed_people(tracks: dict[str, list[int]]) -> None:
     first, second = _people_of(tracks["person_01"]), _people_of(tracks["person_03"])
     assert len(first) == 1 and len(second) == 1
     assert first != second and None not in first | second
-    assert not Player.objects.get(pk=next(iter(first))).name
+    assert not Person.objects.get(pk=next(iter(first))).name
     assert set(FaceTrack.objects.filter(pk__in=tracks["person_01"]).values_list("source", flat=True)) == {"cluster"}
     index = face_track_index()
     assert sorted(VectorIndex.ids(index.load()).tolist()) == sorted(FaceTrack.objects.values_list("pk", flat=True))
@@ -70,7 +70,7 @@ def test_naming_a_person_makes_new_faces_follow(
     newcomer = track_row(game, game.clips.get(), 9000, descriptors["person_01"][7])  # her 8th photo, never seen
     people.index_game_tracks(game.pk)
     newcomer.refresh_from_db()
-    assert newcomer.player_id == person
+    assert newcomer.person_id == person
     assert newcomer.source == Assignment.AUTO
     assert newcomer.distance is not None and newcomer.distance < 0.6
     tracks["person_01"].append(newcomer.pk)
@@ -79,16 +79,16 @@ def test_naming_a_person_makes_new_faces_follow(
 def test_not_this_person_sticks_through_reclustering_and_identification(
     tracks: dict[str, list[int]], command: Callable[..., dict[str, Any]]
 ) -> None:
-    alice = Player.objects.get(name="Alice")
+    alice = Person.objects.get(name="Alice")
     wrong = tracks["person_01"][2]
     assert command("people", "--json", "reject", str(wrong)) == {"rejected": 1}
     for _ in range(2):
         command("people", "--json", "cluster")
         people.identify_tracks()
         track = FaceTrack.objects.get(pk=wrong)
-        assert track.player_id != alice.pk
-        assert list(track.rejected_players.values_list("pk", flat=True)) == [alice.pk]
-    assert FaceTrack.objects.filter(pk__in=tracks["person_01"], player=alice).count() == 7
+        assert track.person_id != alice.pk
+        assert list(track.rejected_people.values_list("pk", flat=True)) == [alice.pk]
+    assert FaceTrack.objects.filter(pk__in=tracks["person_01"], person=alice).count() == 7
 
 
 def test_split_tracks_never_return_and_merge_brings_them_back(
@@ -107,22 +107,22 @@ def test_split_tracks_never_return_and_merge_brings_them_back(
     assert merged == {"person": original, "name": "Bob", "tracks": 7}
     command("people", "--json", "cluster")
     assert _people_of(tracks["person_03"]) == {original}
-    assert not Player.objects.filter(pk=split["person"]).exists()
-    assert not FaceTrack.objects.get(pk=moved[0]).rejected_players.exists()
+    assert not Person.objects.filter(pk=split["person"]).exists()
+    assert not FaceTrack.objects.get(pk=moved[0]).rejected_people.exists()
 
 
 def test_one_person_is_never_tagged_twice_in_the_same_frame(
     tracks: dict[str, list[int]], descriptors: dict[str, list[np.ndarray]], command: Callable[..., dict[str, Any]]
 ) -> None:
-    alice = Player.objects.get(name="Alice")
+    alice = Person.objects.get(name="Alice")
     game = Game.objects.get(title="Media day")
     # a look-alike seen at the same moment as one of Alice's tracks (a replay inset, a poster)
     twin = track_row(game, game.clips.get(), 1000 * 3 + 100, descriptors["person_01"][3] + np.float32(0.01))
     people.index_game_tracks(game.pk)
     twin.refresh_from_db()
-    assert twin.player_id != alice.pk
+    assert twin.person_id != alice.pk
     with pytest.raises(CommandError, match="appear together"):
-        command("people", "--json", "merge", str(alice.pk), str(twin.player_id))
+        command("people", "--json", "merge", str(alice.pk), str(twin.person_id))
     assert command("people", "--json", "assign", str(alice.pk), str(twin.pk)) == {"assigned": 0}
 
 
@@ -131,4 +131,4 @@ def test_unknown_ids_fail_readably(command: Callable[..., dict[str, Any]], track
         command("people", "--json", "reject", "999999")
     assert excinfo.value.returncode == 2
     with pytest.raises(CommandError, match="no person 999999"):
-        command("people", "--json", "merge", "999999", str(Player.objects.first().pk))
+        command("people", "--json", "merge", "999999", str(Person.objects.first().pk))

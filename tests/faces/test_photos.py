@@ -11,17 +11,17 @@ import numpy as np
 import pytest
 from django.core.management import CommandError
 
-from highlights.models import Player, PlayerPhoto
-from search.faces import player_photo_index
+from highlights.models import Person, PersonPhoto
+from search.faces import person_photo_index
 from search.index import VectorIndex
 
 
 @pytest.fixture(scope="module")
 def enrolled(command: Callable[..., dict[str, Any]], face_photos: dict[str, list[Path]]) -> dict[str, int]:
-    """Each identity enrolled from its first photo; identity → player id."""
+    """Each identity enrolled from its first photo; identity → person id."""
     return {
-        identity: command("enroll_player", "--name", identity, "--team", "Shared", "--json", str(photos[0]))[
-            "player_id"
+        identity: command("enroll_person", "--name", identity, "--team", "Shared", "--json", str(photos[0]))[
+            "person_id"
         ]
         for identity, photos in face_photos.items()
     }
@@ -29,15 +29,15 @@ def enrolled(command: Callable[..., dict[str, Any]], face_photos: dict[str, list
 
 def test_enrolment_stores_one_reference_per_photo(enrolled: dict[str, int], faces_env: Path) -> None:
     assert len(enrolled) == 7
-    assert Player.objects.filter(pk__in=enrolled.values(), team="Shared").count() == 7
-    for photo in PlayerPhoto.objects.filter(player_id__in=enrolled.values()):
+    assert Person.objects.filter(pk__in=enrolled.values(), team="Shared").count() == 7
+    for photo in PersonPhoto.objects.filter(person_id__in=enrolled.values()):
         assert photo.embedding_vector().shape == (128,)
         assert 1.2 < float(np.linalg.norm(photo.embedding_vector())) < 1.9  # raw dlib descriptors, not unit norm
         assert photo.w > 80
         assert (faces_env / "media" / photo.image.name).is_file()
-    index = player_photo_index()
+    index = person_photo_index()
     ids = VectorIndex.ids(index.load()).tolist()
-    assert sorted(ids) == sorted(PlayerPhoto.objects.values_list("pk", flat=True))
+    assert sorted(ids) == sorted(PersonPhoto.objects.values_list("pk", flat=True))
 
 
 def test_every_other_photo_is_identified_with_no_false_match(
@@ -50,9 +50,9 @@ def test_every_other_photo_is_identified_with_no_false_match(
         faces = command("identify_face", str(photo), "--json")["faces"]
         assert len(faces) == 1, photo
         face = faces[0]
-        assert face["player"] is None or face["distance"] < 0.6
-        correct += face["player"] == identity
-        if face["player"] not in (None, identity):
+        assert face["person"] is None or face["distance"] < 0.6
+        correct += face["person"] == identity
+        if face["person"] not in (None, identity):
             false_matches.append(photo.name)
         distances.append(face["distance"])
     assert false_matches == []
@@ -66,12 +66,12 @@ def test_group_photo_names_the_enrolled_face_and_leaves_the_stranger_unknown(
     faces = command("identify_face", str(faces_dir / "group" / "couple_2faces.jpg"), "--json")["faces"]
     assert len(faces) == 2
     for face in faces:
-        assert set(face) == {"bbox", "player", "distance"}
+        assert set(face) == {"bbox", "person", "distance"}
         x, y, w, h = face["bbox"]
         assert x >= 0 and y >= 0 and w > 100 and h > 100
     assert faces[0]["bbox"][0] < faces[1]["bbox"][0]
     # the left face is person_01 (as the photos' source labels it); the man beside her is not enrolled
-    assert (faces[0]["player"], faces[1]["player"]) == ("person_01", None)
+    assert (faces[0]["person"], faces[1]["person"]) == ("person_01", None)
     assert faces[0]["distance"] < 0.6 <= faces[1]["distance"]
 
 
@@ -80,9 +80,9 @@ def test_enrolling_a_photo_without_a_face_fails_readably(
 ) -> None:
     blank = tmp_path / "blank.png"
     cv2.imwrite(str(blank), np.full((200, 200, 3), 127, dtype=np.uint8))
-    before = Player.objects.count()
+    before = Person.objects.count()
     with pytest.raises(CommandError) as excinfo:
-        command("enroll_player", "--name", "Nobody", str(blank))
+        command("enroll_person", "--name", "Nobody", str(blank))
     assert excinfo.value.returncode == 2
     assert "no face" in str(excinfo.value)
-    assert Player.objects.count() == before
+    assert Person.objects.count() == before

@@ -34,9 +34,9 @@ def speaker_photo(video_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 @pytest.fixture(scope="module")
 def press(command: Callable[..., dict[str, Any]], speaker_photo: Path, video_dir: Path) -> dict[str, Any]:
     """Enrol the speaker, then index the press conference."""
-    enrolled = command("enroll_player", "--name", "Press Speaker", "--number", "7", "--json", str(speaker_photo))
+    enrolled = command("enroll_person", "--name", "Press Speaker", "--number", "7", "--json", str(speaker_photo))
     indexed = command("index_game", str(video_dir / "press_conference_face_12s.mp4"), "--json")
-    return {"player_id": enrolled["player_id"], **indexed}
+    return {"person_id": enrolled["person_id"], **indexed}
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_press_conference_yields_face_tracks_of_the_speaker(press: dict[str, Any
 
 def test_enrolled_player_is_identified_on_the_tracks(press: dict[str, Any]) -> None:
     tracks = FaceTrack.objects.filter(game_id=press["game_id"])
-    assert {t.player_id for t in tracks} == {press["player_id"]}
+    assert {t.person_id for t in tracks} == {press["person_id"]}
     assert {t.source for t in tracks} == {Assignment.AUTO}
     assert all(t.distance is not None and t.distance < 0.6 for t in tracks)
     index = face_track_index()

@@ -20,11 +20,11 @@ from django.core.management import call_command
 def graphics_env(committed_env: Path) -> Iterator[Path]:
     """The committed test database and private var folders; removes the games, jobs and players made at the end."""
     yield committed_env
-    from highlights.models import Game, IndexJob, Player
+    from highlights.models import Game, IndexJob, Person
 
     IndexJob.objects.all().delete()
     Game.objects.all().delete()
-    Player.objects.all().delete()
+    Person.objects.all().delete()
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from django.test import Client
 
-from highlights.models import Clip, Event, Game, GameState, IndexJob, Player, PlayerAppearance
+from highlights.models import Appearance, Clip, Event, Game, GameState, IndexJob, Person
 
 pytestmark = pytest.mark.slow
 
@@ -46,17 +46,17 @@ def _clips(result: dict[str, Any]) -> set[int]:
 def test_tennis_players_are_linked_to_the_clip_and_searchable(
     indexed: Callable[[str], dict[str, Any]], manage: Callable[..., Any]
 ) -> None:
-    novak = Player.objects.create(name="Novak Djokovic")  # known before indexing: "DJOKOVIC" on the bug is him
+    novak = Person.objects.create(name="Novak Djokovic")  # known before indexing: "DJOKOVIC" on the bug is him
     tennis = indexed("tennis_atp_hardcourt_5s.mp4")
     assert tennis["sport"] == "tennis"
     players = " ".join(tennis["graphics"]["players"]).lower()
     assert "novak djokovic" in players and "wawrinka" in players
-    assert PlayerAppearance.objects.filter(game_id=tennis["game_id"], player=novak).exists()
+    assert Appearance.objects.filter(game_id=tennis["game_id"], person=novak).exists()
     assert tennis["graphics"]["states"] >= 1
     for name in ("Djokovic", "Wawrinka"):
         linked = set(
-            PlayerAppearance.objects.filter(
-                game_id=tennis["game_id"], player__name__icontains=name, source="graphics"
+            Appearance.objects.filter(
+                game_id=tennis["game_id"], person__name__icontains=name, source="graphics"
             ).values_list("clip_id", flat=True)
         )
         assert linked == _clips(tennis), f"{name} is on screen for the whole clip"
@@ -78,7 +78,7 @@ def test_baseball_teams_batter_count_and_home_away(
     assert {game.home_team, game.away_team} == {"Los Angeles Dodgers", "Milwaukee Brewers"}
     assert _hits(manage, "LAD") == _clips(baseball)
     aguilar = set(
-        PlayerAppearance.objects.filter(game_id=baseball["game_id"], player__name__icontains="aguilar").values_list(
+        Appearance.objects.filter(game_id=baseball["game_id"], person__name__icontains="aguilar").values_list(
             "clip_id", flat=True
         )
     )
@@ -188,7 +188,7 @@ def test_reindexing_never_duplicates_graphics_rows(
     game_id = baseball["game_id"]
     before = (
         GameState.objects.filter(game_id=game_id).count(),
-        PlayerAppearance.objects.filter(game_id=game_id).count(),
+        Appearance.objects.filter(game_id=game_id).count(),
         Event.objects.filter(game_id=game_id).count(),
     )
     again = manage("index_game", str(video_dir / "baseball_mlb_pitch_7s.mp4"))
@@ -196,7 +196,7 @@ def test_reindexing_never_duplicates_graphics_rows(
     assert again["graphics"] == baseball["graphics"]
     after = (
         GameState.objects.filter(game_id=game_id).count(),
-        PlayerAppearance.objects.filter(game_id=game_id).count(),
+        Appearance.objects.filter(game_id=game_id).count(),
         Event.objects.filter(game_id=game_id).count(),
     )
     assert after == before

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from highlights import graphics, people, selectors
-from highlights.models import Action, Clip, Event, Game, GameState, Player, PlayerAppearance, Team
+from highlights.models import Action, Appearance, Clip, Event, Game, GameState, Person, Team
 from highlights.selectors import search_clips
 from indexer.stages.clips import highlight_score
 from indexer.stages.graphics import GameState as Reading
@@ -82,9 +82,9 @@ def test_states_teams_players_and_the_scoring_play(baseball: tuple[Game, list[Cl
     assert (game.away_team, game.home_team) == ("Los Angeles Dodgers", "Milwaukee Brewers")  # MLB: away on top
     assert game.graphics["teams"] == ["LAD", "MIL"]
 
-    player = Player.objects.filter(appearances__game=game).distinct().get()
+    player = Person.objects.filter(appearances__game=game).distinct().get()
     assert player.name == "Aguilar"
-    spans = list(PlayerAppearance.objects.filter(game=game).values_list("clip_id", "start_ms", "end_ms", "role"))
+    spans = list(Appearance.objects.filter(game=game).values_list("clip_id", "start_ms", "end_ms", "role"))
     assert spans == [
         (clips[0].pk, 5_000, 10_000, "batter"),
         (clips[1].pk, 10_000, 20_000, "batter"),
@@ -110,8 +110,8 @@ def test_rerunning_replaces_its_own_rows_and_the_bonus(baseball: tuple[Game, lis
         graphics.store_graphics(game.pk, _result([RUN]), sport_given=False, teams_given=False)
     assert GameState.objects.filter(game=game).count() == 2
     assert Event.objects.filter(game=game, source=Event.Source.GRAPHICS).count() == 1
-    assert PlayerAppearance.objects.filter(game=game).count() == 3
-    assert Player.objects.filter(name="Aguilar").count() == 1
+    assert Appearance.objects.filter(game=game).count() == 3
+    assert Person.objects.filter(name="Aguilar").count() == 1
     assert Event.objects.filter(pk=editor_event.pk).exists()
 
     graphics.store_graphics(game.pk, _result([]), sport_given=False, teams_given=False)
@@ -133,14 +133,14 @@ def test_the_users_sport_and_teams_are_kept(baseball: tuple[Game, list[Clip]]) -
 
 def test_known_players_are_matched_and_merging_moves_appearances(baseball: tuple[Game, list[Clip]]) -> None:
     game, _ = baseball
-    known = Player.objects.create(name="Sergio Aguilar")
+    known = Person.objects.create(name="Sergio Aguilar")
     graphics.store_graphics(game.pk, _result([RUN]), sport_given=False, teams_given=False)
-    assert set(PlayerAppearance.objects.filter(game=game).values_list("player_id", flat=True)) == {known.pk}
+    assert set(Appearance.objects.filter(game=game).values_list("person_id", flat=True)) == {known.pk}
 
-    other = Player.objects.create(name="Somebody New")
-    PlayerAppearance.objects.filter(game=game).update(player=other)
+    other = Person.objects.create(name="Somebody New")
+    Appearance.objects.filter(game=game).update(person=other)
     people.merge_people(known.pk, other.pk)
-    assert set(PlayerAppearance.objects.filter(game=game).values_list("player_id", flat=True)) == {known.pk}
+    assert set(Appearance.objects.filter(game=game).values_list("person_id", flat=True)) == {known.pk}
 
 
 def _game_showing(sha: str, sighting: NameSighting) -> Game:
@@ -151,25 +151,25 @@ def _game_showing(sha: str, sighting: NameSighting) -> Game:
     return game
 
 
-def _players_in(game: Game) -> set[int]:
-    return set(PlayerAppearance.objects.filter(game=game).values_list("player_id", flat=True))
+def _people_in(game: Game) -> set[int]:
+    return set(Appearance.objects.filter(game=game).values_list("person_id", flat=True))
 
 
 def test_a_batter_read_in_several_games_of_his_team_is_one_player() -> None:
-    unnamed = Player.objects.create(name="")  # a face cluster nobody named: never matched by name
+    unnamed = Person.objects.create(name="")  # a face cluster nobody named: never matched by name
     batter = NameSighting("AGUILAR", "batter", "player", 0, 5_000, 0.9, "MIL")
     first = _game_showing("c", batter)
-    aguilar = Player.objects.get(name="Aguilar")
-    assert aguilar.team == "MIL" and _players_in(first) == {aguilar.pk}
-    assert _players_in(_game_showing("d", dataclasses.replace(batter, name="S. AGUILAR"))) == {aguilar.pk}
-    assert _players_in(_game_showing("e", dataclasses.replace(batter, name="5.AGUILAR", team=""))) == {aguilar.pk}
+    aguilar = Person.objects.get(name="Aguilar")
+    assert aguilar.team == "MIL" and _people_in(first) == {aguilar.pk}
+    assert _people_in(_game_showing("d", dataclasses.replace(batter, name="S. AGUILAR"))) == {aguilar.pk}
+    assert _people_in(_game_showing("e", dataclasses.replace(batter, name="5.AGUILAR", team=""))) == {aguilar.pk}
 
     yankee = _game_showing("f", dataclasses.replace(batter, team="NYY"))  # another team's Aguilar: another person
-    assert _players_in(yankee) != {aguilar.pk}
-    assert Player.objects.get(pk=_players_in(yankee).pop()).team == "NYY"
-    assert _players_in(_game_showing("g", batter)) == {aguilar.pk}  # two Aguilars now: the team decides
-    assert Player.objects.filter(name="Aguilar").count() == 2
-    assert not PlayerAppearance.objects.filter(player=unnamed).exists()
+    assert _people_in(yankee) != {aguilar.pk}
+    assert Person.objects.get(pk=_people_in(yankee).pop()).team == "NYY"
+    assert _people_in(_game_showing("g", batter)) == {aguilar.pk}  # two Aguilars now: the team decides
+    assert Person.objects.filter(name="Aguilar").count() == 2
+    assert not Appearance.objects.filter(person=unnamed).exists()
 
 
 def test_search_finds_graphics_players_teams_and_scoring_plays(
@@ -220,7 +220,7 @@ def test_cards_and_pages_show_the_score_players_and_scoring_events(
 def test_players_api_counts_clips_by_face_or_graphics(baseball: tuple[Game, list[Clip]], client: object) -> None:
     game, _ = baseball
     graphics.store_graphics(game.pk, _result([RUN]), sport_given=False, teams_given=False)
-    players = client.get("/api/players/").json()  # type: ignore[attr-defined]
+    players = client.get("/api/people/").json()  # type: ignore[attr-defined]
     rows = players["results"] if isinstance(players, dict) else players
     assert [(p["name"], p["clips"]) for p in rows] == [("Aguilar", 3)]
 
@@ -242,11 +242,11 @@ def test_laliga_codes_name_the_teams_and_the_sport(baseball: tuple[Game, list[Cl
     assert (game.sport, game.home_team, game.away_team) == ("soccer", "Real Madrid", "Sevilla FC")  # home first
 
 
-@pytest.mark.parametrize("model", ["gamestate", "team", "event", "playerappearance"])
+@pytest.mark.parametrize("model", ["gamestate", "team", "event", "appearance"])
 def test_admin_lists_the_graphics_rows(baseball: tuple[Game, list[Clip]], admin_client: object, model: str) -> None:
     game, _ = baseball
     graphics.store_graphics(game.pk, _result([RUN]), sport_given=False, teams_given=False)
     page = admin_client.get(f"/admin/highlights/{model}/?q=LAD" if model == "team" else f"/admin/highlights/{model}/")  # type: ignore[attr-defined]
     assert page.status_code == 200
-    expected = {"gamestate": "LAD", "team": "Los Angeles Dodgers", "event": "run", "playerappearance": "Aguilar"}
+    expected = {"gamestate": "LAD", "team": "Los Angeles Dodgers", "event": "run", "appearance": "Aguilar"}
     assert expected[model] in page.content.decode()

@@ -25,11 +25,11 @@ def pipeline_env(committed_env: Path) -> Iterator[Path]:
     find them.
     """
     yield committed_env
-    from highlights.models import Game, IndexJob, Player
+    from highlights.models import Game, IndexJob, Person
 
     IndexJob.objects.all().delete()
     Game.objects.all().delete()
-    Player.objects.all().delete()
+    Person.objects.all().delete()
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 
-from highlights.models import Clip, Event, Game, GameState, IndexJob, Play, Player, PlayShot, Reel
+from highlights.models import Clip, Event, Game, GameState, IndexJob, Person, Play, PlayShot, Reel
 from tests.web.conftest import ffprobe
 
 pytestmark = pytest.mark.slow
@@ -122,7 +122,7 @@ def remove_archive() -> None:
     Reel.objects.all().delete()
     IndexJob.objects.all().delete()
     Game.objects.all().delete()
-    Player.objects.all().delete()
+    Person.objects.all().delete()
     User.objects.filter(username="fan").delete()
 
 
@@ -155,7 +155,7 @@ def test_import_aligns_by_the_bugs_count(archive: list[dict[str, Any]]) -> None:
         assert game["import"]["median_residual_s"] is not None and game["import"]["median_residual_s"] <= 1.0
         home_run = Event.objects.get(game_id=game["game_id"], type="home_run")
         assert abs(home_run.time_ms / 1000 - PITCH_AT_S) <= 1.0
-        assert home_run.player is not None and "aguilar" in home_run.player.name.lower()
+        assert home_run.person is not None and "aguilar" in home_run.person.name.lower()
         assert home_run.clip is not None and home_run.clip.start_ms <= home_run.time_ms < home_run.clip.end_ms
         assert home_run.play == _play_at(game["game_id"], home_run.time_ms / 1000)
         state = GameState.objects.filter(game_id=game["game_id"]).first()
@@ -163,7 +163,7 @@ def test_import_aligns_by_the_bugs_count(archive: list[dict[str, Any]]) -> None:
         assert after.get("MIL") == 1 and sum(after.values()) == 1  # 1-0 to the home team, in the bug's side order
         strikeout = Event.objects.get(game_id=game["game_id"], type="strikeout")
         assert (strikeout.time_ms, strikeout.clip, strikeout.play) == (None, None, None)
-    first = Event.objects.get(game_id=archive[0]["game_id"], type="home_run").player
+    first = Event.objects.get(game_id=archive[0]["game_id"], type="home_run").person
     assert first is not None and first.name == "Aguilar", "the feed's Jesús Aguilar is the bug's 5.AGUILAR"
 
 
@@ -176,7 +176,7 @@ def _expected(archive: list[dict[str, Any]], fallback: bool) -> list[tuple[int, 
     if not fallback:
         return rows
     clips = Clip.objects.filter(
-        game_id=archive[2]["game_id"], action__name="hit", appearances__player__name__icontains="aguilar"
+        game_id=archive[2]["game_id"], action__name="hit", appearances__person__name__icontains="aguilar"
     )
     return rows + [(pk, "action hit") for pk in clips.distinct().order_by("-start_ms").values_list("pk", flat=True)]
 

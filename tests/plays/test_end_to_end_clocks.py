@@ -165,7 +165,7 @@ def test_soccer_events_align_by_the_match_clock(archive: dict[str, Any]) -> None
     assert (soccer["import"]["events"], soccer["import"]["aligned"], soccer["import"]["unaligned"]) == (3, 2, 1)
     assert soccer["import"]["median_residual_s"] is not None and soccer["import"]["median_residual_s"] <= 1.0
     fouls = list(Event.objects.filter(game_id=soccer["game_id"], type="foul").order_by("time_ms"))
-    assert [(e.clock_s, e.player.name) for e in fouls] == [(m * 60.0 + s, p) for m, s, p, _ in SOCCER_FOULS]
+    assert [(e.clock_s, e.person.name) for e in fouls] == [(m * 60.0 + s, p) for m, s, p, _ in SOCCER_FOULS]
     for event in fouls:
         _assert_placed_by_the_bug(event)
         assert GameState.objects.filter(game_id=soccer["game_id"], time_ms__lte=event.time_ms).last().score_a == 0
@@ -192,7 +192,7 @@ def test_search_by_player_and_event_returns_exactly_the_plays_in_order(archive: 
     assert [h["clip_id"] for h in misses] == [Event.objects.get(game_id=newest["game_id"], type="missed_shot").clip_id]
     assert _manage("search", "player:curry event:three_pointer")["hits"] == []  # nothing of the kind imported
     fouls = _manage("search", "player:casemiro event:foul")["hits"]
-    casemiro = Event.objects.get(game_id=archive["soccer"]["game_id"], player__name="Casemiro")
+    casemiro = Event.objects.get(game_id=archive["soccer"]["game_id"], person__name="Casemiro")
     assert [h["clip_id"] for h in fouls] == [casemiro.clip_id]
     assert [h["clip_id"] for h in _manage("search", "Real Madrid goals")["hits"]] == []  # 0-0: no goal
 

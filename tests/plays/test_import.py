@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from highlights.models import Clip, Event, Game, Play, Player
+from highlights.models import Clip, Event, Game, Person, Play
 from highlights.roles import EDITORS_GROUP
 from highlights.selectors import search_clips
 from indexer.stages.playbyplay import read_play_by_play
@@ -67,7 +67,7 @@ def test_import_by_offset_replaces_never_duplicates_and_links_clips(game: Game, 
     home_run = next(e for e in parsed.events if e.type == "home_run")
     at_s = home_run.wall_time.timestamp() - _first_pitch_s(feed)  # the video starts at the first pitch
     clip = _clip(game, round(at_s * 1000) - 2_000, round(at_s * 1000) + 5_000)
-    known = Player.objects.create(name="Jeremy Pena")  # the feed spells it Peña: the graphics' matcher links them
+    known = Person.objects.create(name="Jeremy Pena")  # the feed spells it Peña: the graphics' matcher links them
 
     summary = _import(str(game.pk), str(feed), "--offset-s", "0")
     assert summary == {"events": len(parsed.events), "aligned": len(parsed.events), "unaligned": 0,
@@ -75,15 +75,15 @@ def test_import_by_offset_replaces_never_duplicates_and_links_clips(game: Game, 
     rows = Event.objects.filter(game=game, source=Event.Source.PLAY_BY_PLAY)
     assert rows.count() == len(parsed.events)
     row = rows.get(type="home_run")
-    assert (row.player_id, row.clip_id, row.points) == (known.pk, clip.pk, 1)
+    assert (row.person_id, row.clip_id, row.points) == (known.pk, clip.pk, 1)
     assert abs(row.time_ms / 1000 - at_s) < 0.01
     assert rows.exclude(pk=row.pk).filter(clip__isnull=False).count() == 0  # no other event inside the clip
 
     again = _import(str(game.pk), str(feed), "--offset-s", "0")
     assert again == summary
     assert Event.objects.filter(game=game, source=Event.Source.PLAY_BY_PLAY).count() == len(parsed.events)
-    assert Player.objects.filter(name__icontains="pe").filter(name__icontains="a").count() >= 1
-    assert Player.objects.filter(name="Jeremy Peña").count() == 0
+    assert Person.objects.filter(name__icontains="pe").filter(name__icontains="a").count() >= 1
+    assert Person.objects.filter(name="Jeremy Peña").count() == 0
 
 
 def test_without_timeline_or_offset_nothing_is_aligned_or_linked(game: Game, feed: Path) -> None:
@@ -144,11 +144,11 @@ def test_editor_corrects_an_event_and_search_finds_it_by_player_and_type(game: G
     assert resp.status_code == 200 and resp.json()["source"] == "editor"
     strikeout.refresh_from_db()
     assert (strikeout.type, strikeout.clip_id, strikeout.play_id) == ("home_run", clip.pk, play.pk)
-    batter = strikeout.player.name.split()[-1].lower()
+    batter = strikeout.person.name.split()[-1].lower()
     hits = search_clips(f"{batter}'s home runs")
     assert [(h.clip_id, h.matched, h.play_id) for h in hits] == [(clip.pk, "event home_run (editor)", play.pk)]
     assert search_clips("player:nobody event:home_run") == []
-    assert editor.patch(url, {"player": 10**9}, "application/json").status_code == 400
+    assert editor.patch(url, {"person": 10**9}, "application/json").status_code == 400
 
 
 def test_a_reel_of_plays_adds_one_replay_per_play_unless_turned_off(game: Game, feed: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from search.identities import choose_player, cluster_tracks, overlapping_pairs
+from search.identities import choose_person, cluster_tracks, overlapping_pairs
 from tests.descriptors import near, unit
 
 
@@ -15,11 +15,11 @@ def test_overlapping_pairs_are_within_one_group_and_overlapping_in_time() -> Non
 
 
 def test_choose_player_needs_the_threshold_and_a_clear_margin() -> None:
-    assert choose_player([(7, 0.41), (3, 0.80)], threshold=0.6, margin=0.1) == (7, 0.41)
-    assert choose_player([(7, 0.41)], threshold=0.6, margin=0.1) == (7, 0.41)
-    assert choose_player([(7, 0.61), (3, 0.90)], threshold=0.6, margin=0.1) is None
-    assert choose_player([(7, 0.45), (3, 0.50)], threshold=0.6, margin=0.1) is None
-    assert choose_player([], threshold=0.6, margin=0.1) is None
+    assert choose_person([(7, 0.41), (3, 0.80)], threshold=0.6, margin=0.1) == (7, 0.41)
+    assert choose_person([(7, 0.41)], threshold=0.6, margin=0.1) == (7, 0.41)
+    assert choose_person([(7, 0.61), (3, 0.90)], threshold=0.6, margin=0.1) is None
+    assert choose_person([(7, 0.45), (3, 0.50)], threshold=0.6, margin=0.1) is None
+    assert choose_person([], threshold=0.6, margin=0.1) is None
 
 
 def test_clustering_groups_people_and_respects_anchors_rejections_and_cannot_links() -> None:

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.test import Client
 
 from highlights import selectors
-from highlights.models import Action, Clip, FaceTrack, Game, IndexJob, Player, Reel, ReviewStatus
+from highlights.models import Action, Clip, FaceTrack, Game, IndexJob, Person, Reel, ReviewStatus
 from tests.web.conftest import ffprobe, moov_before_mdat
 
 Login = Callable[[str], Client]
@@ -40,7 +40,7 @@ def test_openapi_schema_lists_every_endpoint(env: dict[str, Game]) -> None:
         "/api/clips/",
         "/api/clips/{id}/",
         "/api/search/",
-        "/api/players/",
+        "/api/people/",
         "/api/reels/",
         "/api/reels/{id}/render/",
         "/api/reels/{id}/status/",
@@ -269,19 +269,19 @@ def test_jobs_editors_index_files_from_the_ingest_folders(env: dict[str, Game], 
 
 def test_players_endpoint_lists_named_players(env: dict[str, Game]) -> None:
     clip = _clip(env["tennis"])
-    named = Player.objects.create(name="Test Ace", team="ATP", number=7)
-    unnamed = Player.objects.create()
+    named = Person.objects.create(name="Test Ace", team="ATP", number=7)
+    unnamed = Person.objects.create()
     try:
-        for player in (named, unnamed):
+        for person in (named, unnamed):
             FaceTrack.objects.create(
                 game=clip.game, clip=clip, start_ms=clip.start_ms, end_ms=clip.end_ms,
-                embedding=bytes(512), model_version="test", player=player,
+                embedding=bytes(512), model_version="test", person=person,
             )  # fmt: skip
-        resp = Client().get("/api/players/")
+        resp = Client().get("/api/people/")
         assert resp.status_code == 200
         listed = {p["id"]: p for p in resp.json()["results"]}
         assert listed[named.pk] == {"id": named.pk, "name": "Test Ace", "team": "ATP", "number": 7, "clips": 1}
         assert unnamed.pk not in listed, "an unnamed person is not a player to list"
     finally:
-        FaceTrack.objects.filter(player__in=[named, unnamed]).delete()
-        Player.objects.filter(pk__in=[named.pk, unnamed.pk]).delete()
+        FaceTrack.objects.filter(person__in=[named, unnamed]).delete()
+        Person.objects.filter(pk__in=[named.pk, unnamed.pk]).delete()

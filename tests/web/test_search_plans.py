@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 
 from highlights import selectors
-from highlights.models import Action, Clip, Event, FaceTrack, Game, Player, PlayerAppearance, ReviewStatus
+from highlights.models import Action, Appearance, Clip, Event, FaceTrack, Game, Person, ReviewStatus
 from highlights.pagination import CappedPageNumberPagination, CappedPaginator
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +63,7 @@ def archive() -> dict[str, Any]:
     court = Game.objects.create(
         sport="basketball", home_team="Boston Celtics", away_team="Miami Heat", source_path="/c.mp4", sha256="c" * 64
     )
-    david, maria, other = (Player.objects.create(name=n) for n in ("David Ortiz", "Maria Ortiz", "Mookie Betts"))
+    david, maria, other = (Person.objects.create(name=n) for n in ("David Ortiz", "Maria Ortiz", "Mookie Betts"))
     clips = {
         "face": _clip(pbp, 0, 0.91, hit),
         "bug": _clip(pbp, 1, 0.82, hit),
@@ -77,17 +77,17 @@ def archive() -> dict[str, Any]:
     }
     FaceTrack.objects.create(
         game=pbp, clip=clips["face"], start_ms=0, end_ms=1000, embedding=np.zeros(128, dtype=np.float32).tobytes(),
-        model_version="m", player=david,
+        model_version="m", person=david,
     )  # fmt: skip
-    for name, player in (("bug", david), ("hr_anon", maria), ("lookalike", maria), ("lookalike_pbp", maria),
+    for name, person in (("bug", david), ("hr_anon", maria), ("lookalike", maria), ("lookalike_pbp", maria),
                          ("rejected", david)):  # fmt: skip
         c = clips[name]
-        PlayerAppearance.objects.create(
-            player=player, game=c.game, clip=c, source="graphics", start_ms=c.start_ms, end_ms=c.end_ms
+        Appearance.objects.create(
+            person=person, game=c.game, clip=c, source="graphics", start_ms=c.start_ms, end_ms=c.end_ms
         )
-    for name, player in (("bug", david), ("hr_anon", None), ("hr_other", other)):
+    for name, person in (("bug", david), ("hr_anon", None), ("hr_other", other)):
         Event.objects.create(
-            game=pbp, clip=clips[name], type="home_run", points=1, player=player, source=Event.Source.PLAY_BY_PLAY
+            game=pbp, clip=clips[name], type="home_run", points=1, person=person, source=Event.Source.PLAY_BY_PLAY
         )
     return clips
 
@@ -109,10 +109,10 @@ def test_a_player_word_finds_each_linked_clip_once_by_score(archive: dict[str, A
 
 
 def test_a_word_matching_a_game_and_a_player_takes_both(archive: dict[str, Any]) -> None:
-    Player.objects.create(name="Dodgers Fan")  # "dodgers" now names a player (no clip) and a game's team
+    Person.objects.create(name="Dodgers Fan")  # "dodgers" now names a player (no clip) and a game's team
     assert _names(archive, _search("dodgers")) == ["lookalike", "other"]
     Event.objects.create(game=archive["dunk"].game, clip=archive["dunk"], type="dunk", points=2,
-                         player=Player.objects.get(name="Dodgers Fan"), source=Event.Source.PLAY_BY_PLAY)  # fmt: skip
+                         person=Person.objects.get(name="Dodgers Fan"), source=Event.Source.PLAY_BY_PLAY)  # fmt: skip
     assert _names(archive, _search("dodgers")) == ["lookalike", "other", "dunk"]
 
 

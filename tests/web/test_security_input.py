@@ -20,7 +20,7 @@ from django.utils.http import content_disposition_header
 from rest_framework.throttling import SimpleRateThrottle
 
 from highlights import selectors
-from highlights.models import Action, Clip, Game, IndexJob, Player, Reel
+from highlights.models import Action, Clip, Game, IndexJob, Person, Reel
 from search.query import parse_query
 from tests.web.conftest import PASSWORD
 
@@ -55,7 +55,7 @@ def markup_everywhere(env: dict[str, Game], login: Login) -> Iterator[dict[str, 
     label = Action.objects.get(name=PAYLOAD)
     action_id = clip.action_id
     Clip.objects.filter(pk=clip.pk).update(action=label)
-    player = Player.objects.create(name=PAYLOAD, team=PAYLOAD)
+    player = Person.objects.create(name=PAYLOAD, team=PAYLOAD)
     assert login("fan").post("/reels/new/", {"title": PAYLOAD, "clip": clip.pk}).status_code == 302
     yield {"game": tennis, "clip": clip, "player": player, "reel": Reel.objects.get(title=PAYLOAD)}
     Reel.objects.filter(title=PAYLOAD).delete()
@@ -76,7 +76,7 @@ def test_markup_in_user_strings_comes_back_escaped(markup_everywhere: dict[str, 
         "search grid (htmx)": fan.get("/", {"q": "tennis"}, HTTP_HX_REQUEST="true"),
         "clip": fan.get(f"/clips/{clip.pk}/"),
         "game": fan.get(f"/games/{game.pk}/"),
-        "player": fan.get(f"/players/{player.pk}/"),
+        "player": fan.get(f"/people/{player.pk}/"),
         "reels": fan.get("/reels/"),
         "reel editor": fan.get(f"/reels/{reel.pk}/"),
         "share link": Client().get(f"/r/{reel.share_token}/"),

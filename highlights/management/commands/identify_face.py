@@ -1,4 +1,4 @@
-"""``python manage.py identify_face IMAGE [--json]``: who is in a photo (enrolled players, by face)."""
+"""``python manage.py identify_face IMAGE [--json]``: who is in a photo (enrolled people, by face)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from highlights.people import PeopleError, identify_image
 
 
 class Command(BaseCommand):
-    help = 'Find every face in an image and name its player: {"faces": [{"bbox", "player", "distance"}]}.'
+    help = 'Find every face in an image and name its person: {"faces": [{"bbox", "person", "distance"}]}.'
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("image", type=Path)
@@ -29,5 +29,5 @@ class Command(BaseCommand):
             return
         for face in faces:
             distance = "-" if face.distance is None else f"{face.distance:.3f}"
-            self.stdout.write(f"{face.bbox}  {face.player or 'unknown':<32} {distance}")
+            self.stdout.write(f"{face.bbox}  {face.person or 'unknown':<32} {distance}")
         self.stdout.write(f"{len(faces)} face(s)")

@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count
 
 from highlights import people
-from highlights.models import FaceTrack, Player
+from highlights.models import FaceTrack, Person
 
 
 class Command(BaseCommand):
@@ -69,7 +69,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"{key}: {value}")
 
     def _list(self, options: dict[str, Any]) -> dict[str, Any]:
-        rows = Player.objects.annotate(tracks=Count("face_tracks")).order_by("pk")
+        rows = Person.objects.annotate(tracks=Count("face_tracks")).order_by("pk")
         return {
             "people": [
                 {"id": p.pk, "name": p.name, "team": p.team, "number": p.number, "tracks": p.tracks} for p in rows
@@ -77,7 +77,7 @@ class Command(BaseCommand):
         }
 
     def _tracks(self, options: dict[str, Any]) -> dict[str, Any]:
-        tracks = FaceTrack.objects.filter(player_id=options["person"]).order_by("game_id", "start_ms")
+        tracks = FaceTrack.objects.filter(person_id=options["person"]).order_by("game_id", "start_ms")
         return {
             "tracks": [
                 {
@@ -97,16 +97,16 @@ class Command(BaseCommand):
         return asdict(people.cluster_people())
 
     def _name(self, options: dict[str, Any]) -> dict[str, Any]:
-        player = people.name_person(options["person"], options["name"], team=options["team"], number=options["number"])
-        return {"person": player.pk, "name": player.name, "tracks": player.face_tracks.count()}
+        person = people.name_person(options["person"], options["name"], team=options["team"], number=options["number"])
+        return {"person": person.pk, "name": person.name, "tracks": person.face_tracks.count()}
 
     def _merge(self, options: dict[str, Any]) -> dict[str, Any]:
-        player = people.merge_people(options["target"], options["source"])
-        return {"person": player.pk, "name": player.name, "tracks": player.face_tracks.count()}
+        person = people.merge_people(options["target"], options["source"])
+        return {"person": person.pk, "name": person.name, "tracks": person.face_tracks.count()}
 
     def _split(self, options: dict[str, Any]) -> dict[str, Any]:
-        player = people.split_tracks(options["tracks"], name=options["name"])
-        return {"person": player.pk, "name": player.name, "tracks": player.face_tracks.count()}
+        person = people.split_tracks(options["tracks"], name=options["name"])
+        return {"person": person.pk, "name": person.name, "tracks": person.face_tracks.count()}
 
     def _reject(self, options: dict[str, Any]) -> dict[str, Any]:
         return {"rejected": people.reject_tracks(options["tracks"])}

@@ -1,4 +1,4 @@
-"""``python manage.py enroll_player --name NAME [--team T] [--number N] PHOTO...``: enrol a player from face photos."""
+"""``python manage.py enroll_person --name NAME [--team T] [--number N] PHOTO...``: enrol a person from face photos."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from highlights.models import Assignment
-from highlights.people import PeopleError, enroll_player
+from highlights.people import PeopleError, enroll_person
 
 
 class Command(BaseCommand):
-    help = "Enrol a named player from photos of their face, then re-identify the unknown face tracks."
+    help = "Enrol a named person from photos of their face, then re-identify the unknown face tracks."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("photos", nargs="+", type=Path)
@@ -24,21 +24,21 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            player = enroll_player(options["name"], options["photos"], team=options["team"], number=options["number"])
+            person = enroll_person(options["name"], options["photos"], team=options["team"], number=options["number"])
         except PeopleError as exc:
             raise CommandError(str(exc), returncode=2) from exc
         result = {
-            "player_id": player.pk,
-            "name": player.name,
-            "team": player.team,
-            "number": player.number,
-            "photos": player.photos.count(),
-            "tracks": player.face_tracks.count(),
-            "identified_tracks": player.face_tracks.filter(source=Assignment.AUTO).count(),
+            "person_id": person.pk,
+            "name": person.name,
+            "team": person.team,
+            "number": person.number,
+            "photos": person.photos.count(),
+            "tracks": person.face_tracks.count(),
+            "identified_tracks": person.face_tracks.filter(source=Assignment.AUTO).count(),
         }
         if options["json"]:
             self.stdout.write(json.dumps(result))
         else:
             self.stdout.write(
-                f"player {player.pk}: {player.name} ({result['photos']} photo(s), {result['tracks']} face track(s))"
+                f"person {person.pk}: {person.name} ({result['photos']} photo(s), {result['tracks']} face track(s))"
             )
