@@ -7,7 +7,7 @@ the rows the graphics wrote before for that game (a re-run never duplicates):
 - players: each person named on the bug is matched to a named ``Person`` (``search.names``:
   "S. AGUILAR" is "Aguilar", "DJOKOVIC" is "Novak Djokovic"; a batter or pitcher only to a player of
   the team the bug shows him batting or pitching for, or of no team: :func:`_person_for`) or becomes a
-  new player, with that team, that editors rename and merge with the people tools; an
+  new person, with that team, that editors rename and merge with the people tools; an
   ``Appearance`` (source ``graphics``) per clip their span on screen overlaps;
 - teams: codes and names map to ``Team`` rows; when the user gave no teams they fill the game's home
   and away teams (North American leagues print the away team first, other bugs the home team first);
@@ -95,13 +95,13 @@ def _person_for(
     made: dict[tuple[str, str], Person],
     team_names: dict[str, set[str]],
 ) -> Person | None:
-    """The Person a person's name on the bug means: a known named player, else a new one (once per name and team).
+    """The Person a person's name on the bug means: a known named person, else a new one (once per name and team).
 
-    ``named`` holds ``(pk, name, team)`` of the named players (unnamed people, such as face clusters, are never
+    ``named`` holds ``(pk, name, team)`` of the named people (unnamed people, such as face clusters, are never
     matched by name). With the team read beside the name (:attr:`~indexer.stages.graphics.NameSighting.team`),
     players of that team (its code, or a name ``team_names`` gives the code; upper case) are tried first, then
     players of no team; players of another team never match, so two "Smith"s of two teams stay two people.
-    Without it, players of no team are tried first, then all. A new player keeps the team, so the next game of
+    Without it, players of no team are tried first, then all. A new person keeps the team, so the next game of
     that team finds it (one "Aguilar" however many games show him).
     """
     display = player_display_name(sighting.name)
@@ -166,7 +166,7 @@ def store_graphics(game_id: int, result: stage.GraphicsResult, *, sport_given: b
         teams_given: the user named home or away team (the graphics do not change them). Teams the user
             gave an earlier job are kept too: the graphics fill only blank teams, or teams they filled before.
     """
-    with advisory_lock(LockKey.PEOPLE):  # the people writers' lock: players are created and linked
+    with advisory_lock(LockKey.PEOPLE):  # the people writers' lock: people are created and linked
         game = Game.objects.select_for_update().get(pk=game_id)
         GameState.objects.filter(game=game).delete()
         Event.objects.filter(game=game, source=Event.Source.GRAPHICS).delete()

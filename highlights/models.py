@@ -532,9 +532,11 @@ class ReelItem(models.Model):
 
 
 class Person(models.Model):
-    """A person: a named, enrolled person, or an unnamed group of face tracks found by clustering.
+    """A person seen or named in the footage: a player, coach or umpire, or an unnamed face cluster.
 
-    A person is *named* when ``name`` is set; only named people are identification targets. Their
+    ``name`` is blank while the person is an unnamed face cluster. Named people come from enrolment
+    (photos), the score bug, play-by-play feeds and editors; unnamed ones from clustering face tracks,
+    until an editor names or merges them. Only named people are identification targets: their
     references are their photos (``PersonPhoto``) and the face tracks editors confirmed as theirs.
     """
 
@@ -947,7 +949,7 @@ class Event(models.Model):
 
 
 class Appearance(models.Model):
-    """A person on screen in a game: named on the score bug (``graphics``) or seen by face (``face``).
+    """A person on screen over a time span of a game, from a source: the score bug (``graphics``) or a face (``face``).
 
     One row per clip the span overlaps (``clip`` empty when no clip does); ``start_ms``/``end_ms``
     is the span on screen within that clip. ``role`` says how the bug named them (``side``, ``batter``,

@@ -6,8 +6,8 @@
   score-bug timeline (``indexer.stages.alignment``) and replaces the game's ``play_by_play`` events: each
   event with a video time links to the clip and play holding it; an unaligned one links to none. Feed
   player names are matched to ``Person`` rows with the graphics' matcher (``search.names.best_match``); a
-  name no player has yet becomes a new player (the feed named them; editors merge with the people tools).
-- :func:`play_people`: the players of a play, linked by the graphics or by face in any of its clips.
+  name no person has yet becomes a new person (the feed named them; editors merge with the people tools).
+- :func:`play_people`: the people of a play, linked by the graphics or by face in any of its clips.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def link_events(game: Game) -> None:
 
 
 def play_people(play: Play) -> QuerySet[Person]:
-    """Players linked to any clip overlapping the play: named on the score bug or recognised by face."""
+    """People linked to any clip overlapping the play: named on the score bug or recognised by face."""
     clips = Clip.objects.filter(game=play.game_id, start_ms__lt=play.end_ms, end_ms__gt=play.start_ms)
     return (
         Person.objects.filter(Q(appearances__clip__in=clips) | Q(face_tracks__clip__in=clips))
@@ -130,7 +130,7 @@ def _team(name: str | None) -> Team | None:
 def _person(name: str | None, named: list[tuple[int, str]]) -> Person | None:
     """The Person a feed's name means (the graphics' matcher), else a new one named as the feed names them.
 
-    A full name from the feed matches a known player's name, or the one player whose name, read as the
+    A full name from the feed matches a known person's name, or the one person whose name, read as the
     bug shows names (a surname: "Aguilar", made from "5.AGUILAR"), matches the feed's full name.
     """
     if not name or not name.strip():

@@ -74,9 +74,9 @@ def match_reason(clip: Clip, query: ParsedQuery) -> str:
 
 
 def _has_person(**person_filters: object) -> Q:
-    """Clips a player matching ``person_filters`` (``name__icontains``, ``number``) is in (:func:`_person_clips`).
+    """Clips a person matching ``person_filters`` (``name__icontains``, ``number``) is in (:func:`_person_clips`).
 
-    The players are resolved first (a small table), so the clip table meets a list of ids the planner can
+    The people are resolved first (a small table), so the clip table meets a list of ids the planner can
     estimate rather than a correlated test per clip row.
     """
     return _person_clips(list(Person.objects.filter(**person_filters).values_list("pk", flat=True)))
@@ -87,7 +87,7 @@ _INLINE_IDS = 20_000
 
 
 def _person_clips(person_ids: list[int]) -> Q:
-    """Clips any of the players is in: a face track of theirs, their name on the score bug, or an event of theirs."""
+    """Clips any of the people is in: a face track of theirs, their name on the score bug, or an event of theirs."""
     return _clip_set(_person_links(person_ids))
 
 

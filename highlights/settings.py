@@ -272,14 +272,14 @@ HL_CONDENSED_MIN_SCORE = env.float("HL_CONDENSED_MIN_SCORE", default=0.0)  # con
 # beats at least every 10 s (highlights.rendering.PROGRESS_EVERY_S), so this only has to outlast a slow start.
 HL_RENDER_STALL_S = env.float("HL_RENDER_STALL_S", default=300.0)
 
-# --- Faces and players (HL_FACE_ prefix) ----------------------------------------------------------
+# --- Faces and people (HL_FACE_ prefix) -----------------------------------------------------------
 HL_FACE_DETECTOR = env.str("HL_FACE_DETECTOR", default="hog")  # "hog" (dlib HOG) or "cnn" (dlib MMOD, slow on CPU)
 HL_FACE_SHORT_SIDE = env.int("HL_FACE_SHORT_SIDE", default=360)  # short side, pixels, frames are scanned at
 HL_FACE_MIN_FPS = env.float("HL_FACE_MIN_FPS", default=1.0)  # frames per second scanned while no face is in view
 HL_FACE_MAX_FPS = env.float("HL_FACE_MAX_FPS", default=4.0)  # frames per second scanned while a face is in view
 HL_FACE_MIN_TRACK_FACES = env.int("HL_FACE_MIN_TRACK_FACES", default=2)  # shorter tracks are dropped
 HL_FACE_MATCH_THRESHOLD = env.float("HL_FACE_MATCH_THRESHOLD", default=0.6)  # Euclidean, dlib's customary one
-HL_FACE_MATCH_MARGIN = env.float("HL_FACE_MATCH_MARGIN", default=0.1)  # second-best player at least this farther
+HL_FACE_MATCH_MARGIN = env.float("HL_FACE_MATCH_MARGIN", default=0.1)  # second-best person at least this farther
 HL_FACE_CLUSTER_THRESHOLD = env.float("HL_FACE_CLUSTER_THRESHOLD", default=0.5)  # Euclidean edge of the track graph
 HL_FACE_PHOTO_JITTERS = env.int("HL_FACE_PHOTO_JITTERS", default=10)  # dlib num_jitters for still photos
 HL_FAISS_FACE_FACTORY = env.str("HL_FAISS_FACE_FACTORY", default="IDMap2,Flat")  # exact, below the training size

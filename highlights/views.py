@@ -162,7 +162,10 @@ def clip_review(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def event_correct(request: HttpRequest, pk: int) -> HttpResponse:
-    """Editors correct an event's type, player (by name, an existing player) or video time (s); source: editor."""
+    """Editors correct an event's type, person (the form's ``player``: an existing person's name) or video time (s).
+
+    The event's source becomes ``editor``.
+    """
     if not roles.is_editor(request.user):
         raise PermissionDenied("only editors correct events")
     event = get_object_or_404(Event, pk=pk)
@@ -173,7 +176,7 @@ def event_correct(request: HttpRequest, pk: int) -> HttpResponse:
         if name := request.POST.get("player", "").strip():
             person = Person.objects.filter(name__iexact=name).first()
             if person is None:
-                raise ValueError(f"no player named {name!r}")
+                raise ValueError(f"no person named {name!r}")
             changes["person"] = person
         if at := request.POST.get("time_s", "").strip():
             changes["time_ms"] = max(round(float(at) * 1000), 0)
@@ -276,7 +279,7 @@ def game_plays_import(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """A player's photo, team and clips."""
+    """A person's photo, team and clips."""
     person = get_object_or_404(Person, pk=pk)
     clips = selectors.attach_graphics(
         selectors.visible_clips()

@@ -109,7 +109,7 @@ def sync_game_face_tracks(game_id: int) -> None:
 
 
 def sync_person_photos() -> None:
-    """Bring the player-photo index in line with every enrolled reference photo."""
+    """Bring the person-photo index in line with every enrolled reference photo."""
     photos = PersonPhoto.objects.all()
     _sync(person_photo_index(), LockKey.PEOPLE, photos, photos)
 

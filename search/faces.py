@@ -42,5 +42,5 @@ def face_track_index() -> VectorIndex:
 
 def person_photo_index() -> VectorIndex:
     """Reference-photo descriptors of enrolled people (ids = ``PersonPhoto`` primary keys)."""
-    path = Path(settings.HL_INDEX_DIR) / "face-players-dlib.faiss"
+    path = Path(settings.HL_INDEX_DIR) / "face-players-dlib.faiss"  # the file name from before the rename, kept
     return _index(path, settings.HL_FAISS_FACE_FACTORY, settings.HL_INDEX_KEEP_SNAPSHOTS, _training())

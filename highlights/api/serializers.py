@@ -84,7 +84,7 @@ class PlayImportResultSerializer(serializers.Serializer):
 
 
 class EventCorrectionSerializer(serializers.Serializer):
-    """An editor's correction of an event: its type, player (id, or null for none) and video time (ms)."""
+    """An editor's correction of an event: its type, person (id, or null for none) and video time (ms)."""
 
     type = serializers.SlugField(max_length=32, required=False)
     person = serializers.PrimaryKeyRelatedField(queryset=Person.objects.all(), required=False, allow_null=True)
@@ -92,7 +92,7 @@ class EventCorrectionSerializer(serializers.Serializer):
 
 
 class PlaySerializer(serializers.ModelSerializer):
-    """A play of a game: its span (ms), main clip, highlight score, shots with roles, events and players."""
+    """A play of a game: its span (ms), main clip, highlight score, shots with roles, events and named players."""
 
     shots = serializers.SerializerMethodField()
     events = EventSerializer(many=True, read_only=True)
@@ -110,7 +110,7 @@ class PlaySerializer(serializers.ModelSerializer):
         ]
 
     def get_players(self, play: Play) -> list[str]:
-        return [p.name for p in play_people(play)]
+        return [p.name for p in play_people(play).exclude(name="")]
 
 
 class ActionSerializer(serializers.ModelSerializer):

@@ -124,7 +124,7 @@ class GameViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class EventViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Events; editors correct an event's type, player or video time (PATCH), which makes its source ``editor``."""
+    """Events; editors correct an event's type, person or video time (PATCH), which makes its source ``editor``."""
 
     serializer_class = s.EventSerializer
     permission_classes = [IsEditorOrReadOnly]
@@ -193,7 +193,7 @@ class SearchView(generics.ListAPIView):
 
 
 class PersonViewSet(viewsets.ReadOnlyModelViewSet):
-    """Named players with the number of clips they appear in (by face or named on the score bug)."""
+    """Named people with the number of clips they appear in (by face or named on the score bug)."""
 
     serializer_class = s.PersonSerializer
 
