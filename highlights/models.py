@@ -238,7 +238,57 @@ class Backfill(models.Model):
         return f"backfill {self.pk} {self.source}"
 
 
-class IndexJob(models.Model):
+class JobStatus(models.Model):
+    """What every job row shares: its status, current stage, progress (0-100), error and times.
+
+    A job is ``queued``, then ``running``, then ``succeeded`` or ``failed``; the subclass's lifecycle
+    methods change it. They write only the fields they change, with ``UPDATE ... WHERE pk``
+    (:meth:`_write`), so concurrent writers of other fields (a progress report, recovery) are never
+    overwritten; :meth:`_fail` keeps a failed job's first error.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    stage = models.CharField(max_length=64, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="0-100")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    @property
+    def is_finished(self) -> bool:
+        """Whether the job succeeded or failed (no step of it runs again, nothing left to poll)."""
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    def _write(self, *conditions: models.Q, **fields: object) -> bool:
+        """Set ``fields`` on this job's row (only those columns) where ``conditions`` hold, and then on this object.
+
+        Returns:
+            Whether the row was written (``False``: a condition did not hold, or the row is gone).
+        """
+        written = type(self)._default_manager.filter(*conditions, pk=self.pk).update(**fields)
+        if written:
+            for name, value in fields.items():
+                setattr(self, name, value)
+        return bool(written)
+
+    def _fail(self, line: str) -> bool:
+        """Mark the job failed with ``line`` unless it failed before (the first error stays); whether it did."""
+        failed = self.Status.FAILED
+        return self._write(~models.Q(status=failed), status=failed, error=line, finished_at=timezone.now())
+
+
+class IndexJob(JobStatus):
     """One indexing run of one game: status, current stage, progress, attempts, error, timings.
 
     The row owns its lifecycle (as NetBox's ``Job`` does): every state change goes through one of
@@ -249,12 +299,6 @@ class IndexJob(models.Model):
     (the last one → ``succeeded``); any step may :meth:`fail` (→ ``failed``, keeps the first error);
     recovery takes a stalled job over with :meth:`resume`. Steps are those of ``indexer.steps.STEPS``.
     """
-
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
 
     class Priority(models.TextChoices):
         """Which queued file a worker starts next; a started job's next steps always go first."""
@@ -269,11 +313,8 @@ class IndexJob(models.Model):
     priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.NORMAL)
     sha256 = models.CharField(max_length=64, blank=True, db_index=True, help_text="file content, when known at request")
     source_path = models.CharField(max_length=1024)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    stage = models.CharField(max_length=32, blank=True)
-    progress = models.PositiveSmallIntegerField(default=0, help_text="0-100")
+    stage = models.CharField(max_length=32, blank=True)  # a step's name (``indexer.steps``)
     attempts = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
     timings = models.JSONField(default=dict, blank=True, help_text="wall seconds per stage")
     completed_step = models.CharField(max_length=32, blank=True, help_text="the last pipeline step that finished")
     heartbeat_at = models.DateTimeField(
@@ -282,33 +323,16 @@ class IndexJob(models.Model):
     pipeline_version = models.CharField(max_length=16)
     model_versions = models.JSONField(default=dict, blank=True)
     game_fields = models.JSONField(default=dict, blank=True, help_text="sport, title, teams given when requested")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"job {self.pk} {self.status} {self.stage}"
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    def _write(self, **fields: object) -> None:
-        """Set ``fields`` on this object and on its row (only those columns)."""
-        for name, value in fields.items():
-            setattr(self, name, value)
-        IndexJob.objects.filter(pk=self.pk).update(**fields)
-
     @property
     def current_step(self) -> Step | None:
         """The registered step of :attr:`stage` (the jobs page shows its title); ``None`` before the first step."""
         return next((s for s in STEPS if s.name == self.stage), None)
-
-    @property
-    def is_finished(self) -> bool:
-        """Whether the job succeeded or failed (no step of it runs again)."""
-        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
 
     @property
     def next_step(self) -> Step | None:
@@ -373,14 +397,7 @@ class IndexJob(models.Model):
         A failed job keeps its first error: a later failure (Celery's ``on_failure`` after the step
         already failed it) changes nothing.
         """
-        line = message.strip().splitlines()[0] if message.strip() else "failed"
-        failed = (
-            IndexJob.objects.filter(pk=self.pk)
-            .exclude(status=self.Status.FAILED)
-            .update(status=self.Status.FAILED, error=line, finished_at=timezone.now())
-        )
-        if failed:
-            self.status, self.error = self.Status.FAILED, line
+        self._fail(message.strip().splitlines()[0] if message.strip() else "failed")
         Game.objects.filter(jobs__pk=self.pk).exclude(status=Game.Status.INDEXED).update(status=Game.Status.FAILED)
 
     def resume(self) -> None:
@@ -717,64 +734,37 @@ class LearnedAction(models.Model):
         return f"{self.action} {self.probability:.2f}"
 
 
-class TrainingJob(models.Model):
+class TrainingJob(JobStatus):
     """One training of a learned model for an editor's action set, run by a worker: status, stage, progress, error.
 
     The labels page polls it (a CRNN takes minutes); a succeeded job points at the version it registered.
     """
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-
     action_set = models.CharField(max_length=500, help_text="the sorted, comma-joined label names")
     kind = models.CharField(max_length=16, choices=ActionClassifier.Kind.choices)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    stage = models.CharField(max_length=64, blank=True)
-    progress = models.PositiveSmallIntegerField(default=0, help_text="0-100")
-    error = models.TextField(blank=True)
     model = models.ForeignKey(ActionClassifier, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"training {self.pk} of {self.action_set} ({self.kind}) {self.status}"
 
-    @property
-    def is_finished(self) -> bool:
-        """Whether the job succeeded or failed (nothing left to poll)."""
-        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
-
     def start(self) -> None:
         """Mark the job running (a worker took it), from progress 0."""
-        self._save(status=self.Status.RUNNING, stage="starting", progress=0, error="", started_at=timezone.now())
+        self._write(status=self.Status.RUNNING, stage="starting", progress=0, error="", started_at=timezone.now())
 
     def advance(self, progress: int, stage: str) -> None:
         """Record how far training got: ``progress`` in 0-100 (clamped) and the current stage."""
-        self._save(progress=max(0, min(100, progress)), stage=stage[:64])
+        self._write(progress=max(0, min(100, progress)), stage=stage[:64])
 
     def succeed(self, model: ActionClassifier) -> None:
         """Mark the job done, pointing at the version it registered."""
-        self._save(status=self.Status.SUCCEEDED, stage="", progress=100, model=model, finished_at=timezone.now())
+        self._write(status=self.Status.SUCCEEDED, stage="", progress=100, model=model, finished_at=timezone.now())
 
     def fail(self, error: str) -> None:
-        """Mark the job failed with one readable line."""
-        line = " ".join(error.split())
-        self._save(status=self.Status.FAILED, error=line, finished_at=timezone.now())
-
-    def _save(self, **fields: object) -> None:
-        for name, value in fields.items():
-            setattr(self, name, value)
-        self.save(update_fields=list(fields))
+        """Mark the job failed with the whole error on one readable line (a failed job keeps its first error)."""
+        self._fail(" ".join(error.split()))
 
 
 # --- Broadcast graphics, teams and events ---------------------------------------------------------
