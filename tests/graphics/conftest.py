@@ -1,7 +1,7 @@
 """Fixtures for the graphics tests: real PostgreSQL, real ffmpeg, real footage, the real OCR and action model.
 
 Indexing commits as it goes, so the end-to-end module uses the committed test database
-(``committed_env`` in tests/conftest.py) and removes the games, jobs and players it made.
+(``committed_env`` in tests/conftest.py) and starts and ends with no games, jobs or people.
 """
 
 from __future__ import annotations
@@ -18,13 +18,21 @@ from django.core.management import call_command
 
 @pytest.fixture(scope="module")
 def graphics_env(committed_env: Path) -> Iterator[Path]:
-    """The committed test database and private var folders; removes the games, jobs and players made at the end."""
-    yield committed_env
+    """The committed test database and private var folders, with no games, jobs or people before and after.
+
+    Emptied at the start too: a module run earlier in the session may leave the same shared clip
+    indexed, and re-indexing a known file reuses its game (linked before this module's people existed).
+    """
     from highlights.models import Game, IndexJob, Person
 
-    IndexJob.objects.all().delete()
-    Game.objects.all().delete()
-    Person.objects.all().delete()
+    def empty() -> None:
+        IndexJob.objects.all().delete()
+        Game.objects.all().delete()
+        Person.objects.all().delete()
+
+    empty()
+    yield committed_env
+    empty()
 
 
 @pytest.fixture(scope="module")
