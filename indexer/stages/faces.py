@@ -225,7 +225,7 @@ class FaceFrames:
         size = decode_size(width, height, min(short_side, min(width, height)))
         self.scale = width / size[0]  # video pixels per decoded pixel
         try:
-            self._reader = open_frames(path, size=size, num_threads=num_threads)
+            self._reader = open_frames(path, size=size, num_threads=num_threads, sparse=True)
         except CorruptVideoError as exc:
             raise CorruptVideoError(f"{path}: cannot decode video for faces ({exc})") from exc
         self.end_s = self._reader.end_s
