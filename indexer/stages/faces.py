@@ -209,27 +209,42 @@ class FaceTracker:
 
 
 class FaceFrames:
-    """Random access to single frames of a video, resized while decoding (decord, or PyAV for files decord refuses).
+    """Single frames of a video requested a few a second in time order, resized while decoding.
+
+    By default through PyAV's sparse access (:func:`~indexer.stages.decode.open_frames` with
+    ``sparse``): between two requested frames only the reference frames are decoded, and a keyframe
+    ahead is sought, so a frame costs about a third of decord's (which decodes every frame it passes;
+    ``benchmarks/face_decode.py``). The frames are those of a full decode.
 
     Args:
         path: video file.
         width, height: the video's frame size in pixels (from the probe).
         short_side: decoded short side in pixels.
+        num_threads: decoder threads.
+        sparse: PyAV's sparse access (else decord first, one frame per request: the path before issue #14,
+            which ``benchmarks/face_decode.py`` measures beside it).
+
+    Attributes:
+        scale: video pixels per decoded pixel.
+        times_s: ``(F,)`` float64 presentation start time of every frame, seconds.
+        end_s: when the last frame stops being shown, seconds of presentation time.
 
     Raises:
         CorruptVideoError: neither decord nor PyAV can open the file.
     """
 
-    def __init__(self, path: Path, *, width: int, height: int, short_side: int, num_threads: int = 2) -> None:
+    def __init__(
+        self, path: Path, *, width: int, height: int, short_side: int, num_threads: int = 2, sparse: bool = True
+    ) -> None:
         self.path = path
         size = decode_size(width, height, min(short_side, min(width, height)))
-        self.scale = width / size[0]  # video pixels per decoded pixel
+        self.scale = width / size[0]
         try:
-            self._reader = open_frames(path, size=size, num_threads=num_threads, sparse=True)
+            self._reader = open_frames(path, size=size, num_threads=num_threads, sparse=sparse)
         except CorruptVideoError as exc:
             raise CorruptVideoError(f"{path}: cannot decode video for faces ({exc})") from exc
+        self.times_s = self._reader.times_s
         self.end_s = self._reader.end_s
-        """When the last frame stops being shown, seconds of presentation time."""
 
     def at(self, time_s: float) -> np.ndarray | None:
         """The ``(h, w, 3)`` uint8 RGB frame shown at ``time_s`` seconds, or ``None`` past the end.
@@ -239,7 +254,7 @@ class FaceFrames:
         """
         if time_s >= self.end_s:
             return None
-        return self._reader.get_batch([int(shown_at(self._reader.times_s, time_s))])[0]
+        return self._reader.get_batch([int(shown_at(self.times_s, time_s))])[0]
 
 
 def scan_span(
