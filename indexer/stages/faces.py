@@ -212,17 +212,20 @@ class FaceFrames:
     """Single frames of a video requested a few a second in time order, resized while decoding.
 
     By default through PyAV's sparse access (:func:`~indexer.stages.decode.open_frames` with
-    ``sparse``): between two requested frames only the reference frames are decoded, and a keyframe
-    ahead is sought, so a frame costs about a third of decord's (which decodes every frame it passes;
-    ``benchmarks/face_decode.py``). The frames are those of a full decode.
+    ``sparse``): between two requested frames only the reference frames are decoded, a keyframe ahead
+    is sought, and the in-loop deblocking filter is skipped (``deblock=False``), so a sampled frame
+    costs a fraction of decord's, which decodes and converts every frame it passes (figures in
+    ``benchmarks/face_decode.py``). The frames sampled are the ones decord picks (the same
+    presentation times); their pixels differ a little (no deblocking, another scaler), the tracks
+    found on the shared footage do not (``tests/faces/test_face_frames.py``).
 
     Args:
         path: video file.
         width, height: the video's frame size in pixels (from the probe).
         short_side: decoded short side in pixels.
         num_threads: decoder threads.
-        sparse: PyAV's sparse access (else decord first, one frame per request: the path before issue #14,
-            which ``benchmarks/face_decode.py`` measures beside it).
+        sparse: PyAV's sparse access without deblocking (else decord first, one frame per request and
+            deblocked: the path before issue #14, which ``benchmarks/face_decode.py`` measures beside it).
 
     Attributes:
         scale: video pixels per decoded pixel.
@@ -240,7 +243,7 @@ class FaceFrames:
         size = decode_size(width, height, min(short_side, min(width, height)))
         self.scale = width / size[0]
         try:
-            self._reader = open_frames(path, size=size, num_threads=num_threads, sparse=sparse)
+            self._reader = open_frames(path, size=size, num_threads=num_threads, sparse=sparse, deblock=not sparse)
         except CorruptVideoError as exc:
             raise CorruptVideoError(f"{path}: cannot decode video for faces ({exc})") from exc
         self.times_s = self._reader.times_s
