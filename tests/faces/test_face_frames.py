@@ -10,7 +10,7 @@ import decord
 import numpy as np
 import pytest
 
-from indexer.stages.faces import FaceFrames, FaceScanParams, FaceTrackSpec, scan_span
+from indexer.stages.faces import FaceFrames, FaceScanParams, FaceTrackSpec, scan_span, scan_spans
 from indexer.stages.frames import shown_at
 from indexer.stages.probe import probe_video
 from ml.faces import FaceRecognizer
@@ -101,3 +101,25 @@ def test_sparse_decoding_samples_the_frames_random_access_picked_and_finds_the_s
         assert float(np.linalg.norm(old.embedding - new.embedding)) < 0.1  # same person: about 0.39
     if name.startswith("press"):
         assert len(new_tracks) == 1 and len(new_tracks[0].faces) > 40  # the speaker, followed at 4 fps
+
+
+def test_spans_scanned_by_two_threads_give_the_tracks_of_one_scan_after_another(
+    video_dir: Path, weights_dir: Path
+) -> None:
+    path = video_dir / "press_conference_face_12s.mp4"
+    probe = probe_video(path)
+    spans = [(0.0, 2.9), (2.9, 6.1), (6.1, 8.0), (8.0, probe.duration_s)]  # the second share starts past a keyframe
+    params = FaceScanParams()
+    frames = FaceFrames(path, width=probe.width, height=probe.height, short_side=params.short_side)
+    first = FaceRecognizer(weights_dir)
+    one_by_one = [scan_span(frames, start, end, first.detect_and_describe, params) for start, end in spans]
+    analyzers = [first.detect_and_describe, FaceRecognizer(weights_dir).detect_and_describe]
+    together = list(scan_spans(path, spans, analyzers, params, width=probe.width, height=probe.height))
+    assert [stats.frames for _, stats in together] == [stats.frames for _, stats in one_by_one]
+    assert sum(len(tracks) for tracks, _ in together) >= 4  # the speaker in every span
+    for (tracks, _), (expected, _) in zip(together, one_by_one, strict=True):
+        assert [(t.start_ms, t.end_ms, [f.box for f in t.faces]) for t in tracks] == [
+            (t.start_ms, t.end_ms, [f.box for f in t.faces]) for t in expected
+        ]
+        for track, reference in zip(tracks, expected, strict=True):
+            np.testing.assert_array_equal(track.embedding, reference.embedding)
