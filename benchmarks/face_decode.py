@@ -12,10 +12,12 @@ one process:
 Figures per path: ``samples`` (frames analysed), ``wall_s`` and ``cpu_s`` (process CPU, all threads)
 of the whole scan, opening the file included; ``detect_cpu_s`` (CPU of the calling thread inside
 ``detect_and_describe``: dlib's detection, landmarks and descriptors); ``decode_cpu_s`` = cpu_s -
-detect_cpu_s and ``decode_cpu_per_sample_s``; ``tracks``, ``faces``. Across paths:
+detect_cpu_s and ``decode_cpu_per_sample_s``; ``tracks``, ``faces``. Then ``sparse_threaded``: the
+pipeline's own scan (:func:`indexer.stages.faces.scan_spans`, ``HL_FACE_THREADS`` shares at once, one
+decoder thread each): ``samples``, ``wall_s``, ``cpu_s``. Across paths:
 ``decode_cpu_ratio`` (sparse over random, per sample), ``same_times`` (share of samples whose frame
-has the same presentation time on both paths, within 1 ms) and ``same_tracks`` (the same tracks:
-count, faces and first/last face times).
+has the same presentation time on both paths, within 1 ms) and ``same_tracks`` (the same tracks on
+every path: count, faces and first/last face times).
 
 Usage (after ``benchmarks/index_speed.py`` has indexed its input: its clips are read back)::
 
@@ -107,6 +109,32 @@ def scan(path: Path, size: tuple[int, int], spans_s: list[tuple[float, float]], 
     }
 
 
+def scan_threaded(path: Path, size: tuple[int, int], spans_s: list[tuple[float, float]]) -> dict:
+    """The pipeline's scan: ``scan_spans`` with ``HL_FACE_THREADS`` threads (sparse decode, one decoder thread each)."""
+    from django.conf import settings
+
+    from indexer import runtime
+    from indexer.stages.faces import FaceScanParams, scan_spans
+
+    params = FaceScanParams(
+        min_fps=settings.HL_FACE_MIN_FPS,
+        max_fps=settings.HL_FACE_MAX_FPS,
+        short_side=settings.HL_FACE_SHORT_SIDE,
+        min_faces=settings.HL_FACE_MIN_TRACK_FACES,
+    )
+    analyzers = [runtime.face_recognizer(n).detect_and_describe for n in range(max(1, settings.HL_FACE_THREADS))]
+    wall, cpu = time.perf_counter(), time.process_time()
+    scans = list(scan_spans(path, spans_s, analyzers, params, width=size[0], height=size[1]))
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {
+        "threads": len(analyzers),
+        "samples": sum(stats.frames for _, stats in scans),
+        "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
+        "track_list": [(len(t.faces), t.start_ms, t.end_ms) for tracks, _ in scans for t in tracks],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=5.0)
@@ -134,9 +162,10 @@ def main() -> None:
     paths = {
         name: scan(video, size, spans_s, sparse=name == "sparse", threads=args.threads) for name in ("random", "sparse")
     }
+    paths["sparse_threaded"] = scan_threaded(video, size, spans_s)
     old, new = paths["random"], paths["sparse"]
     same = sum(abs(a - b) < 1e-3 for a, b in zip(old.pop("picked"), new.pop("picked"), strict=False))
-    same_tracks = old.pop("track_list") == new.pop("track_list")
+    same_tracks = old.pop("track_list") == new.pop("track_list") == paths["sparse_threaded"].pop("track_list")
     print(
         json.dumps(
             {

@@ -254,10 +254,11 @@ class PyAVReader:
         return before >= 0 and int(self._keyframes[before]) > first
 
     def _restart(self, index: int, *, seek: bool) -> None:
-        """Decode from the keyframe at or before frame ``index`` (without ``seek``: from the start, reopened)."""
+        """Decode from the keyframe at or before frame ``index`` (without ``seek``, or for frame 0: from the start,
+        reopened)."""
         import av
 
-        if not seek:
+        if not seek or index == 0:
             self.close()
         try:
             if self._container is None:

@@ -152,3 +152,4 @@ def test_pyav_sparse_requests_give_the_frames_of_a_full_decode(video_dir: Path) 
     for index, frame in zip(picks, reader.get_batch(picks), strict=True):
         assert np.array_equal(frame, full[index]), f"frame {index}"
     assert np.array_equal(reader.get_batch([30])[0], full[30])  # backwards: sought back
+    assert np.array_equal(reader.get_batch([0])[0], full[0])  # back to the start
