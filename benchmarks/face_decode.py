@@ -62,18 +62,12 @@ class _Recorded:
 
 def scan(path: Path, size: tuple[int, int], spans_s: list[tuple[float, float]], *, sparse: bool, threads: int) -> dict:
     """Scan every span with the pipeline's settings: costs, the sampled frames' times, track summaries."""
-    from django.conf import settings
 
     from indexer import runtime
-    from indexer.stages.faces import FaceFrames, FaceScanParams, scan_span
+    from indexer.stages.faces import FaceFrames, scan_span
 
     recognizer = runtime.face_recognizer()
-    params = FaceScanParams(
-        min_fps=settings.HL_FACE_MIN_FPS,
-        max_fps=settings.HL_FACE_MAX_FPS,
-        short_side=settings.HL_FACE_SHORT_SIDE,
-        min_faces=settings.HL_FACE_MIN_TRACK_FACES,
-    )
+    params = runtime.face_scan_params()
     detect_cpu = 0.0
 
     def analyze(frame: np.ndarray) -> list:
@@ -114,14 +108,9 @@ def scan_threaded(path: Path, size: tuple[int, int], spans_s: list[tuple[float, 
     from django.conf import settings
 
     from indexer import runtime
-    from indexer.stages.faces import FaceScanParams, scan_spans
+    from indexer.stages.faces import scan_spans
 
-    params = FaceScanParams(
-        min_fps=settings.HL_FACE_MIN_FPS,
-        max_fps=settings.HL_FACE_MAX_FPS,
-        short_side=settings.HL_FACE_SHORT_SIDE,
-        min_faces=settings.HL_FACE_MIN_TRACK_FACES,
-    )
+    params = runtime.face_scan_params()
     analyzers = [runtime.face_recognizer(n).detect_and_describe for n in range(max(1, settings.HL_FACE_THREADS))]
     wall, cpu = time.perf_counter(), time.process_time()
     scans = list(scan_spans(path, spans_s, analyzers, params, width=size[0], height=size[1]))

@@ -19,6 +19,7 @@ import torch
 from django.conf import settings
 
 from indexer.errors import PermanentError
+from indexer.stages.faces import FaceScanParams
 from ml.device import Placement, available_cpus
 from ml.device import placement as resolve_placement
 from ml.faces import FaceRecognizer
@@ -178,6 +179,16 @@ def face_recognizer(copy: int = 0) -> FaceRecognizer:
 
     key = ("faces", name, settings.HL_FACE_SHORT_SIDE)
     return models.get(key + ((copy,) if copy else ()), load)
+
+
+def face_scan_params() -> FaceScanParams:
+    """The face scan's sampling and tracking knobs from the ``HL_FACE_*`` settings (linking thresholds: defaults)."""
+    return FaceScanParams(
+        min_fps=settings.HL_FACE_MIN_FPS,
+        max_fps=settings.HL_FACE_MAX_FPS,
+        short_side=settings.HL_FACE_SHORT_SIDE,
+        min_faces=settings.HL_FACE_MIN_TRACK_FACES,
+    )
 
 
 def ocr_engine() -> OcrEngine:
