@@ -278,6 +278,7 @@ HL_FACE_SHORT_SIDE = env.int("HL_FACE_SHORT_SIDE", default=360)  # short side, p
 HL_FACE_MIN_FPS = env.float("HL_FACE_MIN_FPS", default=1.0)  # frames per second scanned while no face is in view
 HL_FACE_MAX_FPS = env.float("HL_FACE_MAX_FPS", default=4.0)  # frames per second scanned while a face is in view
 HL_FACE_MIN_TRACK_FACES = env.int("HL_FACE_MIN_TRACK_FACES", default=2)  # shorter tracks are dropped
+HL_FACE_THREADS = env.int("HL_FACE_THREADS", default=2)  # shares of a game scanned at once (own decoder, detector)
 HL_FACE_MATCH_THRESHOLD = env.float("HL_FACE_MATCH_THRESHOLD", default=0.6)  # Euclidean, dlib's customary one
 HL_FACE_MATCH_MARGIN = env.float("HL_FACE_MATCH_MARGIN", default=0.1)  # second-best person at least this farther
 HL_FACE_CLUSTER_THRESHOLD = env.float("HL_FACE_CLUSTER_THRESHOLD", default=0.5)  # Euclidean edge of the track graph

@@ -44,7 +44,7 @@ from indexer.artifacts import PIPELINE_VERSION, analysis_path, game_media_dirs, 
 from indexer.errors import CorruptVideoError, PermanentError, RetryableError
 from indexer.stages.analysis import Analysis, analyse_video
 from indexer.stages.clips import build_clips
-from indexer.stages.faces import FaceFrames, FaceScanParams, FaceTrackSpec, ScanStats, scan_span
+from indexer.stages.faces import FaceTrackSpec, ScanStats, scan_spans
 from indexer.stages.frames import write_jpeg
 from indexer.stages.graphics import GraphicsResult, graphics_frames, read_graphics
 from indexer.stages.plays import group_plays, keyframe_signatures
@@ -280,18 +280,14 @@ def _faces(job: IndexJob) -> None:
         .order_by("start_ms")
     )
     if clips:
-        params = FaceScanParams(
-            min_fps=settings.HL_FACE_MIN_FPS,
-            max_fps=settings.HL_FACE_MAX_FPS,
-            short_side=settings.HL_FACE_SHORT_SIDE,
-            min_faces=settings.HL_FACE_MIN_TRACK_FACES,
-        )
-        frames = FaceFrames(
-            Path(game.source_path), width=game.width or 0, height=game.height or 0, short_side=params.short_side
-        )
+        params = runtime.face_scan_params()
+        analyzers = [runtime.face_recognizer(n).detect_and_describe for n in range(max(1, settings.HL_FACE_THREADS))]
+        spans = [(clip.start_s, clip.end_s) for clip in clips]
         report = _progress_reporter(job, step("faces"))
-        for done, clip in enumerate(clips):
-            found = scan_span(frames, clip.start_s, clip.end_s, face_recognizer.detect_and_describe, params)
+        scans = scan_spans(
+            Path(game.source_path), spans, analyzers, params, width=game.width or 0, height=game.height or 0
+        )
+        for done, (clip, found) in enumerate(zip(clips, scans, strict=True)):
             _save_face_tracks(game, clip, *found)
             report((done + 1) / len(clips))
     people.index_game_tracks(game.pk)

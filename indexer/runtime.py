@@ -19,6 +19,7 @@ import torch
 from django.conf import settings
 
 from indexer.errors import PermanentError
+from indexer.stages.faces import FaceScanParams
 from ml.device import Placement, available_cpus
 from ml.device import placement as resolve_placement
 from ml.faces import FaceRecognizer
@@ -77,7 +78,7 @@ class ModelCache:
             return list(self._entries)
 
 
-#: The worker process's models: ``("action", name, crop, placement)``, ``("faces", detector, short side)``,
+#: The worker process's models: ``("action", name, crop, placement)``, ``("faces", detector, short side[, copy])``,
 #: ``("ocr", weights, threads)``,
 #: ``("learned", pk, sha256)``.
 models = ModelCache(lambda: settings.HL_MODEL_CACHE_SIZE)
@@ -157,8 +158,12 @@ def _build(name: str, weights: VideoModelWeights) -> torch.nn.Module:
     return i3d_rgb(weights=weights, weights_dir=settings.HL_WEIGHTS_DIR)
 
 
-def face_recognizer() -> FaceRecognizer:
+def face_recognizer(copy: int = 0) -> FaceRecognizer:
     """The dlib face detector, landmark model and descriptor network, loaded on the first call in this process.
+
+    Args:
+        copy: which instance: the face step scans ``HL_FACE_THREADS`` shares of a game at once, each
+            thread with its own copy (dlib's models are not thread-safe; each copy serialises its calls).
 
     Raises:
         PermanentError: the face weights are missing or corrupt (run ``python manage.py fetch_weights``), or
@@ -172,7 +177,18 @@ def face_recognizer() -> FaceRecognizer:
         except (WeightsError, ValueError) as exc:
             raise PermanentError(str(exc)) from exc
 
-    return models.get(("faces", name, settings.HL_FACE_SHORT_SIDE), load)
+    key = ("faces", name, settings.HL_FACE_SHORT_SIDE)
+    return models.get(key + ((copy,) if copy else ()), load)
+
+
+def face_scan_params() -> FaceScanParams:
+    """The face scan's sampling and tracking knobs from the ``HL_FACE_*`` settings (linking thresholds: defaults)."""
+    return FaceScanParams(
+        min_fps=settings.HL_FACE_MIN_FPS,
+        max_fps=settings.HL_FACE_MAX_FPS,
+        short_side=settings.HL_FACE_SHORT_SIDE,
+        min_faces=settings.HL_FACE_MIN_TRACK_FACES,
+    )
 
 
 def ocr_engine() -> OcrEngine:

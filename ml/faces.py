@@ -119,6 +119,10 @@ class FaceRecognizer:
         detect_short_side: short side, in pixels, of the copy the detector scans; images already
             smaller are scanned as they are.
         upsample: times the detector doubles the image first (finds faces half the size, 4x the cost).
+            0, the default: HOG's 80 x 80 px window finds faces from about 80 px on the 360 px scan,
+            the size from which :func:`detection_quality` stops discounting them, so no descriptor is
+            computed for a face too small to use. Measured on the shared footage at 360 px: upsampling
+            once costs 4.5x (0.100 against 0.022 s CPU per 640 x 360 frame) and finds no other face.
 
     Raises:
         ValueError: unknown detector name.

@@ -16,8 +16,11 @@ Pure functions: arrays and paths in, dataclasses out; no ORM, no Celery.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -209,27 +212,45 @@ class FaceTracker:
 
 
 class FaceFrames:
-    """Random access to single frames of a video, resized while decoding (decord, or PyAV for files decord refuses).
+    """Single frames of a video requested a few a second in time order, resized while decoding.
+
+    By default through PyAV's sparse access (:func:`~indexer.stages.decode.open_frames` with
+    ``sparse``): between two requested frames only the reference frames are decoded, a keyframe ahead
+    is sought, and the in-loop deblocking filter is skipped (``deblock=False``), so a sampled frame
+    costs a fraction of decord's, which decodes and converts every frame it passes (figures in
+    ``benchmarks/face_decode.py``). The frames sampled are the ones decord picks (the same
+    presentation times); their pixels differ a little (no deblocking, another scaler), the tracks
+    found on the shared footage do not (``tests/faces/test_face_frames.py``).
 
     Args:
         path: video file.
         width, height: the video's frame size in pixels (from the probe).
         short_side: decoded short side in pixels.
+        num_threads: decoder threads.
+        sparse: PyAV's sparse access without deblocking (else decord first, one frame per request and
+            deblocked: the path before issue #14, which ``benchmarks/face_decode.py`` measures beside it).
+
+    Attributes:
+        scale: video pixels per decoded pixel.
+        times_s: ``(F,)`` float64 presentation start time of every frame, seconds.
+        end_s: when the last frame stops being shown, seconds of presentation time.
 
     Raises:
         CorruptVideoError: neither decord nor PyAV can open the file.
     """
 
-    def __init__(self, path: Path, *, width: int, height: int, short_side: int, num_threads: int = 2) -> None:
+    def __init__(
+        self, path: Path, *, width: int, height: int, short_side: int, num_threads: int = 2, sparse: bool = True
+    ) -> None:
         self.path = path
         size = decode_size(width, height, min(short_side, min(width, height)))
-        self.scale = width / size[0]  # video pixels per decoded pixel
+        self.scale = width / size[0]
         try:
-            self._reader = open_frames(path, size=size, num_threads=num_threads)
+            self._reader = open_frames(path, size=size, num_threads=num_threads, sparse=sparse, deblock=not sparse)
         except CorruptVideoError as exc:
             raise CorruptVideoError(f"{path}: cannot decode video for faces ({exc})") from exc
+        self.times_s = self._reader.times_s
         self.end_s = self._reader.end_s
-        """When the last frame stops being shown, seconds of presentation time."""
 
     def at(self, time_s: float) -> np.ndarray | None:
         """The ``(h, w, 3)`` uint8 RGB frame shown at ``time_s`` seconds, or ``None`` past the end.
@@ -239,7 +260,7 @@ class FaceFrames:
         """
         if time_s >= self.end_s:
             return None
-        return self._reader.get_batch([int(shown_at(self._reader.times_s, time_s))])[0]
+        return self._reader.get_batch([int(shown_at(self.times_s, time_s))])[0]
 
 
 def scan_span(
@@ -286,3 +307,69 @@ def scan_span(
 
 def _scale_box(box: Box, scale: float) -> Box:
     return (round(box[0] * scale), round(box[1] * scale), round(box[2] * scale), round(box[3] * scale))
+
+
+def scan_spans(
+    path: Path,
+    spans_s: Sequence[tuple[float, float]],
+    analyzers: Sequence[Callable[[np.ndarray], list[FaceDetection]]],
+    params: FaceScanParams,
+    *,
+    width: int,
+    height: int,
+) -> Iterator[tuple[list[FaceTrackSpec], ScanStats]]:
+    """:func:`scan_span` of every span, ``len(analyzers)`` scans at once.
+
+    The spans (sorted by time) are cut into as many contiguous shares as there are analyzers; each
+    share is scanned in its own thread with its own decoder (:class:`FaceFrames`, one decoder thread)
+    and its own analyzer, forward through the file. dlib and FFmpeg release the GIL, so two threads
+    keep two cores busy where one thread alternates between decoding and detecting. A span's tracks
+    do not depend on the share it falls in.
+
+    Args:
+        path: video file.
+        spans_s: ``[(start_s, end_s), ...]`` in seconds, sorted by start.
+        analyzers: one per thread, each used by one thread only (dlib's models are not thread-safe).
+        params: sampling and tracking knobs.
+        width, height: the video's frame size in pixels (from the probe).
+
+    Yields:
+        ``(tracks, stats)`` of each span, in the order of ``spans_s``.
+
+    Raises:
+        CorruptVideoError: the file cannot be decoded (raised when the share it happened in is reached).
+    """
+    shares = [share for share in np.array_split(np.arange(len(spans_s)), max(1, len(analyzers))) if len(share)]
+
+    def scan_share(share: np.ndarray, analyze: Callable[[np.ndarray], list[FaceDetection]]) -> Iterator:
+        frames = FaceFrames(path, width=width, height=height, short_side=params.short_side, num_threads=1)
+        for index in share:
+            yield scan_span(frames, *spans_s[int(index)], analyze, params)
+
+    if len(shares) <= 1:
+        for share in shares:
+            yield from scan_share(share, analyzers[0])
+        return
+    results: list[queue.Queue] = [queue.Queue() for _ in shares]
+    stop = threading.Event()
+
+    def run(number: int) -> None:
+        try:
+            for found in scan_share(shares[number], analyzers[number]):
+                if stop.is_set():
+                    return
+                results[number].put(found)
+        finally:
+            results[number].put(None)  # read early only when the share failed
+
+    with ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix="faces") as pool:
+        futures = [pool.submit(run, number) for number in range(len(shares))]
+        try:
+            for number, share in enumerate(shares):
+                for _ in share:
+                    found = results[number].get()
+                    if found is None:
+                        futures[number].result()  # raises the share's error
+                    yield found
+        finally:
+            stop.set()

@@ -134,3 +134,22 @@ def test_pyav_refuses_a_truncated_file_as_decord_does(video_dir: Path, tmp_path:
         PyAVReader(truncated, size=(456, 256), num_threads=1)
     with pytest.raises(CorruptVideoError, match=str(truncated)):
         FrameSampler(truncated, width=960, height=540, sample_fps=5.0, short_side=128)
+
+
+def test_pyav_sparse_requests_give_the_frames_of_a_full_decode(video_dir: Path) -> None:
+    """Non-reference frames before each request are skipped and a keyframe ahead is sought; the frames are unchanged."""
+    import av
+
+    path = video_dir / "press_conference_face_12s.mp4"  # H.264 with B-frames; keyframes at frames 0, 112 and 233
+    size = (240, 320)
+    with av.open(str(path)) as container:
+        decoded = sorted(container.decode(video=0), key=lambda frame: frame.pts)
+        full = [f.to_ndarray(width=size[0], height=size[1], format="rgb24", interpolation="BILINEAR") for f in decoded]
+    reader = PyAVReader(path, size=size, num_threads=2)
+    assert len(reader.times_s) == len(full)
+    # 4 fps, then 1 fps, a jump past a keyframe (sought, not decoded through), the frame after it, the last frame
+    picks = [0, 7, 15, 22, 52, 82, 200, 201, 260, len(full) - 1]
+    for index, frame in zip(picks, reader.get_batch(picks), strict=True):
+        assert np.array_equal(frame, full[index]), f"frame {index}"
+    assert np.array_equal(reader.get_batch([30])[0], full[30])  # backwards: sought back
+    assert np.array_equal(reader.get_batch([0])[0], full[0])  # back to the start
