@@ -935,6 +935,8 @@ class Event(models.Model):
             models.Index(fields=["game", "source"]),
             # search's event queries match ``type`` case-insensitively (``UPPER(type) = UPPER(%s)``)
             models.Index(Upper("type"), models.F("clip"), models.F("game"), name="event_type_clip_game"),
+            # the games with imported or edited events, read index-only (``highlights.selectors._games_knowing``)
+            models.Index(fields=["source", "game"], name="event_source_game"),
         ]
 
     def __str__(self) -> str:

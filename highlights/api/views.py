@@ -177,8 +177,7 @@ class ClipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             include_rejected=roles.is_editor(request.user),
             within=clips_for(request) if filtered else None,
         )
-        found = Clip.objects.select_related("game", "action").in_bulk([h.clip_id for h in hits])
-        return Response(s.ClipSerializer([found[h.clip_id] for h in hits], many=True).data)
+        return Response(s.ClipSerializer([h.clip for h in hits], many=True).data)
 
 
 @extend_schema(parameters=_FILTER_PARAMS, responses=s.ClipSerializer(many=True))
