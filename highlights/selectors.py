@@ -228,7 +228,8 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
     the graphics.
 
     Every word is resolved at once against the class vocabularies and the small tables (actions,
-    teams, games, players) in a fixed number of queries whatever the number of words, so the clip
+    teams, games, players) in a fixed number of queries whatever the number of words (the games by
+    their lower-case ``search_text``, one ``LIKE`` per form instead of four ``UPPER(...) LIKE``), so the clip
     table is filtered on indexed columns only (``model_class IN``, ``action_id IN``, ``game_id IN``,
     ``id IN``) rather than by a substring test on every clip row; a word that matches nothing yields
     an empty condition at no cost. The clips of the players a word names are a set of ids
@@ -249,11 +250,13 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
     team_names = {name for _, _, name in teams}
     games = list(
         Game.objects.filter(
-            _any_contains(("title", "home_team", "away_team", "graphics__teams"), every_form)
+            Q(*(Q(search_text__contains=form.lower()) for form in every_form), _connector=Q.OR)
             | Q(sport__in=every_form)
             | Q(home_team__in=team_names)
             | Q(away_team__in=team_names)
-        ).values_list("pk", "sport", "home_team", "away_team", "title", "graphics__teams")
+        )
+        .order_by()
+        .values_list("pk", "sport", "home_team", "away_team", "title", "graphics__teams")
     )
     players = list(Player.objects.filter(_any_contains(("name",), every_form)).values_list("pk", "name"))
     conditions = []
