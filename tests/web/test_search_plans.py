@@ -7,6 +7,7 @@ not from the code under test.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -151,3 +152,42 @@ def test_api_pages_return_every_match_once_in_rank_order(
         url = page["next"]
     expected = Clip.objects.filter(game__sport="baseball").exclude(review_status=ReviewStatus.REJECTED)
     assert seen == list(expected.order_by("-highlight_score", "pk").values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize("inline", [0, 1, 20_000])
+def test_a_clip_set_bound_as_an_array_or_kept_a_subquery_gives_the_same_clips(
+    archive: dict[str, Any], monkeypatch: pytest.MonkeyPatch, inline: int
+) -> None:
+    # 0 and 1: every set of these queries is larger (a subquery); 20 000: all are bound as arrays
+    monkeypatch.setattr(selectors, "_INLINE_IDS", inline)
+    assert _names(archive, _search("ortiz")) == ["face", "bug", "hr_anon", "lookalike", "lookalike_pbp"]
+    assert _names(archive, _search("home runs")) == ["bug", "hr_anon", "hr_other", "lookalike", "other"]
+    assert _names(archive, _search("Ortiz home runs")) == ["bug", "hr_anon", "lookalike"]
+
+
+def test_event_queries_take_the_events_and_lookalikes_of_the_querys_games_only(archive: dict[str, Any]) -> None:
+    pbp, plain = archive["bug"].game, archive["lookalike"].game
+    Game.objects.filter(pk=pbp.pk).update(date=date(2024, 5, 1))
+    Game.objects.filter(pk=plain.pk).update(date=date(2025, 5, 1))
+    assert _names(archive, _search("home runs 2024")) == ["bug", "hr_anon", "hr_other"]  # the events' game
+    assert _names(archive, _search("home runs 2025")) == ["lookalike", "other"]  # the game without play-by-play
+    assert _names(archive, _search("scoring plays 2024")) == ["bug", "hr_anon", "hr_other"]
+    assert _search("scoring plays 2025") == []
+    assert _names(archive, _search("home runs sport:basketball")) == []
+
+
+def test_an_edited_event_makes_its_game_one_whose_events_are_known(archive: dict[str, Any]) -> None:
+    plain = archive["lookalike"].game
+    Event.objects.create(game=plain, clip=archive["other"], type="strikeout", source=Event.Source.EDITOR)
+    assert _names(archive, _search("home runs")) == ["bug", "hr_anon", "hr_other"]  # no look-alikes left
+
+
+def test_a_word_finds_games_by_title_teams_and_the_teams_read_on_the_bug(archive: dict[str, Any]) -> None:
+    court = archive["dunk"].game
+    assert _search("cubs") == []
+    Game.objects.filter(pk=court.pk).update(graphics={"teams": ["Chicago Cubs", "MIA"]})
+    assert _names(archive, _search("cubs")) == ["dunk"]
+    Game.objects.filter(pk=court.pk).update(title="Finals Game 7", home_team="Orlando Magic")
+    assert _names(archive, _search("FINALS")) == ["dunk"]  # the stored search text follows the row
+    assert _names(archive, _search("orlando")) == ["dunk"]
+    assert _search("celtics") == []  # the old home team is gone from it
