@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,8 +37,7 @@ class ClipHit:
 
     ``matched`` says what an event query matched on: ``"event home_run (play-by-play)"`` (an event of that
     type links to the clip), or ``"action hit"`` (the look-alike action class, in a game whose events the
-    index cannot know); empty for other queries. ``play_id`` is the play of the matched event. ``clip`` is
-    the row the hit was made from (game and action joined), for callers that show it.
+    index cannot know); empty for other queries. ``play_id`` is the play of the matched event.
     """
 
     clip_id: int
@@ -49,7 +48,6 @@ class ClipHit:
     score: float
     matched: str = ""
     play_id: int | None = None
-    clip: Clip | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, clip: Clip, score: float, query: ParsedQuery | None = None) -> ClipHit:
@@ -63,7 +61,6 @@ class ClipHit:
             round(score, 6),
             match_reason(clip, query) if query else "",
             getattr(clip, "matched_play", None),
-            clip,
         )
 
 
@@ -470,21 +467,33 @@ visible ones almost never; an inverted-file search costs the same for either ``k
 NARROW_FILTER = 1000  # a filter of at most this many clips is searched exactly, from the embeddings in PostgreSQL
 
 
-def _nearest_of(vector: np.ndarray, rows: list[tuple[int, bytes]], k: int, visible: QuerySet[Clip]) -> list[ClipHit]:
-    """The ``k`` rows ``(pk, embedding bytes)`` nearest to ``vector`` by cosine similarity, as hits, best first."""
+def _nearest_of(
+    vector: np.ndarray, rows: list[tuple[int, bytes]], k: int, visible: QuerySet[Clip]
+) -> list[tuple[Clip, float]]:
+    """The ``k`` rows ``(pk, embedding bytes)`` nearest to ``vector`` by cosine similarity, as (clip, score), best
+    first."""
     if not rows:
         return []
     matrix = np.stack([np.frombuffer(bytes(e), np.float32) for _, e in rows])
     scores = matrix @ vector / np.maximum(np.linalg.norm(matrix, axis=1) * np.linalg.norm(vector), 1e-12)
     best = np.argsort(-scores)[:k]
     found = visible.defer("embedding").in_bulk([rows[i][0] for i in best])
-    return [ClipHit.of(found[rows[i][0]], float(scores[i])) for i in best if rows[i][0] in found]
+    return [(found[rows[i][0]], float(scores[i])) for i in best if rows[i][0] in found]
 
 
 def similar_clips(
     clip: Clip, *, k: int = 10, include_rejected: bool = False, within: QuerySet[Clip] | None = None
 ) -> list[ClipHit]:
-    """The ``k`` clips nearest to ``clip`` by embedding that are still stored and visible, best first.
+    """The hits of :func:`nearest_clips` (same arguments): scores are cosine similarities, best first."""
+    nearest = nearest_clips(clip, k=k, include_rejected=include_rejected, within=within)
+    return [ClipHit.of(near, score) for near, score in nearest]
+
+
+def nearest_clips(
+    clip: Clip, *, k: int = 10, include_rejected: bool = False, within: QuerySet[Clip] | None = None
+) -> list[tuple[Clip, float]]:
+    """The ``k`` clips nearest to ``clip`` by embedding that are still stored and visible, with their cosine
+    similarity, best first; the clips have game and action joined and their embeddings deferred (views show them).
 
     Scores are cosine similarities. Rejected clips come back only with ``include_rejected`` (editors).
     The first search asks for ``HIDDEN_MARGIN · k`` neighbours; when fewer than ``k`` of them are
@@ -516,7 +525,7 @@ def similar_clips(
         found = visible.defer("embedding").in_bulk([pk for pk, _ in hits])  # 4 KB a clip, not shown
         kept = [(pk, score) for pk, score in hits if pk in found]
         if len(kept) >= k or len(hits) < fetch:
-            return [ClipHit.of(found[pk], score) for pk, score in kept[:k]]
+            return [(found[pk], score) for pk, score in kept[:k]]
         if within is not None and allowed is None:
             rows = list(visible.exclude(pk__in=hidden).values_list("pk", "embedding")[: NARROW_FILTER + 1])
             if len(rows) <= NARROW_FILTER:  # one player's clips: exact cosine over them

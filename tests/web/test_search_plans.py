@@ -214,7 +214,8 @@ def test_similar_clips_are_the_nearest_visible_ones_with_their_rows(tmp_path: Pa
     Clip.objects.filter(pk__in=[c.pk for c in hidden]).update(review_status=ReviewStatus.REJECTED)
     with override_settings(HL_INDEX_DIR=tmp_path):
         index_writer.sync_game_clips(game.pk)
+        nearest = selectors.nearest_clips(clips[0], k=12)
         hits = selectors.similar_clips(clips[0], k=12)
     expected = [c.pk for c in by_nearness if c not in hidden][:12]
-    assert [h.clip_id for h in hits] == expected
-    assert all(h.clip is not None and h.clip.pk == h.clip_id and h.clip.game == game for h in hits)
+    assert [c.pk for c, _ in nearest] == [h.clip_id for h in hits] == expected
+    assert all(c.game == game and c.action == hit for c, _ in nearest)  # the rows views show
