@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
     atomic = False  # CREATE INDEX CONCURRENTLY cannot run inside a transaction
 
     dependencies = [
-        ("highlights", "0015_search_indexes"),
+        ("highlights", "0016_person"),
     ]
 
     operations = [
