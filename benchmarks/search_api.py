@@ -1,23 +1,25 @@
 """Search API latency at up to millions of clips, FAISS similar-clip latency, and reel render speed; one JSON line.
 
 Figures:
-  * ``search_p50_ms`` / ``search_p95_ms``: ``GET /api/search/?q=...`` through Django's full stack
-    (URL routing, auth, query parsing, PostgreSQL, the capped count, serialisation of a 24-clip
-    page) over a mix of natural queries; ``search_by_kind`` gives ``{kind: {"p50_ms", "p95_ms",
-    "queries"}}`` for each kind of query of :data:`QUERIES` (sport, action words, free words,
-    player, team, event, score, newest, page 2+); ``slowest_query`` names the query with the
-    highest p95, and ``slowest_plan`` holds the top lines of ``EXPLAIN (ANALYZE, BUFFERS)`` of its
-    slowest SQL statement (the whole plan goes to stderr);
-  * ``similar_p50_ms`` / ``similar_p95_ms``: ``GET /api/clips/<id>/similar/`` against a FAISS
-    index of the same clips (1024-d clustered embeddings, ``benchmarks.vector_bench``), built by a
-    writer process with the configured factories (trained from ``HL_FAISS_CLIP_TRAIN_ROWS`` on);
-    ``similar_recall_at_10`` against exact search, ``similar_index``, ``similar_nprobe``,
-    ``index_build_s``, ``index_train_s``, and ``peak_rss_mb`` per process (writer, web) come from
-    :func:`benchmarks.vector_bench.clip_figures`; with ``--faces M``, ``identify_*`` and
-    ``faces_index`` from :func:`benchmarks.vector_bench.face_bench` (M face-track vectors); all
-    null with ``--no-similar``;
-  * ``render_x_realtime``: wall seconds to render a 3-clip reel of the shared footage (1080p,
-    540p and portrait sources, 1280x720 out) divided by the reel's duration;
+  * ``search_p50_ms`` / ``search_p95_ms``: ``GET /api/search/?q=...`` through Django's full stack (URL routing,
+    auth, query parsing, PostgreSQL, the capped count, serialisation of a 24-clip page) over a mix of natural
+    queries; ``search_by_kind`` gives ``{kind: {"p50_ms", "p95_ms", "queries"}}`` for each kind of query of
+    :data:`QUERIES` (sport, action words, free words, player, team, event, score, newest, page 2+), and
+    ``search_cpu_by_kind`` what the requests of each kind cost (:class:`Cost`: ``cpu_p95_ms`` is Django's process
+    CPU plus its PostgreSQL backend's, the figure to compare while other work loads the machine; ``sql_p95_ms`` the
+    time in SQL statements); ``search_cpu_by_query`` each query's ``cpu_p95_ms``; ``slowest_query`` names the query
+    with the highest p95, and ``slowest_plan`` holds the top lines of ``EXPLAIN (ANALYZE, BUFFERS)`` of its slowest
+    SQL statement (the whole plan goes to stderr);
+  * ``similar_p50_ms`` / ``similar_p95_ms``: ``GET /api/clips/<id>/similar/`` against a FAISS index of the same
+    clips (1024-d clustered embeddings, ``benchmarks.vector_bench``), built by a writer process with the configured
+    factories (trained from ``HL_FAISS_CLIP_TRAIN_ROWS`` on); ``similar_cost`` what they cost (as
+    ``search_cpu_by_kind``; the web process opens the snapshot before the first timed request);
+    ``similar_recall_at_10`` against exact search, ``similar_index``, ``similar_nprobe``, ``index_build_s``,
+    ``index_train_s``, and ``peak_rss_mb`` per process (writer, web) come from
+    :func:`benchmarks.vector_bench.clip_figures`; with ``--faces M``, ``identify_*`` and ``faces_index`` from
+    :func:`benchmarks.vector_bench.face_bench` (M face-track vectors); all null with ``--no-similar``;
+  * ``render_x_realtime``: wall seconds to render a 3-clip reel of the shared footage (1080p, 540p and portrait
+    sources, 1280x720 out) divided by the reel's duration;
   * ``populate_s``: seconds spent inserting the synthetic archive (0 when it was reused).
 Targets: every kind of search p95 < 50 ms at 1 M clips; render < 0.5x the reel's duration on 2 cores.
 
@@ -48,6 +50,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +167,7 @@ def copy_rows(
             copy.write_row(row)
 
 
-def populate(n_clips: int, dim: int, *, vectors: bool) -> tuple[list[int], float]:
+def populate(n_clips: int, dim: int, *, vectors: bool) -> float:
     """Insert the synthetic archive of the module docstring (``n_clips`` clips) by COPY, unless it is there.
 
     Args:
@@ -174,10 +177,10 @@ def populate(n_clips: int, dim: int, *, vectors: bool) -> tuple[list[int], float
             FAISS index is built from the same vectors by :func:`benchmarks.vector_bench.clip_figures`.
 
     Returns:
-        Up to 1000 clip ids (the similar-clip sample) and the seconds spent inserting (0.0 when reused).
+        The seconds spent inserting (0.0 when the archive was reused).
     """
     if Clip.objects.count() == n_clips:
-        return list(Clip.objects.order_by("pk").values_list("pk", flat=True)[:1000]), 0.0
+        return 0.0
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(  # clips, appearances, events, face tracks, reels ... go with them
@@ -310,8 +313,8 @@ def populate(n_clips: int, dim: int, *, vectors: bool) -> tuple[list[int], float
         ((g, c, kind, pts, p, src, t, "", "{}", now) for g, c, kind, pts, p, src, t, _ in events),
     )  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    return list(range(1, min(n_clips, 1000) + 1)), time.perf_counter() - started
+        cursor.execute("VACUUM ANALYZE")  # the visibility map autovacuum would set: index-only scans stay so
+    return time.perf_counter() - started
 
 
 def percentiles(times: Sequence[float]) -> dict[str, float]:
@@ -319,13 +322,77 @@ def percentiles(times: Sequence[float]) -> dict[str, float]:
     return {"p50_ms": round(float(np.percentile(times, 50)), 2), "p95_ms": round(float(np.percentile(times, 95)), 2)}
 
 
-def timed_get(client: Client, url: str) -> float:
-    """Milliseconds ``GET url`` took (a non-200 answer stops the benchmark)."""
-    started = time.perf_counter()
-    resp = client.get(url)
-    elapsed = (time.perf_counter() - started) * 1000
-    assert resp.status_code == 200, (url, resp.status_code, resp.content[:300])
-    return elapsed
+@dataclass(frozen=True)
+class Cost:
+    """What one request cost, milliseconds: wall time, CPU (Django's process + its PostgreSQL backend), SQL.
+
+    ``django_cpu_ms`` is ``time.process_time`` around the request (the test client runs Django in
+    this process); ``db_cpu_ms`` is the backend's utime + stime from ``/proc/<pg_backend_pid()>/stat``
+    (the embedded server runs on this machine; clock ticks, 10 ms each on Linux, so it is coarse per
+    request and meaningful over many); ``sql_ms`` is the wall time of the request's SQL statements
+    (``connection.execute_wrapper``), so request overhead (``wall_ms - sql_ms``) shows beside it.
+    On an idle server a request's latency is about its CPU; on a loaded one the CPU figures stay
+    where the wall times grow.
+    """
+
+    wall_ms: float
+    django_cpu_ms: float
+    db_cpu_ms: float
+    sql_ms: float
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.django_cpu_ms + self.db_cpu_ms
+
+
+class RequestMeter:
+    """Measures :class:`Cost` of requests made through a Django test client on ``connection``."""
+
+    def __init__(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            self.backend_stat = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+        self.tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+        self.sql_ms = 0.0
+
+    def backend_cpu_ms(self) -> float:
+        """The PostgreSQL backend's CPU so far (utime + stime), ms; 0 where its ``/proc`` entry is not readable."""
+        try:
+            fields = self.backend_stat.read_text().rpartition(")")[2].split()
+        except OSError:  # DATABASE_URL names a server on another machine
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) * self.tick_ms  # fields 14 and 15 of proc(5)
+
+    def _time_sql(self, execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.sql_ms += (time.perf_counter() - started) * 1000
+
+    def get(self, client: Client, url: str) -> Cost:
+        """``GET url`` and what it cost (a non-200 answer stops the benchmark)."""
+        self.sql_ms = 0.0
+        db_before, cpu_before, started = self.backend_cpu_ms(), time.process_time(), time.perf_counter()
+        with connection.execute_wrapper(self._time_sql):
+            resp = client.get(url)
+        wall = (time.perf_counter() - started) * 1000
+        cpu = (time.process_time() - cpu_before) * 1000
+        assert resp.status_code == 200, (url, resp.status_code, resp.content[:300])
+        return Cost(wall, cpu, self.backend_cpu_ms() - db_before, self.sql_ms)
+
+
+def cost_figures(costs: Sequence[Cost]) -> dict[str, float]:
+    """Percentiles of :class:`Cost`: ``cpu_p50_ms``, ``cpu_p95_ms`` (Django + PostgreSQL), ``django_cpu_p95_ms``,
+    ``db_cpu_p95_ms`` and ``sql_p95_ms``."""
+    cpu = percentiles([c.cpu_ms for c in costs])
+    return {
+        "cpu_p50_ms": cpu["p50_ms"],
+        "cpu_p95_ms": cpu["p95_ms"],
+        "django_cpu_p95_ms": percentiles([c.django_cpu_ms for c in costs])["p95_ms"],
+        "db_cpu_p95_ms": percentiles([c.db_cpu_ms for c in costs])["p95_ms"],
+        "sql_p95_ms": percentiles([c.sql_ms for c in costs])["p95_ms"],
+    }
 
 
 def slowest_statement_plan(client: Client, url: str) -> tuple[str, list[str]]:
@@ -339,26 +406,33 @@ def slowest_statement_plan(client: Client, url: str) -> tuple[str, list[str]]:
 
 
 def search_figures(client: Client, requests: int) -> dict[str, Any]:
-    """Search latency overall and per kind over ``requests`` requests of :data:`QUERIES` in turn, and the
+    """Search latency and cost overall and per kind over ``requests`` requests of :data:`QUERIES` in turn, and the
     slowest query's plan (module docstring)."""
     urls = [f"/api/search/?{qs}" for _, qs in QUERIES]
+    meter = RequestMeter()
     for url in urls:  # warm up caches and connections
-        client.get(url)
-    times: dict[int, list[float]] = {i: [] for i in range(len(QUERIES))}
+        meter.get(client, url)
+    costs: dict[int, list[Cost]] = {i: [] for i in range(len(QUERIES))}
     for n in range(max(requests, len(QUERIES))):
-        times[n % len(QUERIES)].append(timed_get(client, urls[n % len(QUERIES)]))
-    by_kind: dict[str, list[float]] = {}
+        costs[n % len(QUERIES)].append(meter.get(client, urls[n % len(QUERIES)]))
+    times = {i: [c.wall_ms for c in cs] for i, cs in costs.items()}
+    by_kind: dict[str, list[Cost]] = {}
     for i, (kind, _) in enumerate(QUERIES):
-        by_kind.setdefault(kind, []).extend(times[i])
+        by_kind.setdefault(kind, []).extend(costs[i])
     slowest = max(times, key=lambda i: np.percentile(times[i], 95))
     sql, plan = slowest_statement_plan(client, urls[slowest])
     print(f"slowest query {urls[slowest]}:\n{sql}\n" + "\n".join(plan), file=sys.stderr)
+    every = [c for cs in costs.values() for c in cs]
     return {
-        **{f"search_{k}": v for k, v in percentiles([t for ts in times.values() for t in ts]).items()},
+        **{f"search_{k}": v for k, v in percentiles([c.wall_ms for c in every]).items()},
+        "search_cpu_p95_ms": cost_figures(every)["cpu_p95_ms"],
         "search_by_kind": {
-            kind: {**percentiles(ts), "queries": [qs for k, qs in QUERIES if k == kind]} for kind, ts in by_kind.items()
+            kind: {**percentiles([c.wall_ms for c in cs]), "queries": [qs for k, qs in QUERIES if k == kind]}
+            for kind, cs in by_kind.items()
         },
+        "search_cpu_by_kind": {kind: cost_figures(cs) for kind, cs in by_kind.items()},
         "search_by_query": {QUERIES[i][1]: percentiles(ts)["p95_ms"] for i, ts in times.items()},
+        "search_cpu_by_query": {QUERIES[i][1]: cost_figures(cs)["cpu_p95_ms"] for i, cs in costs.items()},
         "slowest_query": urls[slowest],
         "slowest_plan": plan[:12],
     }
@@ -370,7 +444,8 @@ def vector_figures(
     """The vector side: the clip index built by a writer process and searched by a web process
     (:func:`benchmarks.vector_bench.clip_figures`), ``similar_*`` through the API, and with ``faces``
     face-track vectors ``identify_*`` (:func:`benchmarks.vector_bench.face_bench`)."""
-    figures = vector_bench.clip_figures(n_clips, dim, first_id=sample[0])
+    first_id = Clip.objects.order_by("pk").values_list("pk", flat=True)[0]  # the vectors' ids follow the clips'
+    figures = vector_bench.clip_figures(n_clips, dim, first_id=first_id)
     if faces:
         training = face_track_index().training
         assert training is not None
@@ -378,8 +453,11 @@ def vector_figures(
         found = vector_bench.face_bench(faces, training, folder, Path(settings.HL_WEIGHTS_DIR))
         figures["peak_rss_mb"]["faces_writer"] = found.pop("faces_writer_peak_rss_mb")
         figures.update(found)
-    times = [timed_get(client, f"/api/clips/{sample[i % len(sample)]}/similar/") for i in range(requests // 4)]
-    figures.update({f"similar_{k}": v for k, v in percentiles(times).items()})
+    meter = RequestMeter()
+    meter.get(client, f"/api/clips/{sample[-1]}/similar/")  # the web process opens the snapshot once
+    costs = [meter.get(client, f"/api/clips/{sample[i % len(sample)]}/similar/") for i in range(requests // 4)]
+    figures.update({f"similar_{k}": v for k, v in percentiles([c.wall_ms for c in costs]).items()})
+    figures["similar_cost"] = cost_figures(costs)
     return figures
 
 
@@ -412,10 +490,12 @@ def main() -> None:
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     dim = clip_index(runtime.model_weights()).dim
-    sample, populate_s = populate(args.clips, dim, vectors=args.similar)
+    populate_s = populate(args.clips, dim, vectors=args.similar)
+    visible = Clip.objects.exclude(review_status=ReviewStatus.REJECTED).order_by("pk")
+    sample = list(visible.values_list("pk", flat=True)[:1000])  # clips a fan may open
     client = Client()
     search = search_figures(client, args.requests)
-    vectors: dict[str, Any] = {"similar_p50_ms": None, "similar_p95_ms": None}
+    vectors: dict[str, Any] = {"similar_p50_ms": None, "similar_p95_ms": None, "similar_cost": None}
     if args.similar:
         vectors = vector_figures(client, sample, args.requests, n_clips=args.clips, dim=dim, faces=args.faces)
     slowest_plan = search.pop("slowest_plan")

@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models.functions import Upper
+from django.db.models import Value
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce, Concat, Lower, Upper
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
@@ -72,6 +74,19 @@ class Game(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    search_text = models.GeneratedField(
+        expression=Lower(
+            Concat(
+                "title", Value("\n"), "home_team", Value("\n"), "away_team", Value("\n"),
+                Coalesce(KT("graphics__teams"), Value(""), output_field=models.TextField()),
+                output_field=models.TextField(),
+            )
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+        help_text="title, teams and the teams read on the score bug (JSON text), lower case, one per line: "
+        "search's free words are looked for in this one column instead of four (issue #15)",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["-created_at"]
@@ -927,6 +942,8 @@ class Event(models.Model):
             models.Index(fields=["game", "source"]),
             # search's event queries match ``type`` case-insensitively (``UPPER(type) = UPPER(%s)``)
             models.Index(Upper("type"), models.F("clip"), models.F("game"), name="event_type_clip_game"),
+            # the games with imported or edited events, read index-only (``highlights.selectors._games_knowing``)
+            models.Index(fields=["source", "game"], name="event_source_game"),
         ]
 
     def __str__(self) -> str:

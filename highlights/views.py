@@ -110,8 +110,7 @@ def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The clip in the player (range requests), its labels with confidences, players and similar clips."""
     editor = roles.is_editor(request.user)
     clip = get_object_or_404(selectors.visible_clips(include_rejected=editor), pk=pk)
-    similar = selectors.similar_clips(clip, k=8, include_rejected=editor)
-    similar_clips = Clip.objects.select_related("game", "action").in_bulk([h.clip_id for h in similar])
+    similar = selectors.nearest_clips(clip, k=8, include_rejected=editor)
     players = Person.objects.filter(Q(face_tracks__clip=clip) | Q(appearances__clip=clip)).exclude(name="").distinct()
     (clip,) = selectors.attach_graphics([clip])
     play = Play.objects.filter(game=clip.game_id, start_ms__lte=clip.start_ms, end_ms__gt=clip.start_ms).first()
@@ -131,9 +130,7 @@ def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "clip": clip,
             "predictions": clip.predictions.all(),
             "players": players,
-            "similar": selectors.attach_graphics(
-                similar_clips[h.clip_id] for h in similar if h.clip_id in similar_clips
-            ),
+            "similar": selectors.attach_graphics(near for near, _ in similar),
             "events": clip.events.select_related("team", "person"),
             "play": play,
             "shot_role": role,

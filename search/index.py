@@ -27,7 +27,8 @@ import math
 import os
 import shutil
 import threading
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,23 @@ logger = logging.getLogger(__name__)
 
 _READ_FLAGS = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY
 FILTER_CANDIDATES = 20  # eligible vectors per hit a filtered query on a trained index should scan (measured)
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """FAISS's OpenMP on one thread within the block, for the calling thread only (OpenMP's ``nthreads-var``).
+
+    One query at a time runs faster and far cheaper on one thread: 30 000 x 1024-d ``IDMap2,Flat``,
+    a similar-clips query took 8.3 ms of CPU on one thread and 19.8 ms on two (2 cores; a loaded
+    machine: 16 vs 48 ms wall); ``../shared/FACTS.md``: 100 k x 128-d Flat 4.7 vs 7.1 ms p50. The
+    writer's training and batch adds keep every thread.
+    """
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(threads)
 
 
 @dataclass(frozen=True)
@@ -255,11 +273,11 @@ class VectorIndex:
     ) -> list[tuple[int, float]]:
         """The ``k`` nearest ids by cosine similarity, best first, among ``allowed`` and leaving out ``exclude``.
 
-        Both restrictions are applied inside FAISS with an ``IDSelector`` (a bitmap of the allowed
-        ids), so ``k`` hits come back whenever ``k`` eligible vectors exist. On a trained index a
-        filtered query visits at least enough lists to scan about ``FILTER_CANDIDATES · k`` eligible
-        vectors (a broad filter keeps ``nprobe``; one player's few clips make it visit every list),
-        and every list when that found fewer than ``k``.
+        The query runs on one FAISS thread (:func:`_one_thread`). Both restrictions are applied inside
+        FAISS with an ``IDSelector`` (a bitmap of the allowed ids), so ``k`` hits come back whenever
+        ``k`` eligible vectors exist. On a trained index a filtered query visits at least enough lists
+        to scan about ``FILTER_CANDIDATES · k`` eligible vectors (a broad filter keeps ``nprobe``; one
+        player's few clips make it visit every list), and every list when that found fewer than ``k``.
 
         Args:
             vector: ``(dim,)`` float32 query.
@@ -286,17 +304,19 @@ class VectorIndex:
         elif exclude:
             selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.array(sorted(exclude), dtype=np.int64)))
         k = min(k, index.ntotal)
-        if isinstance(index, faiss.IndexIDMap2):
-            scores, ids = index.search(query, k, params=faiss.SearchParameters(sel=selector))
-        else:
-            nlist = faiss.extract_index_ivf(index).nlist
-            nprobe = self.training.nprobe if self.training is not None else 1
-            if eligible:
-                nprobe = max(nprobe, math.ceil(nlist * FILTER_CANDIDATES * k / eligible))
-            params = faiss.SearchParametersIVF(sel=selector, nprobe=min(nprobe, nlist))
-            scores, ids = index.search(query, k, params=params)
-            if (ids[0] < 0).any() and nprobe < nlist:
-                scores, ids = index.search(query, k, params=faiss.SearchParametersIVF(sel=selector, nprobe=nlist))
+        with _one_thread():
+            if isinstance(index, faiss.IndexIDMap2):
+                scores, ids = index.search(query, k, params=faiss.SearchParameters(sel=selector))
+            else:
+                nlist = faiss.extract_index_ivf(index).nlist
+                nprobe = self.training.nprobe if self.training is not None else 1
+                if eligible:
+                    nprobe = max(nprobe, math.ceil(nlist * FILTER_CANDIDATES * k / eligible))
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=min(nprobe, nlist))
+                scores, ids = index.search(query, k, params=params)
+                if (ids[0] < 0).any() and nprobe < nlist:
+                    every = faiss.SearchParametersIVF(sel=selector, nprobe=nlist)
+                    scores, ids = index.search(query, k, params=every)
         del bitmap  # the selector reads it during the searches above
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 

@@ -171,14 +171,13 @@ class ClipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def similar(self, request: Request, pk: str | None = None) -> Response:
         """The clips nearest to this one by embedding (FAISS), among those the search parameters select, if any."""
         filtered = any(p.name in request.query_params for p in _FILTER_PARAMS)
-        hits = selectors.similar_clips(
+        nearest = selectors.nearest_clips(
             self.get_object(),
             k=12,
             include_rejected=roles.is_editor(request.user),
             within=clips_for(request) if filtered else None,
         )
-        found = Clip.objects.select_related("game", "action").in_bulk([h.clip_id for h in hits])
-        return Response(s.ClipSerializer([found[h.clip_id] for h in hits], many=True).data)
+        return Response(s.ClipSerializer([clip for clip, _ in nearest], many=True).data)
 
 
 @extend_schema(parameters=_FILTER_PARAMS, responses=s.ClipSerializer(many=True))

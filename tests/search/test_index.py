@@ -132,3 +132,28 @@ def test_filtered_search_returns_the_nearest_allowed_ids(tmp_path: Path, trainin
             hits = [pk for pk, _ in index.search(vectors[q], 10, exclude={q + 1}, allowed=allowed)]
             assert set(hits) <= allowed - {q + 1} and len(hits) == 10
             assert len(set(hits) & set(exact.tolist())) >= 9  # recall@10 kept under a filter
+
+
+def test_a_query_runs_on_one_faiss_thread_and_leaves_the_callers_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(7)
+    vectors = _unit(rng, 200, 16)
+    index = VectorIndex(tmp_path / "clips.faiss", 16)
+    index.sync(dict(enumerate(vectors)), set(range(200)))
+    during: list[int] = []
+    search = faiss.IndexIDMap2.search
+
+    def recording(self: faiss.Index, *args: object, **kwargs: object) -> object:
+        during.append(faiss.omp_get_max_threads())
+        return search(self, *args, **kwargs)
+
+    monkeypatch.setattr(faiss.IndexIDMap2, "search", recording)
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(2)
+    try:
+        assert index.search(vectors[42], 1)[0][0] == 42
+        assert during == [1]
+        assert faiss.omp_get_max_threads() == 2
+    finally:
+        faiss.omp_set_num_threads(before)

@@ -1,4 +1,5 @@
-"""Search's large-archive plans keep its results: semi-joins, game lists, the unordered capped count, paging.
+"""Search's large-archive plans keep its results: semi-joins, game lists, the unordered capped count, paging,
+similar clips.
 
 A small archive is built on real PostgreSQL (migrations with the seeded taxonomy and teams); each
 expected result follows from how the rows were made (which player, event or game links each clip),
@@ -7,20 +8,25 @@ not from the code under test.
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 from highlights import selectors
 from highlights.models import Action, Appearance, Clip, Event, FaceTrack, Game, Person, ReviewStatus
 from highlights.pagination import CappedPageNumberPagination, CappedPaginator
+from indexer import index_writer
+from indexer.runtime import model_weights
 
 pytestmark = pytest.mark.django_db
 
 
 def _clip(game: Game, n: int, score: float, action: Action, **fields: Any) -> Clip:
+    row = {"model_version": "m", "embedding": np.zeros(4, dtype=np.float32).tobytes(), **fields}
     return Clip.objects.create(
         game=game,
         start_ms=n * 10_000,
@@ -29,10 +35,8 @@ def _clip(game: Game, n: int, score: float, action: Action, **fields: Any) -> Cl
         action=action,
         confidence=0.5,
         highlight_score=score,
-        model_version="m",
         pipeline_version="p",
-        embedding=np.zeros(4, dtype=np.float32).tobytes(),
-        **fields,
+        **row,
     )
 
 
@@ -151,3 +155,67 @@ def test_api_pages_return_every_match_once_in_rank_order(
         url = page["next"]
     expected = Clip.objects.filter(game__sport="baseball").exclude(review_status=ReviewStatus.REJECTED)
     assert seen == list(expected.order_by("-highlight_score", "pk").values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize("inline", [0, 1, 20_000])
+def test_a_clip_set_bound_as_an_array_or_kept_a_subquery_gives_the_same_clips(
+    archive: dict[str, Any], monkeypatch: pytest.MonkeyPatch, inline: int
+) -> None:
+    # 0 and 1: every set of these queries is larger (a subquery); 20 000: all are bound as arrays
+    monkeypatch.setattr(selectors, "_INLINE_IDS", inline)
+    assert _names(archive, _search("ortiz")) == ["face", "bug", "hr_anon", "lookalike", "lookalike_pbp"]
+    assert _names(archive, _search("home runs")) == ["bug", "hr_anon", "hr_other", "lookalike", "other"]
+    assert _names(archive, _search("Ortiz home runs")) == ["bug", "hr_anon", "lookalike"]
+
+
+def test_event_queries_take_the_events_and_lookalikes_of_the_querys_games_only(archive: dict[str, Any]) -> None:
+    pbp, plain = archive["bug"].game, archive["lookalike"].game
+    Game.objects.filter(pk=pbp.pk).update(date=date(2024, 5, 1))
+    Game.objects.filter(pk=plain.pk).update(date=date(2025, 5, 1))
+    assert _names(archive, _search("home runs 2024")) == ["bug", "hr_anon", "hr_other"]  # the events' game
+    assert _names(archive, _search("home runs 2025")) == ["lookalike", "other"]  # the game without play-by-play
+    assert _names(archive, _search("scoring plays 2024")) == ["bug", "hr_anon", "hr_other"]
+    assert _search("scoring plays 2025") == []
+    assert _names(archive, _search("home runs sport:basketball")) == []
+
+
+def test_an_edited_event_makes_its_game_one_whose_events_are_known(archive: dict[str, Any]) -> None:
+    plain = archive["lookalike"].game
+    Event.objects.create(game=plain, clip=archive["other"], type="strikeout", source=Event.Source.EDITOR)
+    assert _names(archive, _search("home runs")) == ["bug", "hr_anon", "hr_other"]  # no look-alikes left
+
+
+def test_a_word_finds_games_by_title_teams_and_the_teams_read_on_the_bug(archive: dict[str, Any]) -> None:
+    court = archive["dunk"].game
+    assert _search("cubs") == []
+    Game.objects.filter(pk=court.pk).update(graphics={"teams": ["Chicago Cubs", "MIA"]})
+    assert _names(archive, _search("cubs")) == ["dunk"]
+    Game.objects.filter(pk=court.pk).update(title="Finals Game 7", home_team="Orlando Magic")
+    assert _names(archive, _search("FINALS")) == ["dunk"]  # the stored search text follows the row
+    assert _names(archive, _search("orlando")) == ["dunk"]
+    assert _search("celtics") == []  # the old home team is gone from it
+
+
+def test_similar_clips_are_the_nearest_visible_ones_with_their_rows(tmp_path: Path) -> None:
+    weights = model_weights()
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((40, weights.embedding_dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors[1:] += 1.5 * vectors[0]  # every clip near the query clip, at different distances
+    game = Game.objects.create(sport="tennis", source_path="/s.mp4", sha256="s" * 64)
+    hit = Action.objects.get(sport="baseball", name="hit")
+    clips = [
+        _clip(game, n, 0.5, hit, embedding=v.tobytes(), model_version=weights.version) for n, v in enumerate(vectors)
+    ]
+    cosine = vectors[1:] @ vectors[0] / np.linalg.norm(vectors[1:], axis=1)
+    by_nearness = [clips[1 + i] for i in np.argsort(-cosine)]
+    # 16 of the 24 nearest rejected: the first search (2 k) finds 8 visible, the repeated one the rest
+    hidden = [c for i, c in enumerate(by_nearness[:24]) if i % 3]
+    Clip.objects.filter(pk__in=[c.pk for c in hidden]).update(review_status=ReviewStatus.REJECTED)
+    with override_settings(HL_INDEX_DIR=tmp_path):
+        index_writer.sync_game_clips(game.pk)
+        nearest = selectors.nearest_clips(clips[0], k=12)
+        hits = selectors.similar_clips(clips[0], k=12)
+    expected = [c.pk for c in by_nearness if c not in hidden][:12]
+    assert [c.pk for c, _ in nearest] == [h.clip_id for h in hits] == expected
+    assert all(c.game == game and c.action == hit for c, _ in nearest)  # the rows views show
