@@ -65,7 +65,7 @@ import numpy as np
 from indexer.errors import CorruptVideoError
 from indexer.stages.audio import drain_stderr
 from indexer.stages.faces import Box, box_iou
-from indexer.stages.frames import decode_size
+from indexer.stages.frames import decode_size, prefetch
 from ml.ocr import OcrEngine
 
 logger = logging.getLogger(__name__)
@@ -97,6 +97,8 @@ class GraphicsParams:
             held: a broadcast cuts away from its bug (replays, close-ups) and back to the same bug in the same place.
         lost_search_s: wait, seconds, after a held bug is lost before the first new search for a bug (the wait
             then doubles up to ``redetect_s``); meanwhile only the remembered bugs are looked for.
+        prefetch_frames: most frames decoded ahead of the reader (at 1280x720, 2.8 MB each): the decode goes on
+            while a search for the bug or a reading keeps the reader busy.
     """
 
     sample_fps: float = 2.0
@@ -111,6 +113,7 @@ class GraphicsParams:
     max_groups: int = 3
     known_bugs: int = 4
     lost_search_s: float = 1.0
+    prefetch_frames: int = 48
 
 
 @dataclass(frozen=True)
@@ -1010,7 +1013,9 @@ class Timeline:
     consecutive readings; a reading that only lacks values of the current state confirms it; a score lower
     than the current one for the same two sides is noise and dropped; the game clock counts once
     ``min_persist`` consecutive readings agree with one another (each within the elapsed time plus 1.5 s of the
-    previous), and afterwards each reading consistent with the last counted one. A scoring event is a
+    previous), and afterwards each reading consistent with the last counted one; it is dropped at a change of bug
+    (:meth:`cut`), and when other sides are counted (another game) unless it was read since they showed: a clock
+    is never carried over to another game. A scoring event is a
     counted rise of one side's score with the same two sides on the bug, timed at the first sample of the new
     score. A name counts where it was read in ``min_persist`` samples no more than ``name_gap_s`` apart.
 
@@ -1029,6 +1034,12 @@ class Timeline:
         self._clock: tuple[int, float] | None = None
         self._clock_run: list[tuple[int, float]] = []
         self._spans: dict[tuple[str, str, str, str], list[list[float]]] = {}
+
+    def cut(self) -> None:
+        """The next reading comes from another bug (a new one found, or another remembered one back): a change of
+        broadcast or a cut to another game. The game clock counted so far is dropped (it belongs to the other bug)
+        and counts again only once ``min_persist`` readings of the new bug agree."""
+        self._clock, self._clock_run = None, []
 
     def push(self, time_ms: int, reading: Reading | None) -> None:
         """Add the reading of the sample at ``time_ms`` (None: the bug was not read)."""
@@ -1068,6 +1079,8 @@ class Timeline:
             for index, (a, b) in enumerate(pairs):
                 if a.score is not None and b.score is not None and b.score > a.score and None not in new_score:
                     self.events.append(ScoringEvent(time_ms, index, b.score - a.score, new_score))  # type: ignore[arg-type]
+        elif old is not None and self._clock is not None and self._clock[0] < time_ms:
+            self._clock = None  # other sides (another game): a clock last read before they showed is not theirs
         self._accepted = reading
         self._emit(time_ms, reading, self._clock[1] if self._clock else None)
         return True
@@ -1167,6 +1180,7 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
     wait_ms = 1000.0 / params.sample_fps
     fruitless: deque[Box] = deque(maxlen=4 * params.max_regions)  # regions searched in vain since the last find
     read_ms: list[int] = []  # sample times at which the bug was read
+    last_read: _Bug | None = None  # the bug of the last reading
     samples = 0
     for time_ms, frame in frames:
         samples += 1
@@ -1177,6 +1191,7 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
         if bug is not None:
             reading = bug.read(frame, ocr)
             logger.debug("bug at %d ms: %s", time_ms, reading)
+            last_read = _switch(timeline, last_read, bug, reading)
             bug.misses = 0 if reading is not None else bug.misses + 1
             bug.held = bug.held or reading is not None
             timeline.push(time_ms, reading)
@@ -1203,6 +1218,7 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
         bug_box = bug_box or bug.box
         for probe_ms, probe_frame in probe:
             reading = bug.read(probe_frame, ocr)
+            last_read = _switch(timeline, last_read, bug, reading)
             timeline.push(probe_ms, reading)
             if reading is not None:
                 read_ms.append(probe_ms)
@@ -1216,6 +1232,16 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
         seconds=time.perf_counter() - started,
         bug_spans=sample_spans(read_ms, 1000.0 / params.sample_fps),
     )
+
+
+def _switch(timeline: Timeline, last: _Bug | None, bug: _Bug, reading: Reading | None) -> _Bug | None:
+    """The bug of the latest reading: ``bug`` when ``reading`` was read, telling ``timeline`` of a change of bug
+    (:meth:`Timeline.cut`); ``last`` otherwise."""
+    if reading is None:
+        return last
+    if last is not None and bug is not last:
+        timeline.cut()
+    return bug
 
 
 def sample_spans(times_ms: Sequence[int], period_ms: float) -> list[tuple[int, int]]:
@@ -1275,7 +1301,9 @@ def graphics_frames(
     ``params.sample_fps`` frames a second (ffmpeg's ``fps`` filter, presentation time from 0; frames an edit
     list cuts away are never shown) and scales them so the short side is ``params.short_side``, or up to
     ``params.min_short_side`` when smaller.
-    Measured against the alternatives in ``benchmarks/graphics.py``.
+    Measured against the alternatives in ``benchmarks/graphics.py``. The decode runs ahead of the reader by up to
+    ``params.prefetch_frames`` frames (:func:`~indexer.stages.frames.prefetch`), so ffmpeg keeps decoding on one
+    core while OCR reads the bug on the other.
 
     Args:
         path: video file.
@@ -1290,6 +1318,13 @@ def graphics_frames(
     Raises:
         CorruptVideoError: the frame size is not positive, or ffmpeg cannot decode the video.
     """
+    yield from prefetch(_decoded_frames(path, width, height, params, skip_nonref), params.prefetch_frames)
+
+
+def _decoded_frames(
+    path: Path, width: int, height: int, params: GraphicsParams, skip_nonref: bool
+) -> Iterator[tuple[int, np.ndarray]]:
+    """The frames of :func:`graphics_frames`, read from ffmpeg as it decodes them."""
     if width <= 0 or height <= 0:
         raise CorruptVideoError(f"{path}: no video frame size ({width}x{height})")
     least = min(params.min_short_side, params.short_side)
