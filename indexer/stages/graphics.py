@@ -416,11 +416,12 @@ def parse_bug(tokens: list[Token], half_marker: HalfMarker | None = None) -> Rea
                 period = int(inning.text)
                 half = half_marker(inning, mid, band) if half_marker else None
                 used.add(id(inning))
+            used.update(id(t) for t in a[2] + b[2])  # a cell's border dropped below is no other field either
+            a, b = _one_per_cell(a, b)
             numbers_per_side = [a[1], b[1]]
             column = -2 if _is_tennis(numbers_per_side) else 0  # tennis: games of the current set
             sides = (Side(a[0], _score(a[1][column:])), Side(b[0], _score(b[1][column:])))
             side_rows = {i, j}
-            used.update(id(t) for t in a[2] + b[2])
             break
     if sides is None:
         timed = any(k in ("C", "P") for row in kinds for k in row)
@@ -512,6 +513,35 @@ def _without(side: tuple[str, list[str], list[Token]], token: Token) -> tuple[st
     name, _, found = side
     kept = [found[0], *(t for t in found[1:] if t is not token)]
     return name, [t.text.upper() for t in kept[1:]], kept
+
+
+def _one_per_cell(
+    a: tuple[str, list[str], list[Token]], b: tuple[str, list[str], list[Token]]
+) -> tuple[tuple[str, list[str], list[Token]], tuple[str, list[str], list[Token]]]:
+    """Two sides (:func:`_name_then_numbers`) without the pieces that are no cell of their columns: a number with no
+    number of the other row above or below it (their spans overlap side by side), within a quarter of a digit's
+    height of a less doubtful number of its own row that has one. That is the edge of a lit cell read as a digit
+    ("WAWRINKA 3 0 1 0" under "DJOKOVIC 6 1 0" on ATP's bug)."""
+
+    def overlap(s: Token, t: Token) -> bool:
+        return s.x < t.x + t.w and t.x < s.x + s.w
+
+    rows = [side[2][1:] for side in (a, b)]
+    paired = [[t for t in rows[k] if any(overlap(t, o) for o in rows[1 - k])] for k in (0, 1)]
+    kept = []
+    for (name, _, found), row, partnered in zip((a, b), rows, paired, strict=True):
+        stray = {
+            id(t)
+            for t in row
+            if all(t is not p for p in partnered)
+            and any(
+                max(p.x - (t.x + t.w), t.x - (p.x + p.w)) <= 0.25 * t.h and p.confidence > t.confidence
+                for p in partnered
+            )
+        }
+        tokens = [found[0], *(t for t in row if id(t) not in stray)]
+        kept.append((name, [t.text.upper() for t in tokens[1:]], tokens))
+    return kept[0], kept[1]
 
 
 def _label_value(label: Token, tokens: list[Token], after: Token | None, before: Token | None) -> Token | None:

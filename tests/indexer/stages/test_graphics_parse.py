@@ -102,6 +102,33 @@ def test_tennis_columns_give_sets_games_points_and_players() -> None:
     assert [s.score for s in reading.sides or ()] == [4, 2]  # games of the current set
 
 
+def test_a_lit_cells_border_read_as_a_digit_is_dropped_from_the_tennis_columns() -> None:
+    # The pieces the stage read on ATP's hard-court bug (frame pixels): "DJOKOVIC 6 1 0" / "WAWRINKA 3 0 1 0", the
+    # "1" beside Wawrinka's 0 being the edge of the lit games cell (5 px wide, confidence 0.57).
+    tokens = [
+        Token("DJOKOVIC", 140, 624, 82, 25, 0.99),
+        Token("6", 277, 624, 9, 15, 1.0),
+        Token("1", 300, 622, 6, 11, 1.0),
+        Token("0", 328, 624, 10, 13, 0.95),
+        Token("WAWRINKA", 149, 650, 90, 27, 0.99),
+        Token("3", 277, 649, 9, 14, 1.0),
+        Token("0", 299, 648, 9, 13, 0.98),
+        Token("1", 309, 648, 5, 13, 0.57),
+        Token("0", 328, 648, 9, 13, 0.98),
+    ]
+    reading = parse_bug(tokens)
+    assert reading is not None
+    assert reading.fields == {"points": ["0", "0"], "games": [1, 0], "sets": [[6], [3]]}
+    assert [s.score for s in reading.sides or ()] == [1, 0]
+
+
+def test_numbers_in_separate_cells_are_all_kept() -> None:
+    tokens = [*row(10, ("LAD", 0), ("0", 50), ("12", 70)), *row(34, ("MIL", 0), ("10", 50), ("2", 78))]
+    reading = parse_bug(tokens)
+    assert reading is not None
+    assert reading.sides == (Side("LAD", 0), Side("MIL", 10))
+
+
 def test_logo_sides_with_period_and_clock_keep_empty_names() -> None:
     tokens = [*row(10, ("2", 0), ("LWRS", 20), ("2", 80), h=14), *row(30, ("1ST", -40), ("11:15", 0), ("21", 60), h=14)]
     reading = parse_bug(tokens)
