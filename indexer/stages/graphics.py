@@ -362,7 +362,14 @@ token, the vertical centre between the two side rows and their distance (pixels)
 or None (not read)."""
 
 
-def parse_bug(tokens: list[Token], half_marker: HalfMarker | None = None) -> Reading | None:
+ServerMarker = Callable[[Token, Token], int | None]
+"""Reads which of two tennis players serves from the mark the bug shows beside a name: called with the two name
+tokens (first row first); 0 or 1, or None (no mark read)."""
+
+
+def parse_bug(
+    tokens: list[Token], half_marker: HalfMarker | None = None, server_marker: ServerMarker | None = None
+) -> Reading | None:
     """Parse the tokens of one score bug into a reading.
 
     Layouts (the bug's geometry decides, not a word list):
@@ -388,6 +395,8 @@ def parse_bug(tokens: list[Token], half_marker: HalfMarker | None = None) -> Rea
     Args:
         tokens: the bug's text pieces, already filtered by confidence.
         half_marker: reads top or bottom beside an inning number from the picture; None: not read.
+        server_marker: reads the server's mark beside a tennis player's name from the picture (``fields["server"]``,
+            the server's name); None: not read.
 
     Returns:
         None when the tokens hold no two sides and no clock: not a score bug.
@@ -401,6 +410,7 @@ def parse_bug(tokens: list[Token], half_marker: HalfMarker | None = None) -> Rea
     side_rows: set[int] = set()
     used: set[int] = set()  # ids of tokens consumed as side names or scores
     numbers_per_side: list[list[str]] = []
+    name_tokens: tuple[Token, Token] | None = None  # the two sides' names, rows laid out
     inning: Token | None = None  # a lone number between the side rows
     clock_s = period = half = None
     for i, j in itertools.combinations(range(len(rows)), 2):
@@ -419,6 +429,7 @@ def parse_bug(tokens: list[Token], half_marker: HalfMarker | None = None) -> Rea
             used.update(id(t) for t in a[2] + b[2])  # a cell's border dropped below is no other field either
             a, b = _one_per_cell(a, b)
             numbers_per_side = [a[1], b[1]]
+            name_tokens = (a[2][0], b[2][0])
             column = -2 if _is_tennis(numbers_per_side) else 0  # tennis: games of the current set
             sides = (Side(a[0], _score(a[1][column:])), Side(b[0], _score(b[1][column:])))
             side_rows = {i, j}
@@ -469,6 +480,9 @@ def parse_bug(tokens: list[Token], half_marker: HalfMarker | None = None) -> Rea
         fields["points"] = [n[-1] for n in numbers_per_side]
         fields["games"] = [int(n[-2]) for n in numbers_per_side]
         fields["sets"] = [[int(x) for x in n[:-2]] for n in numbers_per_side]
+        server = server_marker(*name_tokens) if server_marker and name_tokens else None
+        if server is not None and sides is not None:
+            fields["server"] = sides[server].name
     has_game_clock = clock_s is not None or period is not None or "balls" in fields
     single_words = sides is not None and all(" " not in s.name and len(s.name) >= 5 for s in sides)
     kind = "player" if single_words and not has_game_clock else "team"
@@ -803,7 +817,11 @@ class _Bug:
                     if text.strip()
                 )
         tokens = [t for line in self.lines for t in line.tokens if t.confidence >= self.params.min_confidence]
-        reading = parse_bug(_merge_names(tokens), lambda token, mid, band: lit_arrow(frame, token, mid, band))
+        reading = parse_bug(
+            _merge_names(tokens),
+            lambda token, mid, band: lit_arrow(frame, token, mid, band),
+            lambda first, second: server_mark(frame, first, second),
+        )
         if reading is None:  # not the bug (any more): keep the pixels and text of its last reading for shown()
             for line, (ink, line_tokens) in zip(self.lines, before, strict=True):
                 line.ink, line.tokens = ink, line_tokens
@@ -838,6 +856,34 @@ def lit_arrow(frame: np.ndarray, inning: Token, mid: float, band: float, *, cont
     if max(above, below) < 128 or abs(above - below) < contrast:
         return None
     return "top" if above > below else "bottom"
+
+
+def server_mark(frame: np.ndarray, first: Token, second: Token, *, contrast: float = 50.0) -> int | None:
+    """Which row's player serves, from the mark left of a name (ATP's lit diamond): 0 or 1, None when neither
+    row shows one.
+
+    The mark is looked for in each row (the name's height around its centre) in a strip ending two pixels before
+    the names' letters (the right one of the two names' left edges: a mark read with a name widens its piece to the
+    left) and starting 0.6 line heights before it; each strip's brightness is its largest grey level after a 3x3 box
+    blur. The brighter must be brighter than mid-grey (128) and outshine the other by ``contrast`` grey levels.
+
+    Args:
+        frame: ``(H, W, 3)`` uint8 RGB.
+        first, second: the two players' name tokens (frame pixels), first row first.
+        contrast: least difference of grey levels between the marked and the unmarked row.
+    """
+    right = round(max(first.x, second.x)) - 2
+    left = max(0, round(right - 0.6 * max(first.h, second.h)))
+    levels = []
+    for token in (first, second):
+        y0, y1 = max(0, round(token.y - token.h / 2)), min(frame.shape[0], round(token.y + token.h / 2))
+        if y1 - y0 < 3 or right - left < 3:
+            return None
+        grey = cv2.cvtColor(np.ascontiguousarray(frame[y0:y1, left:right]), cv2.COLOR_RGB2GRAY)
+        levels.append(float(cv2.blur(grey, (3, 3)).max()))
+    if max(levels) < 128 or abs(levels[0] - levels[1]) < contrast:
+        return None
+    return 0 if levels[0] > levels[1] else 1
 
 
 def _lone_digit(text: str) -> str:

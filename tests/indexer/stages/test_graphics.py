@@ -15,7 +15,14 @@ import numpy as np
 import pytest
 
 from indexer.errors import CorruptVideoError
-from indexer.stages.graphics import GraphicsParams, GraphicsResult, graphics_frames, read_graphics
+from indexer.stages.graphics import (
+    GraphicsParams,
+    GraphicsResult,
+    Token,
+    graphics_frames,
+    read_graphics,
+    server_mark,
+)
 from indexer.stages.probe import probe_video
 from ml.ocr import OcrEngine
 
@@ -58,6 +65,19 @@ def test_tennis_players_are_read(read: Callable[[Path], GraphicsResult], video_d
         (((6,), (3,)), (1, 0))
     }
     assert {(s.sides[0].score, s.sides[1].score) for s in result.states} == {(1, 0)}
+    assert {s.fields.get("server") for s in result.states} == {"DJOKOVIC"}  # the lit diamond left of his name
+
+
+def test_the_server_mark_is_read_from_the_pixels_and_not_without_it(video_dir: Path) -> None:
+    path = video_dir / "tennis_atp_hardcourt_5s.mp4"
+    probe = probe_video(path)
+    _, frame = next(iter(graphics_frames(path, width=probe.width, height=probe.height, params=GraphicsParams())))
+    # the two name pieces as the stage reads them in these frames (1280x720)
+    djokovic, wawrinka = Token("DJOKOVIC", 140, 624, 82, 25, 0.99), Token("WAWRINKA", 149, 650, 90, 27, 0.99)
+    assert server_mark(frame, djokovic, wawrinka) == 0
+    unmarked = frame.copy()
+    unmarked[611:637, 120:147] = frame[637:663, 120:147]  # Wawrinka's row, which shows no mark, over Djokovic's
+    assert server_mark(unmarked, djokovic, wawrinka) is None
 
 
 def test_baseball_teams_batter_and_count(read: Callable[[Path], GraphicsResult], video_dir: Path) -> None:

@@ -122,6 +122,27 @@ def test_a_lit_cells_border_read_as_a_digit_is_dropped_from_the_tennis_columns()
     assert [s.score for s in reading.sides or ()] == [1, 0]
 
 
+def test_the_server_mark_names_the_server_on_tennis_columns_only() -> None:
+    tennis = [
+        *row(10, ("DJOKOVIC", 0), ("6", 100), ("4", 120), ("30", 140), h=20),
+        *row(40, ("WAWRINKA", 0), ("3", 100), ("2", 120), ("15", 140), h=20),
+    ]
+    asked: list[tuple[str, str]] = []
+
+    def second_row_marked(first: Token, second: Token) -> int:
+        asked.append((first.text, second.text))
+        return 1
+
+    reading = parse_bug(tennis, server_marker=second_row_marked)
+    assert reading is not None and reading.fields["server"] == "WAWRINKA"
+    assert asked == [("DJOKOVIC", "WAWRINKA")]
+    unmarked = parse_bug(tennis, server_marker=lambda first, second: None)
+    assert unmarked is not None and "server" not in unmarked.fields
+    baseball = [*row(10, ("LAD", 0), ("0", 50)), *row(34, ("MIL", 0), ("3", 50))]
+    teams = parse_bug(baseball, server_marker=second_row_marked)
+    assert teams is not None and "server" not in teams.fields and len(asked) == 1  # no tennis columns: not looked for
+
+
 def test_numbers_in_separate_cells_are_all_kept() -> None:
     tokens = [*row(10, ("LAD", 0), ("0", 50), ("12", 70)), *row(34, ("MIL", 0), ("10", 50), ("2", 78))]
     reading = parse_bug(tokens)
