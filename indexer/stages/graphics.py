@@ -480,8 +480,12 @@ def parse_bug(
         fields["points"] = [n[-1] for n in numbers_per_side]
         fields["games"] = [int(n[-2]) for n in numbers_per_side]
         fields["sets"] = [[int(x) for x in n[:-2]] for n in numbers_per_side]
-        server = server_marker(*name_tokens) if server_marker and name_tokens else None
-        if server is not None and sides is not None:
+    elif sides is not None and clock_s is None and period is None and _points_only(numbers_per_side):
+        fields["points"] = [n[0] for n in numbers_per_side]
+        sides = (Side(sides[0].name, None), Side(sides[1].name, None))  # the games (a boxed digit) were not read
+    if "points" in fields and sides is not None and name_tokens is not None and server_marker is not None:
+        server = server_marker(*name_tokens)
+        if server is not None:
             fields["server"] = sides[server].name
     has_game_clock = clock_s is not None or period is not None or "balls" in fields
     single_words = sides is not None and all(" " not in s.name and len(s.name) >= 5 for s in sides)
@@ -505,6 +509,14 @@ def _is_tennis(numbers: list[list[str]]) -> bool:
     if len(a) != len(b) or len(a) < 2 or not all(x.isdigit() for x in a[:-1] + b[:-1]):
         return False
     return len(a) >= 3 or a[-1] in _TENNIS_POINTS or b[-1] in _TENNIS_POINTS
+
+
+def _points_only(numbers: list[list[str]]) -> bool:
+    """Tennis points alone: one number a row, at least one a tennis point (15, 30, 40, AD), the other one too or 0
+    (the games beside them not read, as the clay clip's boxed digits): points, never the score."""
+    a, b = numbers or ([], [])
+    points = {*_TENNIS_POINTS, "0"}
+    return len(a) == len(b) == 1 and {a[0], b[0]} <= points and bool({a[0], b[0]} & _TENNIS_POINTS)
 
 
 def _between_rows(tokens: list[Token], a: list[Token], b: list[Token]) -> Token | None:
@@ -603,7 +615,9 @@ def _name_then_numbers(row: list[Token], kinds: list[str]) -> tuple[str, list[st
 def _columns(row: list[Token], kinds: list[str], timed: bool) -> tuple[tuple[Side, Side], list[Token]] | None:
     """Two sides in one row: ``N D D N``, ``N D N D``, or (logos for names) a row of exactly two numbers on a
     bug that also shows a clock or period (``timed``; names ``""``, a logo read as letters is no name).
-    Neighbours in the pattern must lie within four line heights of each other."""
+    Neighbours in the pattern must lie within four line heights of each other, the two names' heights within a
+    factor 1.5 of each other (one font), and the second score right of the first (the clay clip's court-side boards,
+    "TENNISTV" in a logo's letters, one "160" read twice in overlapping boxes, a row of sponsor names, are no bug)."""
     pattern = "".join(kinds)
     for layout in (r"NDDN", r"NDND"):
         for match in re.finditer(f"(?=({layout}))", pattern):
@@ -614,6 +628,8 @@ def _columns(row: list[Token], kinds: list[str], timed: bool) -> tuple[tuple[Sid
             if not (names[0] and names[1]):
                 continue
             first, second = (t[1], t[3]) if layout == "NDND" else (t[1], t[2])
+            if max(t[0].h, t[-1].h) > 1.5 * min(t[0].h, t[-1].h) or second.x < first.x + first.w:
+                continue  # a bug's two names share one letter height and its scores lie side by side (not boards)
             return (Side(names[0], _score([first.text])), Side(names[1], _score([second.text]))), list(t)
     digits = [t for t, k in zip(row, kinds, strict=True) if k == "D"]
     if len(digits) == 2 and timed and "C" not in pattern:
@@ -983,8 +999,10 @@ def find_bug(probe: list[np.ndarray], regions: list[Box], ocr: OcrEngine, params
 
 
 def _strength(reading: Reading) -> int:
-    """How much game state a reading holds: scores read count most, then clock, period and other fields."""
-    scores = sum(side.score is not None for side in reading.sides or ())
+    """How much game state a reading holds: scores read count most (a tennis player's points where the games were
+    not read), then clock, period and other fields."""
+    points = reading.fields.get("points")
+    scores = max(sum(side.score is not None for side in reading.sides or ()), len(points) if points else 0)
     return 10 * scores + 5 * (reading.clock_s is not None) + 2 * (reading.period is not None) + len(reading.fields)
 
 

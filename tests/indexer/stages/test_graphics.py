@@ -68,6 +68,20 @@ def test_tennis_players_are_read(read: Callable[[Path], GraphicsResult], video_d
     assert {s.fields.get("server") for s in result.states} == {"DJOKOVIC"}  # the lit diamond left of his name
 
 
+def test_clay_bug_is_read_and_its_court_side_boards_are_no_sides(
+    read: Callable[[Path], GraphicsResult], video_dir: Path
+) -> None:
+    # Court-side boards stay put in this static shot ("TENNISTV" beside a "160" read twice, a row of BNP PARIBAS): the
+    # two-column layout refuses them, and the bug "Tsitsipas 0 40 / Rublev 0 40" is read instead; its boxed games
+    # digits (dark on yellow) are not, so the 40s are points, not a score.
+    result = read(video_dir / "tennis_atp_clay_6s.mp4")
+    assert names(result) == {"TSITSIPAS", "RUBLEV"}
+    assert {n.kind for n in result.names} == {"player"}
+    assert {(s.sides[0].score, s.sides[1].score) for s in result.states} == {(None, None)}
+    assert {tuple(s.fields.get("points", ())) for s in result.states} == {("40", "40")}
+    assert {s.fields.get("server") for s in result.states} == {"TSITSIPAS"}  # the yellow mark left of his name
+
+
 def test_the_server_mark_is_read_from_the_pixels_and_not_without_it(video_dir: Path) -> None:
     path = video_dir / "tennis_atp_hardcourt_5s.mp4"
     probe = probe_video(path)

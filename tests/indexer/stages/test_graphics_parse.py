@@ -143,6 +143,28 @@ def test_the_server_mark_names_the_server_on_tennis_columns_only() -> None:
     assert teams is not None and "server" not in teams.fields and len(asked) == 1  # no tennis columns: not looked for
 
 
+def test_court_side_boards_in_one_row_are_no_two_column_bug() -> None:
+    # The pieces read on the clay clip's boards (frame pixels): a logo's letters, one "160" read twice, sponsor names.
+    tokens = [
+        Token("TENNISTV.", 120, 48, 140, 37, 0.97),
+        Token("160", 310, 78, 17, 15, 0.99),
+        Token("160", 316, 78, 9, 9, 0.99),
+        Token("PPARIDAS BNPPARIBAS DNP PARIBAS DNPPAUBAS", 338, 71, 145, 23, 0.82),
+    ]
+    reading = parse_bug(tokens)
+    assert reading is None or reading.sides is None
+
+
+def test_lone_tennis_points_are_points_not_a_score() -> None:
+    tokens = [*row(10, ("Tsitsipas", 0), ("40", 120), h=20), *row(40, ("Rublev", 0), ("15", 120), h=20)]
+    reading = parse_bug(tokens)
+    assert reading is not None
+    assert reading.sides == (Side("TSITSIPAS", None), Side("RUBLEV", None))
+    assert reading.fields == {"points": ["40", "15"]}
+    basketball = parse_bug([*row(10, ("LAL", 0), ("40", 60)), *row(34, ("BOS", 0), ("38", 60)), *row(58, ("4TH", 0))])
+    assert basketball is not None and basketball.sides == (Side("LAL", 40), Side("BOS", 38))
+
+
 def test_numbers_in_separate_cells_are_all_kept() -> None:
     tokens = [*row(10, ("LAD", 0), ("0", 50), ("12", 70)), *row(34, ("MIL", 0), ("10", 50), ("2", 78))]
     reading = parse_bug(tokens)
