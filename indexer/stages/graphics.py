@@ -27,7 +27,10 @@ How it reads (the issue's item 1):
 4. **Parsing** (:func:`parse_bug`): the layout decides (two rows, or two columns, each a name followed by
    numbers), never a word list; so sponsor boards, channel logos and captions beside the bug are no sides.
    Marks that are no text are read from the pixels where the layout puts them: MLB's lit arrow above or
-   below the inning number (:func:`lit_arrow`) gives top or bottom.
+   below the inning number (:func:`lit_arrow`) gives top or bottom; a tennis bug's lit mark left of a name
+   (:func:`server_mark`) gives the server. Numbers are kept one per cell of the columns both rows share (the
+   edge of a lit cell is no digit), and two sides in one row must share a letter height (court-side boards in a
+   static shot stay put too, but are no bug).
 5. **Smoothing** (:class:`Timeline`): persistence over ``min_persist`` samples, scores never going back,
    low-confidence pieces dropped; scoring events are persistent rises.
 
@@ -615,9 +618,9 @@ def _name_then_numbers(row: list[Token], kinds: list[str]) -> tuple[str, list[st
 def _columns(row: list[Token], kinds: list[str], timed: bool) -> tuple[tuple[Side, Side], list[Token]] | None:
     """Two sides in one row: ``N D D N``, ``N D N D``, or (logos for names) a row of exactly two numbers on a
     bug that also shows a clock or period (``timed``; names ``""``, a logo read as letters is no name).
-    Neighbours in the pattern must lie within four line heights of each other, the two names' heights within a
-    factor 1.5 of each other (one font), and the second score right of the first (the clay clip's court-side boards,
-    "TENNISTV" in a logo's letters, one "160" read twice in overlapping boxes, a row of sponsor names, are no bug)."""
+    Neighbours in the pattern must lie within four line heights of each other, and the two names' heights within a
+    factor 1.45 of each other (one font): the clay clip's court-side boards, "TENNISTV" in a logo's letters 37 px
+    high, "160", then sponsor names 23 px high (1.61), are no bug; LaLiga's "RMA" and "SEV" are 21 and 16 px (1.31)."""
     pattern = "".join(kinds)
     for layout in (r"NDDN", r"NDND"):
         for match in re.finditer(f"(?=({layout}))", pattern):
@@ -628,8 +631,8 @@ def _columns(row: list[Token], kinds: list[str], timed: bool) -> tuple[tuple[Sid
             if not (names[0] and names[1]):
                 continue
             first, second = (t[1], t[3]) if layout == "NDND" else (t[1], t[2])
-            if max(t[0].h, t[-1].h) > 1.5 * min(t[0].h, t[-1].h) or second.x < first.x + first.w:
-                continue  # a bug's two names share one letter height and its scores lie side by side (not boards)
+            if max(t[0].h, t[-1].h) > 1.45 * min(t[0].h, t[-1].h):
+                continue  # a bug's two names share one font (court-side boards do not)
             return (Side(names[0], _score([first.text])), Side(names[1], _score([second.text]))), list(t)
     digits = [t for t, k in zip(row, kinds, strict=True) if k == "D"]
     if len(digits) == 2 and timed and "C" not in pattern:

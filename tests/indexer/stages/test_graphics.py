@@ -71,9 +71,9 @@ def test_tennis_players_are_read(read: Callable[[Path], GraphicsResult], video_d
 def test_clay_bug_is_read_and_its_court_side_boards_are_no_sides(
     read: Callable[[Path], GraphicsResult], video_dir: Path
 ) -> None:
-    # Court-side boards stay put in this static shot ("TENNISTV" beside a "160" read twice, a row of BNP PARIBAS): the
-    # two-column layout refuses them, and the bug "Tsitsipas 0 40 / Rublev 0 40" is read instead; its boxed games
-    # digits (dark on yellow) are not, so the 40s are points, not a score.
+    # Court-side boards stay put in this static shot ("TENNISTV" in big letters, "160", a row of BNP PARIBAS in small
+    # ones): the two-column layout refuses them, and the bug "Tsitsipas 0 40 / Rublev 0 40" is read instead; its boxed
+    # games digits (dark on yellow) are not, so the 40s are points, not a score.
     result = read(video_dir / "tennis_atp_clay_6s.mp4")
     assert names(result) == {"TSITSIPAS", "RUBLEV"}
     assert {n.kind for n in result.names} == {"player"}

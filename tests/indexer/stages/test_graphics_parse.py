@@ -144,7 +144,8 @@ def test_the_server_mark_names_the_server_on_tennis_columns_only() -> None:
 
 
 def test_court_side_boards_in_one_row_are_no_two_column_bug() -> None:
-    # The pieces read on the clay clip's boards (frame pixels): a logo's letters, one "160" read twice, sponsor names.
+    # The pieces read on the clay clip's boards (frame pixels): a logo's letters, "160" (read twice), sponsor names in
+    # letters of another height.
     tokens = [
         Token("TENNISTV.", 120, 48, 140, 37, 0.97),
         Token("160", 310, 78, 17, 15, 0.99),
