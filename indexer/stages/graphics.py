@@ -46,6 +46,19 @@ ffmpeg decode alone (one thread; two gain 1 s) takes 9.2 s of the 5-minute input
 the step is still the OCR of each sample. On the four shared
 broadcast clips (``benchmarks/graphics.py``, run side by side): every expected name (7/7) and score (3/3)
 before and after; expected clock/count strings 0.857 -> 0.952; 1.07 -> 0.87 detection calls per sample.
+
+Where the step's time went on that 5-minute input (per-part timers, the stage alone, shared machine): of 31 CPU s
+of OCR (two ONNX Runtime threads), 21 in the searches for the bug (detection 12.8, recognition of the candidate
+clusters 10.2; 11 of the 21 in searches that found none), 7.4 in re-reading changed lines (about 70 one-line reads
+of running clocks), 3 in pixel comparisons; the ffmpeg decode (another process, 9 CPU s) waited while OCR ran.
+One ONNX Runtime thread needs half the CPU seconds of two (16 vs 31) for the same readings, and the decode now runs
+ahead (:func:`graphics_frames`) on the other core. Side by side on that input (load average about 5; the stage as
+the pipeline runs it, ``benchmarks/index_speed.py --graphics-only`` for the branch): 47.7 and 45.4 s before (two
+threads, no read-ahead; 35.3 and 32.4 CPU s), 27.6 and 28.9 s after (17.4 and 18.3 CPU s), with the same OCR calls
+(102 detections, 98 recognitions of 233 crops) and the same states, except what the fixes below changed. Tried and
+not kept: recognising crops narrower than RapidOCR's 320 px minimum width (20-30 % less CPU, but lone "1"s lost),
+several pieces stitched into one crop (198 of 544 texts changed), detecting candidate regions at 1x only (the
+hard-court and NBA bugs lost).
 """
 
 from __future__ import annotations
