@@ -18,10 +18,15 @@ Figures, measured side by side in one run:
     every other step: the share it adds to indexing time (issue #12's budget: at most 0.15);
   * ``peak_rss_mb``: peak resident memory of this process.
 
+With ``--graphics-only`` it runs the ``graphics`` step's stage alone on the same input (its own ffmpeg decode and
+the OCR, as the pipeline runs it, without storing rows) and prints ``stage_s.graphics``, the CPU seconds of this
+process, the OCR calls (``ocr``: detection and recognition calls, crops recognised) and what was read: a quick
+check of the step's cost that needs no action model and no database.
+
 Usage (a few minutes on 2 cores)::
 
     ./dev demo >/dev/null   # once, for the virtualenv and weights
-    .venv/bin/python benchmarks/index_speed.py [--minutes 5] [--height 720] [--model-batches 5]
+    .venv/bin/python benchmarks/index_speed.py [--minutes 5] [--height 720] [--model-batches 5] [--graphics-only]
     HL_PRECISION=bf16 .venv/bin/python benchmarks/index_speed.py   # another precision (see ml/device.py)
 
 The input is cached under ``var/bench/``. Runs in local mode against its own database
@@ -141,11 +146,39 @@ def fp32_agreement(recognizer: object) -> dict | None:
     return {"clips": len(clips), "same_top1": same, "max_prob_change": round(largest, 4)}
 
 
+def graphics_only(video: Path) -> dict:
+    """The ``graphics`` step's stage alone on ``video`` with the pipeline's settings: seconds, OCR calls, readings."""
+    from indexer import artifacts, runtime
+    from indexer.stages.graphics import graphics_frames, read_graphics
+    from indexer.stages.probe import probe_video
+
+    probe = probe_video(video)
+    params = artifacts.graphics_params()
+    ocr = runtime.ocr_engine()
+    started, cpu = time.perf_counter(), time.process_time()
+    result = read_graphics(graphics_frames(video, width=probe.width, height=probe.height, params=params), ocr, params)
+    return {
+        "benchmark": "index_speed",
+        "graphics_only": True,
+        "video_s": round(probe.duration_s, 1),
+        "height": probe.height,
+        "stage_s": {"graphics": round(time.perf_counter() - started, 2)},
+        "graphics_cpu_s": round(time.process_time() - cpu, 2),
+        "ocr": {key: round(value, 2) for key, value in ocr.stats.items()},
+        "samples": result.samples,
+        "states": len(result.states),
+        "names": sorted({n.name for n in result.names}),
+        "cpu": platform.processor() or platform.machine(),
+        "threads": os.cpu_count(),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--height", type=int, default=720)
     parser.add_argument("--model-batches", type=int, default=5, help="batches timed for the model alone")
+    parser.add_argument("--graphics-only", action="store_true", help="time the graphics step's stage alone")
     args = parser.parse_args()
     video = build_long_video(args.minutes, args.height)
 
@@ -158,6 +191,9 @@ def main() -> None:
     import django
 
     django.setup()
+    if args.graphics_only:
+        print(json.dumps(graphics_only(video)))
+        return
     import torch
     from django.conf import settings
     from django.core.management import call_command

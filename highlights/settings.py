@@ -291,7 +291,7 @@ HL_FAISS_FACE_NPROBE = env.int("HL_FAISS_FACE_NPROBE", default=16)
 # --- Broadcast graphics (HL_GRAPHICS_ prefix) -----------------------------------------------------
 HL_GRAPHICS_FPS = env.float("HL_GRAPHICS_FPS", default=2.0)  # frames per second read for the score bug
 HL_GRAPHICS_SHORT_SIDE = env.int("HL_GRAPHICS_SHORT_SIDE", default=720)  # short side, pixels, of the frames OCR reads
-HL_GRAPHICS_OCR_THREADS = env.int("HL_GRAPHICS_OCR_THREADS", default=0)  # ONNX Runtime threads (0: one per core)
+HL_GRAPHICS_OCR_THREADS = env.int("HL_GRAPHICS_OCR_THREADS", default=1)  # ONNX Runtime threads (0: one per core)
 
 # --- Learned actions (few-shot heads, CRNN) -----------------------------------------------
 HL_MODELS_DIR = env_path("HL_MODELS_DIR", VAR_DIR / "models")  # trained heads and CRNNs, one file per version

@@ -9,10 +9,8 @@ game's length.
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +19,7 @@ import numpy as np
 
 from indexer.errors import CorruptVideoError
 from indexer.stages.audio import audio_features
-from indexer.stages.frames import FrameBatch, FrameSampler, window_starts, write_jpeg
+from indexer.stages.frames import FrameSampler, prefetch, window_starts, write_jpeg
 from indexer.stages.motion import frame_motion, window_motion
 from indexer.stages.probe import VideoProbe
 from indexer.stages.shots import ShotDetector, ShotSpan
@@ -165,7 +163,7 @@ def analyse_video(
         next_window = 0
         pending: list[np.ndarray] = []
         decoded = 0
-        for batch in _prefetch(sampler):
+        for batch in prefetch(sampler):
             shots.push(batch.frames, batch.times_s)
             diffs.append(frame_motion(batch.frames, previous))
             previous = batch.frames[-1]
@@ -204,38 +202,6 @@ def analyse_video(
         has_audio=audio.has_audio,
         timings={"decode_model": decode_model_s, "audio": audio_s},
     )
-
-
-def _prefetch(batches: Iterable[FrameBatch], depth: int = 2) -> Iterator[FrameBatch]:
-    """Iterate ``batches`` from a background thread, up to ``depth`` ahead; re-raise its errors here."""
-    slots: queue.Queue[FrameBatch | BaseException | None] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for batch in batches:
-                while not stop.is_set():
-                    try:
-                        slots.put(batch, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            slots.put(None)
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            slots.put(exc)
-
-    worker = threading.Thread(target=produce, name="frame-prefetch", daemon=True)
-    worker.start()
-    try:
-        while (item := slots.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join()
 
 
 def _pad(frames: np.ndarray, length: int) -> np.ndarray:

@@ -11,15 +11,20 @@ averaged where they overlap.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from indexer.errors import CorruptVideoError
 from indexer.stages.decode import open_frames
 from ml.files import atomic_write
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -161,3 +166,48 @@ def window_starts(n_frames: int, window: int, overlap: float) -> list[int]:
     if starts[-1] != last:
         starts.append(last)
     return starts
+
+
+def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
+    """Iterate ``items`` from a background thread, up to ``depth`` ahead; re-raise its errors here.
+
+    The producer (a decoder filling a pipe) keeps working while the consumer is busy; when the consumer stops
+    early, the producer stops at its next item.
+    """
+    slots: queue.Queue[T | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: T | BaseException | None) -> bool:
+        """Hand ``item`` over unless the consumer stopped (then False): a full queue never blocks the exit."""
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        iterator = iter(items)
+        try:
+            for item in iterator:
+                if not put(item):
+                    return
+            put(None)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            put(exc)
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()  # a generator's clean-up (a decoder process killed) runs now, not at garbage collection
+
+    worker = threading.Thread(target=produce, name="frame-prefetch", daemon=True)
+    worker.start()
+    try:
+        while (item := slots.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()

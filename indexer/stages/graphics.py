@@ -27,7 +27,10 @@ How it reads (the issue's item 1):
 4. **Parsing** (:func:`parse_bug`): the layout decides (two rows, or two columns, each a name followed by
    numbers), never a word list; so sponsor boards, channel logos and captions beside the bug are no sides.
    Marks that are no text are read from the pixels where the layout puts them: MLB's lit arrow above or
-   below the inning number (:func:`lit_arrow`) gives top or bottom.
+   below the inning number (:func:`lit_arrow`) gives top or bottom; a tennis bug's lit mark left of a name
+   (:func:`server_mark`) gives the server. Numbers are kept one per cell of the columns both rows share (the
+   edge of a lit cell is no digit), and two sides in one row must share a letter height (court-side boards in a
+   static shot stay put too, but are no bug).
 5. **Smoothing** (:class:`Timeline`): persistence over ``min_persist`` samples, scores never going back,
    low-confidence pieces dropped; scoring events are persistent rises.
 
@@ -43,6 +46,19 @@ ffmpeg decode alone (one thread; two gain 1 s) takes 9.2 s of the 5-minute input
 the step is still the OCR of each sample. On the four shared
 broadcast clips (``benchmarks/graphics.py``, run side by side): every expected name (7/7) and score (3/3)
 before and after; expected clock/count strings 0.857 -> 0.952; 1.07 -> 0.87 detection calls per sample.
+
+Where the step's time went on that 5-minute input (per-part timers, the stage alone, shared machine): of 31 CPU s
+of OCR (two ONNX Runtime threads), 21 in the searches for the bug (detection 12.8, recognition of the candidate
+clusters 10.2; 11 of the 21 in searches that found none), 7.4 in re-reading changed lines (about 70 one-line reads
+of running clocks), 3 in pixel comparisons; the ffmpeg decode (another process, 9 CPU s) waited while OCR ran.
+One ONNX Runtime thread needs half the CPU seconds of two (16 vs 31) for the same readings, and the decode now runs
+ahead (:func:`graphics_frames`) on the other core. Side by side on that input (load average about 5; the stage as
+the pipeline runs it, ``benchmarks/index_speed.py --graphics-only`` for the branch): 47.7 and 45.4 s before (two
+threads, no read-ahead; 35.3 and 32.4 CPU s), 27.6 and 28.9 s after (17.4 and 18.3 CPU s), with the same OCR calls
+(102 detections, 98 recognitions of 233 crops) and the same states, except what the fixes below changed. Tried and
+not kept: recognising crops narrower than RapidOCR's 320 px minimum width (20-30 % less CPU, but lone "1"s lost),
+several pieces stitched into one crop (198 of 544 texts changed), detecting candidate regions at 1x only (the
+hard-court and NBA bugs lost).
 """
 
 from __future__ import annotations
@@ -65,7 +81,7 @@ import numpy as np
 from indexer.errors import CorruptVideoError
 from indexer.stages.audio import drain_stderr
 from indexer.stages.faces import Box, box_iou
-from indexer.stages.frames import decode_size
+from indexer.stages.frames import decode_size, prefetch
 from ml.ocr import OcrEngine
 
 logger = logging.getLogger(__name__)
@@ -97,6 +113,8 @@ class GraphicsParams:
             held: a broadcast cuts away from its bug (replays, close-ups) and back to the same bug in the same place.
         lost_search_s: wait, seconds, after a held bug is lost before the first new search for a bug (the wait
             then doubles up to ``redetect_s``); meanwhile only the remembered bugs are looked for.
+        prefetch_frames: most frames decoded ahead of the reader (at 1280x720, 2.8 MB each): the decode goes on
+            while a search for the bug or a reading keeps the reader busy.
     """
 
     sample_fps: float = 2.0
@@ -111,6 +129,7 @@ class GraphicsParams:
     max_groups: int = 3
     known_bugs: int = 4
     lost_search_s: float = 1.0
+    prefetch_frames: int = 48
 
 
 @dataclass(frozen=True)
@@ -359,7 +378,14 @@ token, the vertical centre between the two side rows and their distance (pixels)
 or None (not read)."""
 
 
-def parse_bug(tokens: list[Token], half_marker: HalfMarker | None = None) -> Reading | None:
+ServerMarker = Callable[[Token, Token], int | None]
+"""Reads which of two tennis players serves from the mark the bug shows beside a name: called with the two name
+tokens (first row first); 0 or 1, or None (no mark read)."""
+
+
+def parse_bug(
+    tokens: list[Token], half_marker: HalfMarker | None = None, server_marker: ServerMarker | None = None
+) -> Reading | None:
     """Parse the tokens of one score bug into a reading.
 
     Layouts (the bug's geometry decides, not a word list):
@@ -385,6 +411,8 @@ def parse_bug(tokens: list[Token], half_marker: HalfMarker | None = None) -> Rea
     Args:
         tokens: the bug's text pieces, already filtered by confidence.
         half_marker: reads top or bottom beside an inning number from the picture; None: not read.
+        server_marker: reads the server's mark beside a tennis player's name from the picture (``fields["server"]``,
+            the server's name); None: not read.
 
     Returns:
         None when the tokens hold no two sides and no clock: not a score bug.
@@ -398,6 +426,7 @@ def parse_bug(tokens: list[Token], half_marker: HalfMarker | None = None) -> Rea
     side_rows: set[int] = set()
     used: set[int] = set()  # ids of tokens consumed as side names or scores
     numbers_per_side: list[list[str]] = []
+    name_tokens: tuple[Token, Token] | None = None  # the two sides' names, rows laid out
     inning: Token | None = None  # a lone number between the side rows
     clock_s = period = half = None
     for i, j in itertools.combinations(range(len(rows)), 2):
@@ -413,11 +442,13 @@ def parse_bug(tokens: list[Token], half_marker: HalfMarker | None = None) -> Rea
                 period = int(inning.text)
                 half = half_marker(inning, mid, band) if half_marker else None
                 used.add(id(inning))
+            used.update(id(t) for t in a[2] + b[2])  # a cell's border dropped below is no other field either
+            a, b = _one_per_cell(a, b)
             numbers_per_side = [a[1], b[1]]
+            name_tokens = (a[2][0], b[2][0])
             column = -2 if _is_tennis(numbers_per_side) else 0  # tennis: games of the current set
             sides = (Side(a[0], _score(a[1][column:])), Side(b[0], _score(b[1][column:])))
             side_rows = {i, j}
-            used.update(id(t) for t in a[2] + b[2])
             break
     if sides is None:
         timed = any(k in ("C", "P") for row in kinds for k in row)
@@ -465,6 +496,13 @@ def parse_bug(tokens: list[Token], half_marker: HalfMarker | None = None) -> Rea
         fields["points"] = [n[-1] for n in numbers_per_side]
         fields["games"] = [int(n[-2]) for n in numbers_per_side]
         fields["sets"] = [[int(x) for x in n[:-2]] for n in numbers_per_side]
+    elif sides is not None and clock_s is None and period is None and _points_only(numbers_per_side):
+        fields["points"] = [n[0] for n in numbers_per_side]
+        sides = (Side(sides[0].name, None), Side(sides[1].name, None))  # the games (a boxed digit) were not read
+    if "points" in fields and sides is not None and name_tokens is not None and server_marker is not None:
+        server = server_marker(*name_tokens)
+        if server is not None:
+            fields["server"] = sides[server].name
     has_game_clock = clock_s is not None or period is not None or "balls" in fields
     single_words = sides is not None and all(" " not in s.name and len(s.name) >= 5 for s in sides)
     kind = "player" if single_words and not has_game_clock else "team"
@@ -489,6 +527,14 @@ def _is_tennis(numbers: list[list[str]]) -> bool:
     return len(a) >= 3 or a[-1] in _TENNIS_POINTS or b[-1] in _TENNIS_POINTS
 
 
+def _points_only(numbers: list[list[str]]) -> bool:
+    """Tennis points alone: one number a row, at least one a tennis point (15, 30, 40, AD), the other one too or 0
+    (the games beside them not read, as the clay clip's boxed digits): points, never the score."""
+    a, b = numbers or ([], [])
+    points = {*_TENNIS_POINTS, "0"}
+    return len(a) == len(b) == 1 and {a[0], b[0]} <= points and bool({a[0], b[0]} & _TENNIS_POINTS)
+
+
 def _between_rows(tokens: list[Token], a: list[Token], b: list[Token]) -> Token | None:
     """A lone number (1 to 2 digits) right of both side names and centred between their rows (within a fifth of
     the rows' distance): MLB's inning beside its top/bottom arrows. ``a`` and ``b``: a side's name then numbers;
@@ -509,6 +555,35 @@ def _without(side: tuple[str, list[str], list[Token]], token: Token) -> tuple[st
     name, _, found = side
     kept = [found[0], *(t for t in found[1:] if t is not token)]
     return name, [t.text.upper() for t in kept[1:]], kept
+
+
+def _one_per_cell(
+    a: tuple[str, list[str], list[Token]], b: tuple[str, list[str], list[Token]]
+) -> tuple[tuple[str, list[str], list[Token]], tuple[str, list[str], list[Token]]]:
+    """Two sides (:func:`_name_then_numbers`) without the pieces that are no cell of their columns: a number with no
+    number of the other row above or below it (their spans overlap side by side), within a quarter of a digit's
+    height of a less doubtful number of its own row that has one. That is the edge of a lit cell read as a digit
+    ("WAWRINKA 3 0 1 0" under "DJOKOVIC 6 1 0" on ATP's bug)."""
+
+    def overlap(s: Token, t: Token) -> bool:
+        return s.x < t.x + t.w and t.x < s.x + s.w
+
+    rows = [side[2][1:] for side in (a, b)]
+    paired = [[t for t in rows[k] if any(overlap(t, o) for o in rows[1 - k])] for k in (0, 1)]
+    kept = []
+    for (name, _, found), row, partnered in zip((a, b), rows, paired, strict=True):
+        stray = {
+            id(t)
+            for t in row
+            if all(t is not p for p in partnered)
+            and any(
+                max(p.x - (t.x + t.w), t.x - (p.x + p.w)) <= 0.25 * t.h and p.confidence > t.confidence
+                for p in partnered
+            )
+        }
+        tokens = [found[0], *(t for t in row if id(t) not in stray)]
+        kept.append((name, [t.text.upper() for t in tokens[1:]], tokens))
+    return kept[0], kept[1]
 
 
 def _label_value(label: Token, tokens: list[Token], after: Token | None, before: Token | None) -> Token | None:
@@ -556,7 +631,9 @@ def _name_then_numbers(row: list[Token], kinds: list[str]) -> tuple[str, list[st
 def _columns(row: list[Token], kinds: list[str], timed: bool) -> tuple[tuple[Side, Side], list[Token]] | None:
     """Two sides in one row: ``N D D N``, ``N D N D``, or (logos for names) a row of exactly two numbers on a
     bug that also shows a clock or period (``timed``; names ``""``, a logo read as letters is no name).
-    Neighbours in the pattern must lie within four line heights of each other."""
+    Neighbours in the pattern must lie within four line heights of each other, and the two names' heights within a
+    factor 1.45 of each other (one font): the clay clip's court-side boards, "TENNISTV" in a logo's letters 37 px
+    high, "160", then sponsor names 23 px high (1.61), are no bug; LaLiga's "RMA" and "SEV" are 21 and 16 px (1.31)."""
     pattern = "".join(kinds)
     for layout in (r"NDDN", r"NDND"):
         for match in re.finditer(f"(?=({layout}))", pattern):
@@ -567,6 +644,8 @@ def _columns(row: list[Token], kinds: list[str], timed: bool) -> tuple[tuple[Sid
             if not (names[0] and names[1]):
                 continue
             first, second = (t[1], t[3]) if layout == "NDND" else (t[1], t[2])
+            if max(t[0].h, t[-1].h) > 1.45 * min(t[0].h, t[-1].h):
+                continue  # a bug's two names share one font (court-side boards do not)
             return (Side(names[0], _score([first.text])), Side(names[1], _score([second.text]))), list(t)
     digits = [t for t, k in zip(row, kinds, strict=True) if k == "D"]
     if len(digits) == 2 and timed and "C" not in pattern:
@@ -770,7 +849,11 @@ class _Bug:
                     if text.strip()
                 )
         tokens = [t for line in self.lines for t in line.tokens if t.confidence >= self.params.min_confidence]
-        reading = parse_bug(_merge_names(tokens), lambda token, mid, band: lit_arrow(frame, token, mid, band))
+        reading = parse_bug(
+            _merge_names(tokens),
+            lambda token, mid, band: lit_arrow(frame, token, mid, band),
+            lambda first, second: server_mark(frame, first, second),
+        )
         if reading is None:  # not the bug (any more): keep the pixels and text of its last reading for shown()
             for line, (ink, line_tokens) in zip(self.lines, before, strict=True):
                 line.ink, line.tokens = ink, line_tokens
@@ -805,6 +888,34 @@ def lit_arrow(frame: np.ndarray, inning: Token, mid: float, band: float, *, cont
     if max(above, below) < 128 or abs(above - below) < contrast:
         return None
     return "top" if above > below else "bottom"
+
+
+def server_mark(frame: np.ndarray, first: Token, second: Token, *, contrast: float = 50.0) -> int | None:
+    """Which row's player serves, from the mark left of a name (ATP's lit diamond): 0 or 1, None when neither
+    row shows one.
+
+    The mark is looked for in each row (the name's height around its centre) in a strip ending two pixels before
+    the names' letters (the right one of the two names' left edges: a mark read with a name widens its piece to the
+    left) and starting 0.6 line heights before it; each strip's brightness is its largest grey level after a 3x3 box
+    blur. The brighter must be brighter than mid-grey (128) and outshine the other by ``contrast`` grey levels.
+
+    Args:
+        frame: ``(H, W, 3)`` uint8 RGB.
+        first, second: the two players' name tokens (frame pixels), first row first.
+        contrast: least difference of grey levels between the marked and the unmarked row.
+    """
+    right = round(max(first.x, second.x)) - 2
+    left = max(0, round(right - 0.6 * max(first.h, second.h)))
+    levels = []
+    for token in (first, second):
+        y0, y1 = max(0, round(token.y - token.h / 2)), min(frame.shape[0], round(token.y + token.h / 2))
+        if y1 - y0 < 3 or right - left < 3:
+            return None
+        grey = cv2.cvtColor(np.ascontiguousarray(frame[y0:y1, left:right]), cv2.COLOR_RGB2GRAY)
+        levels.append(float(cv2.blur(grey, (3, 3)).max()))
+    if max(levels) < 128 or abs(levels[0] - levels[1]) < contrast:
+        return None
+    return 0 if levels[0] > levels[1] else 1
 
 
 def _lone_digit(text: str) -> str:
@@ -904,8 +1015,10 @@ def find_bug(probe: list[np.ndarray], regions: list[Box], ocr: OcrEngine, params
 
 
 def _strength(reading: Reading) -> int:
-    """How much game state a reading holds: scores read count most, then clock, period and other fields."""
-    scores = sum(side.score is not None for side in reading.sides or ())
+    """How much game state a reading holds: scores read count most (a tennis player's points where the games were
+    not read), then clock, period and other fields."""
+    points = reading.fields.get("points")
+    scores = max(sum(side.score is not None for side in reading.sides or ()), len(points) if points else 0)
     return 10 * scores + 5 * (reading.clock_s is not None) + 2 * (reading.period is not None) + len(reading.fields)
 
 
@@ -1010,7 +1123,9 @@ class Timeline:
     consecutive readings; a reading that only lacks values of the current state confirms it; a score lower
     than the current one for the same two sides is noise and dropped; the game clock counts once
     ``min_persist`` consecutive readings agree with one another (each within the elapsed time plus 1.5 s of the
-    previous), and afterwards each reading consistent with the last counted one. A scoring event is a
+    previous), and afterwards each reading consistent with the last counted one; it is dropped at a change of bug
+    (:meth:`cut`), and when other sides are counted (another game) unless it was read since they showed: a clock
+    is never carried over to another game. A scoring event is a
     counted rise of one side's score with the same two sides on the bug, timed at the first sample of the new
     score. A name counts where it was read in ``min_persist`` samples no more than ``name_gap_s`` apart.
 
@@ -1029,6 +1144,12 @@ class Timeline:
         self._clock: tuple[int, float] | None = None
         self._clock_run: list[tuple[int, float]] = []
         self._spans: dict[tuple[str, str, str, str], list[list[float]]] = {}
+
+    def cut(self) -> None:
+        """The next reading comes from another bug (a new one found, or another remembered one back): a change of
+        broadcast or a cut to another game. The game clock counted so far is dropped (it belongs to the other bug)
+        and counts again only once ``min_persist`` readings of the new bug agree."""
+        self._clock, self._clock_run = None, []
 
     def push(self, time_ms: int, reading: Reading | None) -> None:
         """Add the reading of the sample at ``time_ms`` (None: the bug was not read)."""
@@ -1068,6 +1189,8 @@ class Timeline:
             for index, (a, b) in enumerate(pairs):
                 if a.score is not None and b.score is not None and b.score > a.score and None not in new_score:
                     self.events.append(ScoringEvent(time_ms, index, b.score - a.score, new_score))  # type: ignore[arg-type]
+        elif old is not None and self._clock is not None and self._clock[0] < time_ms:
+            self._clock = None  # other sides (another game): a clock last read before they showed is not theirs
         self._accepted = reading
         self._emit(time_ms, reading, self._clock[1] if self._clock else None)
         return True
@@ -1167,6 +1290,7 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
     wait_ms = 1000.0 / params.sample_fps
     fruitless: deque[Box] = deque(maxlen=4 * params.max_regions)  # regions searched in vain since the last find
     read_ms: list[int] = []  # sample times at which the bug was read
+    last_read: _Bug | None = None  # the bug of the last reading
     samples = 0
     for time_ms, frame in frames:
         samples += 1
@@ -1177,6 +1301,7 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
         if bug is not None:
             reading = bug.read(frame, ocr)
             logger.debug("bug at %d ms: %s", time_ms, reading)
+            last_read = _switch(timeline, last_read, bug, reading)
             bug.misses = 0 if reading is not None else bug.misses + 1
             bug.held = bug.held or reading is not None
             timeline.push(time_ms, reading)
@@ -1203,6 +1328,7 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
         bug_box = bug_box or bug.box
         for probe_ms, probe_frame in probe:
             reading = bug.read(probe_frame, ocr)
+            last_read = _switch(timeline, last_read, bug, reading)
             timeline.push(probe_ms, reading)
             if reading is not None:
                 read_ms.append(probe_ms)
@@ -1216,6 +1342,16 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
         seconds=time.perf_counter() - started,
         bug_spans=sample_spans(read_ms, 1000.0 / params.sample_fps),
     )
+
+
+def _switch(timeline: Timeline, last: _Bug | None, bug: _Bug, reading: Reading | None) -> _Bug | None:
+    """The bug of the latest reading: ``bug`` when ``reading`` was read, telling ``timeline`` of a change of bug
+    (:meth:`Timeline.cut`); ``last`` otherwise."""
+    if reading is None:
+        return last
+    if last is not None and bug is not last:
+        timeline.cut()
+    return bug
 
 
 def sample_spans(times_ms: Sequence[int], period_ms: float) -> list[tuple[int, int]]:
@@ -1275,7 +1411,9 @@ def graphics_frames(
     ``params.sample_fps`` frames a second (ffmpeg's ``fps`` filter, presentation time from 0; frames an edit
     list cuts away are never shown) and scales them so the short side is ``params.short_side``, or up to
     ``params.min_short_side`` when smaller.
-    Measured against the alternatives in ``benchmarks/graphics.py``.
+    Measured against the alternatives in ``benchmarks/graphics.py``. The decode runs ahead of the reader by up to
+    ``params.prefetch_frames`` frames (:func:`~indexer.stages.frames.prefetch`), so ffmpeg keeps decoding on one
+    core while OCR reads the bug on the other.
 
     Args:
         path: video file.
@@ -1290,6 +1428,13 @@ def graphics_frames(
     Raises:
         CorruptVideoError: the frame size is not positive, or ffmpeg cannot decode the video.
     """
+    yield from prefetch(_decoded_frames(path, width, height, params, skip_nonref), params.prefetch_frames)
+
+
+def _decoded_frames(
+    path: Path, width: int, height: int, params: GraphicsParams, skip_nonref: bool
+) -> Iterator[tuple[int, np.ndarray]]:
+    """The frames of :func:`graphics_frames`, read from ffmpeg as it decodes them."""
     if width <= 0 or height <= 0:
         raise CorruptVideoError(f"{path}: no video frame size ({width}x{height})")
     least = min(params.min_short_side, params.short_side)

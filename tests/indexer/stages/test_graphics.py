@@ -15,7 +15,14 @@ import numpy as np
 import pytest
 
 from indexer.errors import CorruptVideoError
-from indexer.stages.graphics import GraphicsParams, GraphicsResult, graphics_frames, read_graphics
+from indexer.stages.graphics import (
+    GraphicsParams,
+    GraphicsResult,
+    Token,
+    graphics_frames,
+    read_graphics,
+    server_mark,
+)
 from indexer.stages.probe import probe_video
 from ml.ocr import OcrEngine
 
@@ -53,6 +60,38 @@ def test_tennis_players_are_read(read: Callable[[Path], GraphicsResult], video_d
     assert {"DJOKOVIC", "WAWRINKA"} <= names(result)
     assert {n.kind for n in result.names if n.name in ("DJOKOVIC", "WAWRINKA")} == {"player"}
     assert result.states and result.bug_box is not None
+    # Sets, then the games of the set being played, then points (a lit cell's edge once read as a fourth number)
+    assert {(tuple(map(tuple, s.fields.get("sets", []))), tuple(s.fields.get("games", []))) for s in result.states} == {
+        (((6,), (3,)), (1, 0))
+    }
+    assert {(s.sides[0].score, s.sides[1].score) for s in result.states} == {(1, 0)}
+    assert {s.fields.get("server") for s in result.states} == {"DJOKOVIC"}  # the lit diamond left of his name
+
+
+def test_clay_bug_is_read_and_its_court_side_boards_are_no_sides(
+    read: Callable[[Path], GraphicsResult], video_dir: Path
+) -> None:
+    # Court-side boards stay put in this static shot ("TENNISTV" in big letters, "160", a row of BNP PARIBAS in small
+    # ones): the two-column layout refuses them, and the bug "Tsitsipas 0 40 / Rublev 0 40" is read instead; its boxed
+    # games digits (dark on yellow) are not, so the 40s are points, not a score.
+    result = read(video_dir / "tennis_atp_clay_6s.mp4")
+    assert names(result) == {"TSITSIPAS", "RUBLEV"}
+    assert {n.kind for n in result.names} == {"player"}
+    assert {(s.sides[0].score, s.sides[1].score) for s in result.states} == {(None, None)}
+    assert {tuple(s.fields.get("points", ())) for s in result.states} == {("40", "40")}
+    assert {s.fields.get("server") for s in result.states} == {"TSITSIPAS"}  # the yellow mark left of his name
+
+
+def test_the_server_mark_is_read_from_the_pixels_and_not_without_it(video_dir: Path) -> None:
+    path = video_dir / "tennis_atp_hardcourt_5s.mp4"
+    probe = probe_video(path)
+    _, frame = next(iter(graphics_frames(path, width=probe.width, height=probe.height, params=GraphicsParams())))
+    # the two name pieces as the stage reads them in these frames (1280x720)
+    djokovic, wawrinka = Token("DJOKOVIC", 140, 624, 82, 25, 0.99), Token("WAWRINKA", 149, 650, 90, 27, 0.99)
+    assert server_mark(frame, djokovic, wawrinka) == 0
+    unmarked = frame.copy()
+    unmarked[611:637, 120:147] = frame[637:663, 120:147]  # Wawrinka's row, which shows no mark, over Djokovic's
+    assert server_mark(unmarked, djokovic, wawrinka) is None
 
 
 def test_baseball_teams_batter_and_count(read: Callable[[Path], GraphicsResult], video_dir: Path) -> None:
@@ -92,6 +131,49 @@ def test_soccer_teams_score_and_elapsed_clock(read: Callable[[Path], GraphicsRes
     clocks = [s.clock_s for s in result.states if s.clock_s is not None]
     assert clocks and clocks == sorted(clocks)  # soccer's clock counts up
     assert not any("SEVILLAFC" in n.replace(" ", "") for n in names(result))
+
+
+def test_reading_only_changed_lines_gives_the_states_of_reading_every_line(
+    read: Callable[[Path], GraphicsResult], ocr: OcrEngine, video_dir: Path
+) -> None:
+    # NBA's clock runs: its line changes every second while the rest of the bug stays; with a change threshold of 0
+    # every line of every sample is recognised again.
+    path = video_dir / "basketball_nba_broadcast_5s.mp4"
+    probe = probe_video(path)
+    every_line = GraphicsParams(change_threshold=0.0)
+    recognised = ocr.stats["recognize_crops"]
+    frames = graphics_frames(path, width=probe.width, height=probe.height, params=every_line)
+    slow = read_graphics(frames, ocr, every_line)
+    assert ocr.stats["recognize_crops"] - recognised > 2 * slow.samples  # it did read every line each time
+    fast = read(path)
+    assert [(s.time_ms, s.sides, s.period, s.clock_s, s.fields) for s in fast.states] == [
+        (s.time_ms, s.sides, s.period, s.clock_s, s.fields) for s in slow.states
+    ]
+
+
+@pytest.fixture(scope="module")
+def change_of_broadcast(video_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """NBA's clip (its clock running) then ATP's hard-court clip (no clock), both at 1280x720: a cut to another game."""
+    out = tmp_path_factory.mktemp("graphics") / "nba_then_tennis.mp4"
+    sources = [video_dir / "basketball_nba_broadcast_5s.mp4", video_dir / "tennis_atp_hardcourt_5s.mp4"]
+    scale = "scale=1280:720:force_original_aspect_ratio=decrease,pad=1280:720:-1:-1,setsar=1,fps=30"
+    graph = ";".join(f"[{i}:v]{scale}[v{i}]" for i in range(2)) + ";[v0][v1]concat=n=2:v=1[out]"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", *(a for p in sources for a in ("-i", str(p))), "-filter_complex", graph,
+         "-map", "[out]", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", str(out)],
+        check=True,
+    )  # fmt: skip
+    return out
+
+
+def test_a_game_clock_is_not_carried_over_to_another_broadcast(
+    read: Callable[[Path], GraphicsResult], change_of_broadcast: Path
+) -> None:
+    result = read(change_of_broadcast)
+    nba = [s for s in result.states if s.sides[0].name != "DJOKOVIC"]
+    tennis = [s for s in result.states if s.sides[0].name == "DJOKOVIC"]
+    assert any(s.clock_s is not None for s in nba)  # the NBA clock was read ...
+    assert tennis and all(s.clock_s is None for s in tennis)  # ... and tennis shows none
 
 
 def test_practice_video_has_no_states(read: Callable[[Path], GraphicsResult], video_dir: Path) -> None:

@@ -102,6 +102,77 @@ def test_tennis_columns_give_sets_games_points_and_players() -> None:
     assert [s.score for s in reading.sides or ()] == [4, 2]  # games of the current set
 
 
+def test_a_lit_cells_border_read_as_a_digit_is_dropped_from_the_tennis_columns() -> None:
+    # The pieces the stage read on ATP's hard-court bug (frame pixels): "DJOKOVIC 6 1 0" / "WAWRINKA 3 0 1 0", the
+    # "1" beside Wawrinka's 0 being the edge of the lit games cell (5 px wide, confidence 0.57).
+    tokens = [
+        Token("DJOKOVIC", 140, 624, 82, 25, 0.99),
+        Token("6", 277, 624, 9, 15, 1.0),
+        Token("1", 300, 622, 6, 11, 1.0),
+        Token("0", 328, 624, 10, 13, 0.95),
+        Token("WAWRINKA", 149, 650, 90, 27, 0.99),
+        Token("3", 277, 649, 9, 14, 1.0),
+        Token("0", 299, 648, 9, 13, 0.98),
+        Token("1", 309, 648, 5, 13, 0.57),
+        Token("0", 328, 648, 9, 13, 0.98),
+    ]
+    reading = parse_bug(tokens)
+    assert reading is not None
+    assert reading.fields == {"points": ["0", "0"], "games": [1, 0], "sets": [[6], [3]]}
+    assert [s.score for s in reading.sides or ()] == [1, 0]
+
+
+def test_the_server_mark_names_the_server_on_tennis_columns_only() -> None:
+    tennis = [
+        *row(10, ("DJOKOVIC", 0), ("6", 100), ("4", 120), ("30", 140), h=20),
+        *row(40, ("WAWRINKA", 0), ("3", 100), ("2", 120), ("15", 140), h=20),
+    ]
+    asked: list[tuple[str, str]] = []
+
+    def second_row_marked(first: Token, second: Token) -> int:
+        asked.append((first.text, second.text))
+        return 1
+
+    reading = parse_bug(tennis, server_marker=second_row_marked)
+    assert reading is not None and reading.fields["server"] == "WAWRINKA"
+    assert asked == [("DJOKOVIC", "WAWRINKA")]
+    unmarked = parse_bug(tennis, server_marker=lambda first, second: None)
+    assert unmarked is not None and "server" not in unmarked.fields
+    baseball = [*row(10, ("LAD", 0), ("0", 50)), *row(34, ("MIL", 0), ("3", 50))]
+    teams = parse_bug(baseball, server_marker=second_row_marked)
+    assert teams is not None and "server" not in teams.fields and len(asked) == 1  # no tennis columns: not looked for
+
+
+def test_court_side_boards_in_one_row_are_no_two_column_bug() -> None:
+    # The pieces read on the clay clip's boards (frame pixels): a logo's letters, "160" (read twice), sponsor names in
+    # letters of another height.
+    tokens = [
+        Token("TENNISTV.", 120, 48, 140, 37, 0.97),
+        Token("160", 310, 78, 17, 15, 0.99),
+        Token("160", 316, 78, 9, 9, 0.99),
+        Token("PPARIDAS BNPPARIBAS DNP PARIBAS DNPPAUBAS", 338, 71, 145, 23, 0.82),
+    ]
+    reading = parse_bug(tokens)
+    assert reading is None or reading.sides is None
+
+
+def test_lone_tennis_points_are_points_not_a_score() -> None:
+    tokens = [*row(10, ("Tsitsipas", 0), ("40", 120), h=20), *row(40, ("Rublev", 0), ("15", 120), h=20)]
+    reading = parse_bug(tokens)
+    assert reading is not None
+    assert reading.sides == (Side("TSITSIPAS", None), Side("RUBLEV", None))
+    assert reading.fields == {"points": ["40", "15"]}
+    basketball = parse_bug([*row(10, ("LAL", 0), ("40", 60)), *row(34, ("BOS", 0), ("38", 60)), *row(58, ("4TH", 0))])
+    assert basketball is not None and basketball.sides == (Side("LAL", 40), Side("BOS", 38))
+
+
+def test_numbers_in_separate_cells_are_all_kept() -> None:
+    tokens = [*row(10, ("LAD", 0), ("0", 50), ("12", 70)), *row(34, ("MIL", 0), ("10", 50), ("2", 78))]
+    reading = parse_bug(tokens)
+    assert reading is not None
+    assert reading.sides == (Side("LAD", 0), Side("MIL", 10))
+
+
 def test_logo_sides_with_period_and_clock_keep_empty_names() -> None:
     tokens = [*row(10, ("2", 0), ("LWRS", 20), ("2", 80), h=14), *row(30, ("1ST", -40), ("11:15", 0), ("21", 60), h=14)]
     reading = parse_bug(tokens)
