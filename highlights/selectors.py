@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import BooleanField, F, Func, JSONField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import JSONObject
@@ -123,7 +124,10 @@ def _clip_set(ids: QuerySet[Any]) -> Q:
     which goes back as the parameter as it came: thousands of ids (a common surname's clips) never become
     Python integers, where reading them one by one cost more than both queries that use them.
     """
-    sql, params = ids.query.get_compiler(using=ids.db).as_sql()
+    try:
+        sql, params = ids.query.get_compiler(using=ids.db).as_sql()
+    except EmptyResultSet:  # Django knows the set is empty without asking (no person matched: ``person__in=[]``)
+        return Q(pk__in=[])
     with connections[ids.db].cursor() as cursor:
         cursor.execute(
             f"SELECT count(*), coalesce(array_agg(DISTINCT u.id), '{{}}')::text"
