@@ -8,6 +8,7 @@ them and use the Clip primary key as their id.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
@@ -32,6 +33,14 @@ class EmbeddingMixin:
     def embedding_vector(self) -> np.ndarray:
         """The embedding as a float32 array of shape ``(D,)`` (1024 for I3D clips, 128 for dlib faces)."""
         return np.frombuffer(bytes(self.embedding), dtype=np.float32)
+
+    @staticmethod
+    def embedding_matrix(raw: Sequence[bytes | memoryview]) -> np.ndarray:
+        """``(N, D)`` float32 from the bytes of ``N`` embeddings as ``values_list("embedding")`` reads them
+        (rows too many to load as model instances); ``(0, 0)`` for none."""
+        if not raw:
+            return np.empty((0, 0), np.float32)
+        return np.frombuffer(b"".join(bytes(e) for e in raw), np.float32).reshape(len(raw), -1)
 
 
 class Sport(models.TextChoices):

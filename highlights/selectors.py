@@ -478,7 +478,7 @@ def _nearest_of(
     first."""
     if not rows:
         return []
-    matrix = np.stack([np.frombuffer(bytes(e), np.float32) for _, e in rows])
+    matrix = Clip.embedding_matrix([e for _, e in rows])
     scores = matrix @ vector / np.maximum(np.linalg.norm(matrix, axis=1) * np.linalg.norm(vector), 1e-12)
     best = np.argsort(-scores)[:k]
     found = visible.defer("embedding").in_bulk([rows[i][0] for i in best])

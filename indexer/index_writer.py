@@ -25,7 +25,7 @@ import numpy as np
 from django.db.models import QuerySet
 
 from highlights.locks import LockKey, advisory_lock
-from highlights.models import Clip, FaceTrack, PersonPhoto
+from highlights.models import Clip, EmbeddingMixin, FaceTrack, PersonPhoto
 from indexer import runtime
 from search.clips import clip_index
 from search.faces import face_track_index, person_photo_index
@@ -54,15 +54,15 @@ _BATCH = 10_000  # rows read from PostgreSQL and added to a rebuilt index at a t
 def _batches(rows: QuerySet) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """``(ids (B,), vectors (B, D) float32)`` of every row of ``rows``, ``_BATCH`` rows at a time."""
     ids: list[int] = []
-    vectors: list[bytes] = []
+    vectors: list[bytes | memoryview] = []
     for pk, embedding in rows.values_list("pk", "embedding").iterator(_BATCH):
         ids.append(pk)
-        vectors.append(bytes(embedding))
+        vectors.append(embedding)
         if len(ids) == _BATCH:
-            yield np.array(ids, np.int64), np.frombuffer(b"".join(vectors), np.float32).reshape(len(ids), -1)
+            yield np.array(ids, np.int64), EmbeddingMixin.embedding_matrix(vectors)
             ids, vectors = [], []
     if ids:
-        yield np.array(ids, np.int64), np.frombuffer(b"".join(vectors), np.float32).reshape(len(ids), -1)
+        yield np.array(ids, np.int64), EmbeddingMixin.embedding_matrix(vectors)
 
 
 def _rebuild(index: VectorIndex, rows: QuerySet) -> int:
@@ -74,7 +74,7 @@ def _rebuild(index: VectorIndex, rows: QuerySet) -> int:
     sample = None
     if index.training is not None and index.trains(rows.count()):
         sampled = rows.order_by("?").values_list("embedding", flat=True)[: index.training.sample]
-        sample = np.stack([np.frombuffer(bytes(e), np.float32) for e in sampled])
+        sample = EmbeddingMixin.embedding_matrix(list(sampled))
     return index.rebuild(_batches(rows.order_by("pk")), sample)
 
 

@@ -53,9 +53,12 @@ clusters 10.2; 11 of the 21 in searches that found none), 7.4 in re-reading chan
 of running clocks), 3 in pixel comparisons; the ffmpeg decode (another process, 9 CPU s) waited while OCR ran.
 One ONNX Runtime thread needs half the CPU seconds of two (16 vs 31) for the same readings, and the decode now runs
 ahead (:func:`graphics_frames`) on the other core. Side by side on that input (load average about 5; the stage as
-the pipeline runs it, ``benchmarks/index_speed.py --graphics-only`` for the branch): 47.7 and 45.4 s before (two
+the pipeline runs it, ``benchmarks/index_speed.py --graphics-only``): 47.7 and 45.4 s before (two
 threads, no read-ahead; 35.3 and 32.4 CPU s), 27.6 and 28.9 s after (17.4 and 18.3 CPU s), with the same OCR calls
-(102 detections, 98 recognitions of 233 crops) and the same states, except what the fixes below changed. Tried and
+(102 detections, 98 recognitions of 233 crops) and the same states, except where the parser's fixes (columns,
+server, court-side boards, clock at a cut) changed them. On a quiet machine the gain is CPU, not wall: 21.8 s
+(18.8 CPU s) with one thread against 23.0 s (30.5 CPU s) with two, and 0.152 of the other steps' time in
+``benchmarks/index_speed.py`` (0.162 before; the budget is 0.15). Tried and
 not kept: recognising crops narrower than RapidOCR's 320 px minimum width (20-30 % less CPU, but lone "1"s lost),
 several pieces stitched into one crop (198 of 544 texts changed), detecting candidate regions at 1x only (the
 hard-court and NBA bugs lost).
