@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -153,19 +154,19 @@ def _events_of(event_type: str, query: ParsedQuery) -> QuerySet[Event]:
     return events
 
 
-def _games_knowing(event_type: str, games: Q) -> list[int]:
-    """Ids of the games whose events of ``event_type`` the index can know: imported play-by-play, or read of that type.
+def _games_unknowing(event_type: str, games: Q) -> Q:
+    """Clips not in a game whose events of ``event_type`` the index can know: imported play-by-play,
+    edited events, or events read of that type.
 
-    Only among the games ``games`` (:func:`_game_filters`) selects. A list (one small query) rather than
-    a subquery, so the clip table meets an array the planner estimates; read as a ``UNION`` of two
-    index-only scans, ``(source, game)`` and ``(UPPER(type), clip, game)``, where one scan with their
-    ``OR`` read every row of the event table (48 ms at 76 000 events).
+    Only among the games ``games`` (:func:`_game_filters`) selects. Two ``NOT IN`` subqueries of ``game_id``,
+    index-only scans of ``(game, source)`` and ``(UPPER(type), clip, game)``, which PostgreSQL hashes once per
+    statement (no sort, no distinct) and tests by a hash probe per clip; read into a list and bound as an
+    array, their two thousand game ids at a million clips cost a round trip, a literal and a linear test per
+    clip row. Event rows always have a game, so ``NOT IN`` never meets a null.
     """
     edited = Event.objects.filter(games, source__in=[Event.Source.PLAY_BY_PLAY, Event.Source.EDITOR])
     read = Event.objects.filter(games, type__iexact=event_type)
-    return list(
-        edited.order_by().values_list("game_id", flat=True).union(read.order_by().values_list("game_id", flat=True))
-    )
+    return ~Q(game_id__in=edited.order_by().values("game_id")) & ~Q(game_id__in=read.order_by().values("game_id"))
 
 
 def _game_filters(query: ParsedQuery) -> Q:
@@ -184,24 +185,26 @@ def _game_filters(query: ParsedQuery) -> Q:
     return games
 
 
-def _action_parts(action_name: str) -> list[Q]:
+def _action_parts(action_name: str, vocabulary: _Vocabulary) -> list[Q]:
     """The conditions one of which a clip of an action meets: its taxonomy action, a model class containing the
     name, or (when an active classifier has such a class) a learned action containing it."""
     action = action_name.lower()
-    learned = [name for name in _learned_vocabulary() if action in name.lower()]
+    learned = [name for name in vocabulary.learned if action in name.lower()]
     parts = [
-        Q(action__in=list(Action.objects.filter(name__iexact=action).values_list("pk", flat=True))),
-        Q(model_class__in=[name for name in _class_vocabulary() if action in name.lower()]),
+        Q(action__in=[pk for pk, name in vocabulary.actions if name.lower() == action]),
+        Q(model_class__in=[name for name in vocabulary.classes if action in name.lower()]),
     ]
     return [*parts, Q(pk__in=_learned_action_clips(learned))] if learned else parts
 
 
-def _action_q(action_name: str) -> Q:
+def _action_q(action_name: str, vocabulary: _Vocabulary) -> Q:
     """Clips of an action of the taxonomy, a model class containing it, or a learned action containing it."""
-    return Q(*_action_parts(action_name), _connector=Q.OR)
+    return Q(*_action_parts(action_name, vocabulary), _connector=Q.OR)
 
 
-def _lookalike_clips(action_name: str, event_type: str, clip_filters: Q, games: Q) -> QuerySet[Clip]:
+def _lookalike_clips(
+    action_name: str, event_type: str, clip_filters: Q, games: Q, vocabulary: _Vocabulary
+) -> QuerySet[Clip]:
     """Ids of the clips of the look-alike action of an event query, in games whose events of ``event_type`` the
     index cannot know, meeting the query's other conditions on clips ``clip_filters`` (players, free words), in
     the games ``games`` (:func:`_game_filters`) selects.
@@ -209,22 +212,23 @@ def _lookalike_clips(action_name: str, event_type: str, clip_filters: Q, games: 
     The free words go in here too, not only on the ranked query: "Ortiz home runs" reads the hit clips of
     one surname's players (11 000 ids at 1 M clips), not every hit clip of the archive (112 000).
 
-    One ``UNION ALL`` part per condition of :func:`_action_parts`, so that each is an index-only scan of its
-    ``(action, game)`` or ``(model_class, game)`` index that drops the games knowing the events, where their OR
-    would read every clip row of the action.
+    Without ``clip_filters``, one ``UNION ALL`` part per condition of :func:`_action_parts`, so that each is an
+    index-only scan of its ``(action, game)`` or ``(model_class, game)`` index that drops the games knowing the
+    events, where their OR would read every clip row of the action. With them, one scan whose ``OR`` tests the
+    clips those conditions select (a player's clip ids are fetched once, not once per part).
     """
-    knowing = _games_knowing(event_type, games)
+    unknown = _games_unknowing(event_type, games)
+    parts = _action_parts(action_name, vocabulary)
+    if clip_filters:
+        parts = [Q(*parts, _connector=Q.OR)]
     first, *rest = (
-        Clip.objects.filter(part, clip_filters, games)
-        .exclude(_in_array("game_id", knowing))
-        .order_by()
-        .values_list("pk", flat=True)
-        for part in _action_parts(action_name)
+        Clip.objects.filter(part, clip_filters, games, unknown).order_by().values_list("pk", flat=True)
+        for part in parts
     )
     return first.union(*rest, all=True)
 
 
-def _word_conditions(words: Sequence[str]) -> list[Q]:
+def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary) -> list[Q]:
     """One condition per free-text word: clips whose model class, learned action, action, sport, title, teams or
     players contain the word (or its singular).
 
@@ -245,8 +249,6 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
     forms = {word: {word, singular(word)} for word in words}
     every_form = set().union(*forms.values())
     codes = {form.upper() for form in every_form}
-    vocabulary, learned_vocabulary = _class_vocabulary(), _learned_vocabulary()
-    actions = list(Action.objects.filter(_any_contains(("name",), every_form)).values_list("pk", "name"))
     teams = list(
         Team.objects.filter(
             Q(code__in=codes) | Q(*(Q(aliases__contains=[c]) for c in codes), _connector=Q.OR)
@@ -273,8 +275,8 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
 
         word_codes = {form.upper() for form in word_forms}
         named_teams = {name for code, aliases, name in teams if code in word_codes or word_codes & set(aliases)}
-        classes = [name for name in vocabulary if contains(name)]
-        learned = [name for name in learned_vocabulary if contains(name)]
+        classes = [name for name in vocabulary.classes if contains(name)]
+        learned = [name for name in vocabulary.learned if contains(name)]
         game_ids = [
             pk
             for pk, sport, home, away, title, read_teams in games
@@ -287,7 +289,7 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
         q = Q(pk__in=[])
         if classes:
             q |= Q(model_class__in=classes)
-        if action_ids := [pk for pk, name in actions if contains(name)]:
+        if action_ids := [pk for pk, name in vocabulary.actions if contains(name)]:
             q |= Q(action__in=action_ids)
         if game_ids:
             q |= _in_array("game_id", game_ids)
@@ -334,21 +336,34 @@ def _learned_action_clips(actions: list[str]) -> QuerySet[LearnedAction]:
     ).values("clip_id")
 
 
-def _class_vocabulary() -> set[str]:
-    """Every model class a clip can carry: the action model's classes and the taxonomy's model classes."""
-    vocabulary = set(model_weights().categories)
-    for classes in Action.objects.values_list("model_classes", flat=True):
-        vocabulary.update(classes)
-    return vocabulary
+class _Vocabulary:
+    """The names a query's words and action are resolved against, each read at most once per query (lazily).
 
+    ``actions``: the taxonomy's ``(pk, name)``; ``classes``: every model class a clip can carry (the action
+    model's classes and the taxonomy's); ``learned``: the output classes of the active learned action
+    classifiers. One query reads the taxonomy for both of its uses, where an event query with an action
+    read it and the classifiers twice.
+    """
 
-def _learned_vocabulary() -> set[str]:
-    """The output classes of the active learned action classifiers."""
-    return {
-        name
-        for classes in ActionClassifier.objects.filter(is_active=True).values_list("classes", flat=True)
-        for name in classes
-    }
+    @cached_property
+    def _taxonomy(self) -> list[tuple[int, str, list[str]]]:
+        return list(Action.objects.order_by().values_list("pk", "name", "model_classes"))
+
+    @cached_property
+    def actions(self) -> list[tuple[int, str]]:
+        return [(pk, name) for pk, name, _ in self._taxonomy]
+
+    @cached_property
+    def classes(self) -> set[str]:
+        return set(model_weights().categories).union(*(classes for _, _, classes in self._taxonomy))
+
+    @cached_property
+    def learned(self) -> set[str]:
+        return {
+            name
+            for classes in ActionClassifier.objects.filter(is_active=True).order_by().values_list("classes", flat=True)
+            for name in classes
+        }
 
 
 def visible_clips(*, include_rejected: bool = False) -> QuerySet[Clip]:
@@ -368,7 +383,8 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
         An unsliced queryset with game and action joined; ``query.limit`` is the caller's to apply.
     """
     clips = visible_clips(include_rejected=include_rejected)
-    games, words = _game_filters(query), Q(*_word_conditions(query.words))
+    vocabulary = _Vocabulary()
+    games, words = _game_filters(query), Q(*_word_conditions(query.words, vocabulary))
     clips = clips.filter(words, games)
     players = Q()
     if query.player:
@@ -380,7 +396,8 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
         # the events of the query's games only: "scoring plays 2024" starts from that year's few games
         matched = events.filter(games).order_by().values_list("clip_id", flat=True)
         if query.action:  # the look-alike action, only where the game's events of that type cannot be known
-            matched = matched.union(_lookalike_clips(query.action, query.event, players & words, games), all=True)
+            lookalikes = _lookalike_clips(query.action, query.event, players & words, games, vocabulary)
+            matched = matched.union(lookalikes, all=True)
         first = events.filter(clip=OuterRef("pk")).order_by("source", "pk")
         clips = clips.filter(_clip_set(matched)).annotate(
             matched_source=Subquery(first.values("source")[:1]), matched_play=Subquery(first.values("play_id")[:1])
@@ -388,7 +405,7 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
     else:
         clips = clips.filter(players)
         if query.action:
-            clips = clips.filter(_action_q(query.action))
+            clips = clips.filter(_action_q(query.action, vocabulary))
     if query.min_score is not None:
         clips = clips.filter(highlight_score__gte=query.min_score)
     if query.order == Order.RECENT:
