@@ -232,9 +232,14 @@ def _lookalike_clips(
     return first.union(*rest, all=True)
 
 
-def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary) -> list[Q]:
+def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary) -> tuple[list[Q], list[Q]]:
     """One condition per free-text word: clips whose model class, learned action, action, sport, title, teams or
-    players contain the word (or its singular).
+    players contain the word (or its singular); as two lists, the words naming only games (a team, a title: a
+    condition on ``game_id``, which an event's row meets as its clip does) second.
+
+    An event query puts the game-only conditions on its events: "Real Madrid goals" reads the goals of Real
+    Madrid's 90 games, not the archive's ten thousand, and its clips need no game test of their own (an
+    event's clip is in the event's game), so PostgreSQL fetches the few matched clips by primary key.
 
     Teams are the game's home and away teams, the teams read on its score bug, and the full names of
     the teams whose code the word is (``LAD`` → Los Angeles Dodgers). Players are linked by face or by
@@ -249,7 +254,7 @@ def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary) -> list[Q]:
     (:func:`_clip_set`).
     """
     if not words:
-        return []
+        return [], []
     forms = {word: {word, singular(word)} for word in words}
     every_form = set().union(*forms.values())
     codes = {form.upper() for form in every_form}
@@ -270,7 +275,8 @@ def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary) -> list[Q]:
         .values_list("pk", "sport", "home_team", "away_team", "title", "graphics__teams")
     )
     players = list(Person.objects.filter(_any_contains(("name",), every_form)).values_list("pk", "name"))
-    conditions = []
+    conditions: list[Q] = []
+    games_only: list[Q] = []
     for word in words:
         word_forms = forms[word]
 
@@ -290,10 +296,14 @@ def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary) -> list[Q]:
             or away in named_teams
         ]
         person_ids = [pk for pk, name in players if contains(name)]
+        action_ids = [pk for pk, name in vocabulary.actions if contains(name)]
+        if game_ids and not (classes or action_ids or learned or person_ids):
+            games_only.append(_in_array("game_id", game_ids))
+            continue
         q = Q(pk__in=[])
         if classes:
             q |= Q(model_class__in=classes)
-        if action_ids := [pk for pk, name in vocabulary.actions if contains(name)]:
+        if action_ids:
             q |= Q(action__in=action_ids)
         if game_ids:
             q |= _in_array("game_id", game_ids)
@@ -302,7 +312,7 @@ def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary) -> list[Q]:
         if person_ids:
             q |= _person_clips(person_ids)
         conditions.append(q)
-    return conditions
+    return conditions, games_only
 
 
 class _AnyOf(Func):
@@ -388,7 +398,8 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
     """
     clips = visible_clips(include_rejected=include_rejected)
     vocabulary = _Vocabulary()
-    games, words = _game_filters(query), Q(*_word_conditions(query.words, vocabulary))
+    word_conditions, word_games = _word_conditions(query.words, vocabulary)
+    games, words, in_word_games = _game_filters(query), Q(*word_conditions), Q(*word_games)
     clips = clips.filter(words, games)
     players = Q()
     if query.player:
@@ -398,16 +409,16 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
     if query.event:
         events = _events_of(query.event, query)
         # the events of the query's games only: "scoring plays 2024" starts from that year's few games
-        matched = events.filter(games).order_by().values_list("clip_id", flat=True)
+        matched = events.filter(games, in_word_games).order_by().values_list("clip_id", flat=True)
         if query.action:  # the look-alike action, only where the game's events of that type cannot be known
-            lookalikes = _lookalike_clips(query.action, query.event, players & words, games, vocabulary)
+            lookalikes = _lookalike_clips(query.action, query.event, players & words & in_word_games, games, vocabulary)
             matched = matched.union(lookalikes, all=True)
         first = events.filter(clip=OuterRef("pk")).order_by("source", "pk")
         clips = clips.filter(_clip_set(matched)).annotate(
             matched_source=Subquery(first.values("source")[:1]), matched_play=Subquery(first.values("play_id")[:1])
         )
     else:
-        clips = clips.filter(players)
+        clips = clips.filter(players, in_word_games)
         if query.action:
             clips = clips.filter(_action_q(query.action, vocabulary))
     if query.min_score is not None:
