@@ -168,19 +168,22 @@ def _games_knowing(event_type: str, games: Q) -> tuple[QuerySet[Event], QuerySet
     return edited.order_by().values_list("game_id", flat=True), read.order_by().values_list("game_id", flat=True)
 
 
-def _game_filters(query: ParsedQuery) -> Q:
-    """The query's conditions on the game of a clip or an event (both have a ``game``): sport, team, game, dates."""
+def _game_filters(query: ParsedQuery, game: str = "game__") -> Q:
+    """The query's conditions on the game of a clip or an event (both have a ``game``): sport, team, game, dates.
+
+    ``game`` is the lookup path to the game (``""``: conditions on ``Game`` rows themselves).
+    """
     games = Q()
     if query.sport:
-        games &= Q(game__sport=query.sport)
+        games &= Q(**{f"{game}sport": query.sport})
     if query.team:
-        games &= Q(game__home_team__icontains=query.team) | Q(game__away_team__icontains=query.team)
+        games &= Q(**{f"{game}home_team__icontains": query.team}) | Q(**{f"{game}away_team__icontains": query.team})
     if query.game_id is not None:
-        games &= Q(game_id=query.game_id)
+        games &= Q(**{f"{game}id": query.game_id})
     if query.date_from:
-        games &= Q(game__date__gte=query.date_from)
+        games &= Q(**{f"{game}date__gte": query.date_from})
     if query.date_to:
-        games &= Q(game__date__lte=query.date_to)
+        games &= Q(**{f"{game}date__lte": query.date_to})
     return games
 
 
@@ -232,12 +235,15 @@ def _lookalike_clips(
     return first.union(*rest, all=True)
 
 
-def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary) -> tuple[list[Q], list[Q]]:
+def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary, games: Q) -> tuple[list[Q], Q]:
     """One condition per free-text word: clips whose model class, learned action, action, sport, title, teams or
-    players contain the word (or its singular); as two lists, the words naming only games (a team, a title: a
-    condition on ``game_id``, which an event's row meets as its clip does) second.
+    players contain the word (or its singular); the words naming only games (a team, a title) come back apart,
+    as one condition on ``game_id`` (the games every one of them names), which an event's row meets as its
+    clip does.
 
-    An event query puts the game-only conditions on its events: "Real Madrid goals" reads the goals of Real
+    Only games that the query's conditions on games ``games`` (:func:`_game_filters` of ``Game`` rows) select
+    are read: "lakers 2025" tests the 11 Lakers games of 2025, not their 78 games of every year (15 000 clips).
+    An event query puts the game-only condition on its events: "Real Madrid goals" reads the goals of Real
     Madrid's 90 games, not the archive's ten thousand, and its clips need no game test of their own (an
     event's clip is in the event's game), so PostgreSQL fetches the few matched clips by primary key.
 
@@ -254,7 +260,7 @@ def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary) -> tuple[lis
     (:func:`_clip_set`).
     """
     if not words:
-        return [], []
+        return [], Q()
     forms = {word: {word, singular(word)} for word in words}
     every_form = set().union(*forms.values())
     codes = {form.upper() for form in every_form}
@@ -264,19 +270,20 @@ def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary) -> tuple[lis
         ).values_list("code", "aliases", "name")
     )
     team_names = {name for _, _, name in teams}
-    games = list(
+    named_games = list(
         Game.objects.filter(
             Q(*(Q(search_text__contains=form.lower()) for form in every_form), _connector=Q.OR)
             | Q(sport__in=every_form)
             | Q(home_team__in=team_names)
-            | Q(away_team__in=team_names)
+            | Q(away_team__in=team_names),
+            games,
         )
         .order_by()
         .values_list("pk", "sport", "home_team", "away_team", "title", "graphics__teams")
     )
     players = list(Person.objects.filter(_any_contains(("name",), every_form)).values_list("pk", "name"))
     conditions: list[Q] = []
-    games_only: list[Q] = []
+    games_only: set[int] | None = None
     for word in words:
         word_forms = forms[word]
 
@@ -289,7 +296,7 @@ def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary) -> tuple[lis
         learned = [name for name in vocabulary.learned if contains(name)]
         game_ids = [
             pk
-            for pk, sport, home, away, title, read_teams in games
+            for pk, sport, home, away, title, read_teams in named_games
             if sport in word_forms
             or contains(home, away, title, *(read_teams or []))
             or home in named_teams
@@ -298,7 +305,7 @@ def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary) -> tuple[lis
         person_ids = [pk for pk, name in players if contains(name)]
         action_ids = [pk for pk, name in vocabulary.actions if contains(name)]
         if game_ids and not (classes or action_ids or learned or person_ids):
-            games_only.append(_in_array("game_id", game_ids))
+            games_only = set(game_ids) if games_only is None else games_only & set(game_ids)
             continue
         q = Q(pk__in=[])
         if classes:
@@ -312,7 +319,7 @@ def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary) -> tuple[lis
         if person_ids:
             q |= _person_clips(person_ids)
         conditions.append(q)
-    return conditions, games_only
+    return conditions, Q() if games_only is None else _in_array("game_id", sorted(games_only))
 
 
 class _AnyOf(Func):
@@ -398,8 +405,9 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
     """
     clips = visible_clips(include_rejected=include_rejected)
     vocabulary = _Vocabulary()
-    word_conditions, word_games = _word_conditions(query.words, vocabulary)
-    games, words, in_word_games = _game_filters(query), Q(*word_conditions), Q(*word_games)
+    games = _game_filters(query)
+    word_conditions, in_word_games = _word_conditions(query.words, vocabulary, _game_filters(query, game=""))
+    words = Q(*word_conditions)
     clips = clips.filter(words, games)
     players = Q()
     if query.player:
