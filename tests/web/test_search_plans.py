@@ -132,6 +132,12 @@ def test_event_queries_take_events_and_lookalikes_only_where_events_are_unknown(
     assert _names(archive, _search('player:david event:"home run"')) == ["bug"]
     hits = selectors.search_clips("Ortiz home runs")
     assert [h.matched for h in hits] == ["event home_run (play-by-play import)"] * 2 + ["action hit"]
+    hits = selectors.search_clips('player:ortiz event:"home run"')
+    assert [h.matched for h in hits] == ["event home_run (play-by-play import)"] * 2
+    # what a result matched on is read without the players' clips: each result clip is one of theirs
+    statements = _statements('player:ortiz event:"home run"')
+    (ranked,) = [sql for sql in statements if sql.startswith('SELECT "highlights_clip"."id"')]
+    assert '"highlights_appearance"' not in ranked
 
 
 def test_the_capped_count_counts_what_the_ranked_query_lists(
