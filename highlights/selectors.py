@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -140,68 +141,80 @@ def _clip_set(ids: QuerySet[Any]) -> Q:
     return Q(pk__in=ids)
 
 
-def _events_of(event_type: str, query: ParsedQuery) -> QuerySet[Event]:
-    """Events linked to a clip, of ``event_type`` (:data:`search.query.SCORING`: any with points), by query.player."""
+def _events_of(event_type: str, query: ParsedQuery) -> tuple[QuerySet[Event], QuerySet[Event]]:
+    """Events linked to a clip, of ``event_type`` (:data:`search.query.SCORING`: any with points), by query.player
+    and query.jersey; and the same events as seen from a clip of the query's results.
+
+    An event naming nobody (a score change) counts when a player of the query is in its clip. Every clip of
+    the results is linked to the query's players (by one of their events, or one naming nobody in a clip
+    they are in, or as a look-alike among their clips), so the second queryset (for what a result matched
+    on) drops that test: it read every clip of the players (11 000 ids for "ortiz") once per statement.
+    """
     events = Event.objects.filter(clip__isnull=False)
     events = events.filter(points__gt=0) if event_type == SCORING else events.filter(type__iexact=event_type)
+    of_result = events
     for lookup, value in (("name__icontains", query.player), ("number", query.jersey)):
         if value is not None and value != "":
-            # the event's own player, or for an event naming none (a score change) a player in its clip
             players = list(Person.objects.filter(**{lookup: value}).values_list("pk", flat=True))
             in_clip = Q(person__isnull=True) & Q(clip__in=_person_links(players))
             events = events.filter(Q(person__in=players) | in_clip)
-    return events
+            of_result = of_result.filter(Q(person__in=players) | Q(person__isnull=True))
+    return events, of_result
 
 
-def _games_knowing(event_type: str, games: Q) -> list[int]:
-    """Ids of the games whose events of ``event_type`` the index can know: imported play-by-play, or read of that type.
+def _games_knowing(event_type: str, games: Q) -> tuple[QuerySet[Event], QuerySet[Event]]:
+    """The ``game_id`` of the games whose events of ``event_type`` the index can know: (imported play-by-play or
+    edited events, events read of that type), as two querysets with repeats.
 
-    Only among the games ``games`` (:func:`_game_filters`) selects. A list (one small query) rather than
-    a subquery, so the clip table meets an array the planner estimates; read as a ``UNION`` of two
-    index-only scans, ``(source, game)`` and ``(UPPER(type), clip, game)``, where one scan with their
-    ``OR`` read every row of the event table (48 ms at 76 000 events).
+    Only among the games ``games`` (:func:`_game_filters`) selects. Each is an index-only scan, of
+    ``(game, source)`` and of ``(UPPER(type), clip, game)``, where one scan with their ``OR`` read every row of
+    the event table (48 ms at 76 000 events). Event rows always have a game, so ``NOT IN`` them never meets a
+    null.
     """
     edited = Event.objects.filter(games, source__in=[Event.Source.PLAY_BY_PLAY, Event.Source.EDITOR])
     read = Event.objects.filter(games, type__iexact=event_type)
-    return list(
-        edited.order_by().values_list("game_id", flat=True).union(read.order_by().values_list("game_id", flat=True))
-    )
+    return edited.order_by().values_list("game_id", flat=True), read.order_by().values_list("game_id", flat=True)
 
 
-def _game_filters(query: ParsedQuery) -> Q:
-    """The query's conditions on the game of a clip or an event (both have a ``game``): sport, team, game, dates."""
+def _game_filters(query: ParsedQuery, game: str = "game__") -> Q:
+    """The query's conditions on the game of a clip or an event (both have a ``game``): sport, team, game, dates.
+
+    ``game`` is the lookup path to the game (``""``: conditions on ``Game`` rows themselves).
+    """
     games = Q()
     if query.sport:
-        games &= Q(game__sport=query.sport)
+        games &= Q(**{f"{game}sport": query.sport})
     if query.team:
-        games &= Q(game__home_team__icontains=query.team) | Q(game__away_team__icontains=query.team)
+        games &= Q(**{f"{game}home_team__icontains": query.team}) | Q(**{f"{game}away_team__icontains": query.team})
     if query.game_id is not None:
-        games &= Q(game_id=query.game_id)
+        games &= Q(**{f"{game}id": query.game_id})
     if query.date_from:
-        games &= Q(game__date__gte=query.date_from)
+        games &= Q(**{f"{game}date__gte": query.date_from})
     if query.date_to:
-        games &= Q(game__date__lte=query.date_to)
+        games &= Q(**{f"{game}date__lte": query.date_to})
     return games
 
 
-def _action_parts(action_name: str) -> list[Q]:
+def _action_parts(action_name: str, vocabulary: _Vocabulary) -> list[Q]:
     """The conditions one of which a clip of an action meets: its taxonomy action, a model class containing the
     name, or (when an active classifier has such a class) a learned action containing it."""
     action = action_name.lower()
-    learned = [name for name in _learned_vocabulary() if action in name.lower()]
+    learned = [name for name in vocabulary.learned if action in name.lower()]
     parts = [
-        Q(action__in=list(Action.objects.filter(name__iexact=action).values_list("pk", flat=True))),
-        Q(model_class__in=[name for name in _class_vocabulary() if action in name.lower()]),
+        Q(action__in=[pk for pk, name in vocabulary.actions if name.lower() == action]),
+        Q(model_class__in=[name for name in vocabulary.classes if action in name.lower()]),
     ]
     return [*parts, Q(pk__in=_learned_action_clips(learned))] if learned else parts
 
 
-def _action_q(action_name: str) -> Q:
+def _action_q(action_name: str, vocabulary: _Vocabulary) -> Q:
     """Clips of an action of the taxonomy, a model class containing it, or a learned action containing it."""
-    return Q(*_action_parts(action_name), _connector=Q.OR)
+    return Q(*_action_parts(action_name, vocabulary), _connector=Q.OR)
 
 
-def _lookalike_clips(action_name: str, event_type: str, clip_filters: Q, games: Q) -> QuerySet[Clip]:
+def _lookalike_clips(
+    action_name: str, event_type: str, clip_filters: Q, games: Q, vocabulary: _Vocabulary
+) -> QuerySet[Clip]:
     """Ids of the clips of the look-alike action of an event query, in games whose events of ``event_type`` the
     index cannot know, meeting the query's other conditions on clips ``clip_filters`` (players, free words), in
     the games ``games`` (:func:`_game_filters`) selects.
@@ -209,24 +222,38 @@ def _lookalike_clips(action_name: str, event_type: str, clip_filters: Q, games: 
     The free words go in here too, not only on the ranked query: "Ortiz home runs" reads the hit clips of
     one surname's players (11 000 ids at 1 M clips), not every hit clip of the archive (112 000).
 
-    One ``UNION ALL`` part per condition of :func:`_action_parts`, so that each is an index-only scan of its
-    ``(action, game)`` or ``(model_class, game)`` index that drops the games knowing the events, where their OR
-    would read every clip row of the action.
+    Without ``clip_filters``, one ``UNION ALL`` part per condition of :func:`_action_parts`, so that each is an
+    index-only scan of its ``(action, game)`` or ``(model_class, game)`` index that drops the games knowing the
+    events (:func:`_games_knowing`, read first and bound as one array, so that no part reads the events
+    again), where their OR would read every clip row of the action. With them, one scan whose ``OR`` tests the
+    clips those conditions select (a player's 11 000 clips are fetched once, not once per part), and the games
+    knowing the events stay subqueries of that one statement.
     """
-    knowing = _games_knowing(event_type, games)
+    edited, read = _games_knowing(event_type, games)
+    parts = _action_parts(action_name, vocabulary)
+    if clip_filters:  # one scan, whose two NOT IN subqueries PostgreSQL hashes once
+        parts = [Q(*parts, _connector=Q.OR)]
+        unknown = ~Q(game_id__in=edited) & ~Q(game_id__in=read)
+    else:  # the games read once (one small query) and bound as an array each part's scan tests
+        unknown = ~_in_array("game_id", list(edited.union(read)))
     first, *rest = (
-        Clip.objects.filter(part, clip_filters, games)
-        .exclude(_in_array("game_id", knowing))
-        .order_by()
-        .values_list("pk", flat=True)
-        for part in _action_parts(action_name)
+        Clip.objects.filter(part, clip_filters, games, unknown).order_by().values_list("pk", flat=True)
+        for part in parts
     )
     return first.union(*rest, all=True)
 
 
-def _word_conditions(words: Sequence[str]) -> list[Q]:
+def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary, games: Q) -> tuple[list[Q], Q]:
     """One condition per free-text word: clips whose model class, learned action, action, sport, title, teams or
-    players contain the word (or its singular).
+    players contain the word (or its singular); the words naming only games (a team, a title) come back apart,
+    as one condition on ``game_id`` (the games every one of them names), which an event's row meets as its
+    clip does.
+
+    Only games that the query's conditions on games ``games`` (:func:`_game_filters` of ``Game`` rows) select
+    are read: "lakers 2025" tests the 11 Lakers games of 2025, not their 78 games of every year (15 000 clips).
+    An event query puts the game-only condition on its events: "Real Madrid goals" reads the goals of Real
+    Madrid's 90 games, not the archive's ten thousand, and its clips need no game test of their own (an
+    event's clip is in the event's game), so PostgreSQL fetches the few matched clips by primary key.
 
     Teams are the game's home and away teams, the teams read on its score bug, and the full names of
     the teams whose code the word is (``LAD`` → Los Angeles Dodgers). Players are linked by face or by
@@ -241,30 +268,30 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
     (:func:`_clip_set`).
     """
     if not words:
-        return []
+        return [], Q()
     forms = {word: {word, singular(word)} for word in words}
     every_form = set().union(*forms.values())
     codes = {form.upper() for form in every_form}
-    vocabulary, learned_vocabulary = _class_vocabulary(), _learned_vocabulary()
-    actions = list(Action.objects.filter(_any_contains(("name",), every_form)).values_list("pk", "name"))
     teams = list(
         Team.objects.filter(
             Q(code__in=codes) | Q(*(Q(aliases__contains=[c]) for c in codes), _connector=Q.OR)
         ).values_list("code", "aliases", "name")
     )
     team_names = {name for _, _, name in teams}
-    games = list(
+    named_games = list(
         Game.objects.filter(
             Q(*(Q(search_text__contains=form.lower()) for form in every_form), _connector=Q.OR)
             | Q(sport__in=every_form)
             | Q(home_team__in=team_names)
-            | Q(away_team__in=team_names)
+            | Q(away_team__in=team_names),
+            games,
         )
         .order_by()
         .values_list("pk", "sport", "home_team", "away_team", "title", "graphics__teams")
     )
     players = list(Person.objects.filter(_any_contains(("name",), every_form)).values_list("pk", "name"))
-    conditions = []
+    conditions: list[Q] = []
+    games_only: set[int] | None = None
     for word in words:
         word_forms = forms[word]
 
@@ -273,21 +300,25 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
 
         word_codes = {form.upper() for form in word_forms}
         named_teams = {name for code, aliases, name in teams if code in word_codes or word_codes & set(aliases)}
-        classes = [name for name in vocabulary if contains(name)]
-        learned = [name for name in learned_vocabulary if contains(name)]
+        classes = [name for name in vocabulary.classes if contains(name)]
+        learned = [name for name in vocabulary.learned if contains(name)]
         game_ids = [
             pk
-            for pk, sport, home, away, title, read_teams in games
+            for pk, sport, home, away, title, read_teams in named_games
             if sport in word_forms
             or contains(home, away, title, *(read_teams or []))
             or home in named_teams
             or away in named_teams
         ]
         person_ids = [pk for pk, name in players if contains(name)]
+        action_ids = [pk for pk, name in vocabulary.actions if contains(name)]
+        if game_ids and not (classes or action_ids or learned or person_ids):
+            games_only = set(game_ids) if games_only is None else games_only & set(game_ids)
+            continue
         q = Q(pk__in=[])
         if classes:
             q |= Q(model_class__in=classes)
-        if action_ids := [pk for pk, name in actions if contains(name)]:
+        if action_ids:
             q |= Q(action__in=action_ids)
         if game_ids:
             q |= _in_array("game_id", game_ids)
@@ -296,7 +327,7 @@ def _word_conditions(words: Sequence[str]) -> list[Q]:
         if person_ids:
             q |= _person_clips(person_ids)
         conditions.append(q)
-    return conditions
+    return conditions, Q() if games_only is None else _in_array("game_id", sorted(games_only))
 
 
 class _AnyOf(Func):
@@ -334,21 +365,34 @@ def _learned_action_clips(actions: list[str]) -> QuerySet[LearnedAction]:
     ).values("clip_id")
 
 
-def _class_vocabulary() -> set[str]:
-    """Every model class a clip can carry: the action model's classes and the taxonomy's model classes."""
-    vocabulary = set(model_weights().categories)
-    for classes in Action.objects.values_list("model_classes", flat=True):
-        vocabulary.update(classes)
-    return vocabulary
+class _Vocabulary:
+    """The names a query's words and action are resolved against, each read at most once per query (lazily).
 
+    ``actions``: the taxonomy's ``(pk, name)``; ``classes``: every model class a clip can carry (the action
+    model's classes and the taxonomy's); ``learned``: the output classes of the active learned action
+    classifiers. One query reads the taxonomy for both of its uses, where an event query with an action
+    read it and the classifiers twice.
+    """
 
-def _learned_vocabulary() -> set[str]:
-    """The output classes of the active learned action classifiers."""
-    return {
-        name
-        for classes in ActionClassifier.objects.filter(is_active=True).values_list("classes", flat=True)
-        for name in classes
-    }
+    @cached_property
+    def _taxonomy(self) -> list[tuple[int, str, list[str]]]:
+        return list(Action.objects.order_by().values_list("pk", "name", "model_classes"))
+
+    @cached_property
+    def actions(self) -> list[tuple[int, str]]:
+        return [(pk, name) for pk, name, _ in self._taxonomy]
+
+    @cached_property
+    def classes(self) -> set[str]:
+        return set(model_weights().categories).union(*(classes for _, _, classes in self._taxonomy))
+
+    @cached_property
+    def learned(self) -> set[str]:
+        return {
+            name
+            for classes in ActionClassifier.objects.filter(is_active=True).order_by().values_list("classes", flat=True)
+            for name in classes
+        }
 
 
 def visible_clips(*, include_rejected: bool = False) -> QuerySet[Clip]:
@@ -368,7 +412,10 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
         An unsliced queryset with game and action joined; ``query.limit`` is the caller's to apply.
     """
     clips = visible_clips(include_rejected=include_rejected)
-    games, words = _game_filters(query), Q(*_word_conditions(query.words))
+    vocabulary = _Vocabulary()
+    games = _game_filters(query)
+    word_conditions, in_word_games = _word_conditions(query.words, vocabulary, _game_filters(query, game=""))
+    words = Q(*word_conditions)
     clips = clips.filter(words, games)
     players = Q()
     if query.player:
@@ -376,19 +423,20 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
     if query.jersey is not None:
         players &= _has_person(number=query.jersey)
     if query.event:
-        events = _events_of(query.event, query)
+        events, of_result = _events_of(query.event, query)
         # the events of the query's games only: "scoring plays 2024" starts from that year's few games
-        matched = events.filter(games).order_by().values_list("clip_id", flat=True)
+        matched = events.filter(games, in_word_games).order_by().values_list("clip_id", flat=True)
         if query.action:  # the look-alike action, only where the game's events of that type cannot be known
-            matched = matched.union(_lookalike_clips(query.action, query.event, players & words, games), all=True)
-        first = events.filter(clip=OuterRef("pk")).order_by("source", "pk")
+            lookalikes = _lookalike_clips(query.action, query.event, players & words & in_word_games, games, vocabulary)
+            matched = matched.union(lookalikes, all=True)
+        first = of_result.filter(clip=OuterRef("pk")).order_by("source", "pk")
         clips = clips.filter(_clip_set(matched)).annotate(
             matched_source=Subquery(first.values("source")[:1]), matched_play=Subquery(first.values("play_id")[:1])
         )
     else:
-        clips = clips.filter(players)
+        clips = clips.filter(players, in_word_games)
         if query.action:
-            clips = clips.filter(_action_q(query.action))
+            clips = clips.filter(_action_q(query.action, vocabulary))
     if query.min_score is not None:
         clips = clips.filter(highlight_score__gte=query.min_score)
     if query.order == Order.RECENT:

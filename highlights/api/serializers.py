@@ -140,6 +140,31 @@ class ClipSerializer(serializers.ModelSerializer):
     def get_url(self, clip: Clip) -> str:
         return reverse("clip", args=[clip.pk])
 
+    def to_representation(self, clip: Clip) -> dict[str, Any]:
+        """The ``Meta.fields`` of one clip, read straight from it (game and action joined by the caller).
+
+        The same values as DRF's field-by-field walk (``tests/web/test_api.py`` compares them), at a fraction of
+        its cost: that walk over a page of 24 clips was about a third of a search request's Python.
+        """
+        game = clip.game
+        return {
+            "id": clip.pk,
+            "game": clip.game_id,
+            "game_title": str(game),
+            "sport": game.sport,
+            "start_ms": clip.start_ms,
+            "end_ms": clip.end_ms,
+            "model_class": clip.model_class,
+            "action": clip.action.name if clip.action_id is not None else None,
+            "confidence": clip.confidence,
+            "highlight_score": clip.highlight_score,
+            "audio_energy": clip.audio_energy,
+            "motion": clip.motion,
+            "review_status": str(clip.review_status),
+            "thumbnail_url": self.get_thumbnail_url(clip),
+            "url": self.get_url(clip),
+        }
+
 
 class ClipReviewSerializer(serializers.Serializer):
     """An editor's change to a clip: a new action label and/or a review verdict."""

@@ -71,6 +71,10 @@ _FILTER_PARAMS = [
 ]
 
 
+_UNSHOWN = ("embedding", "game__top_classes", "game__graphics", "game__search_text")
+"""Columns of a clip and its game that ``ClipSerializer`` never shows, left unread (the embedding is 4 KB a clip)."""
+
+
 def clips_for(request: Request) -> QuerySet[Clip]:
     """The clips a request's ``q`` and filter parameters select (``highlights.forms.SearchForm``; errors → HTTP 400)."""
     form = SearchForm(request.query_params)
@@ -78,7 +82,7 @@ def clips_for(request: Request) -> QuerySet[Clip]:
         errors = form.errors.get_json_data()
         raise ValidationError({field: " ".join(e["message"] for e in messages) for field, messages in errors.items()})
     query = form.cleaned_data["query"]
-    clips = selectors.clip_queryset(query, include_rejected=roles.is_editor(request.user))
+    clips = selectors.clip_queryset(query, include_rejected=roles.is_editor(request.user)).defer(*_UNSHOWN)
     return clips[: query.limit] if query.limit else clips
 
 

@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 from django.conf import settings
 from django.test import Client
+from rest_framework.serializers import ModelSerializer
 
 from highlights import selectors
+from highlights.api.serializers import ClipSerializer
 from highlights.models import Action, Clip, FaceTrack, Game, IndexJob, Person, Reel, ReviewStatus
 from tests.web.conftest import ffprobe, moov_before_mdat
 
@@ -64,6 +66,15 @@ def test_search_parses_the_query_and_ranks_by_highlight_score(env: dict[str, Gam
     assert baseball["count"] == env["baseball"].clips.count() > 0
     assert Client().get("/api/search/", {"q": "red sox 2025"}).json()["count"] == 0
     assert Client().get("/api/search/", {"q": "hits top 1"}).json()["count"] == 1
+
+
+def test_a_clip_reads_as_drfs_field_by_field_walk_reads_it(env: dict[str, Game]) -> None:
+    clips = list(selectors.visible_clips().order_by("pk"))
+    clips[0].action, clips[-1].thumbnail = None, ""  # in memory only: no action, no thumbnail
+    serializer = ClipSerializer()
+    for clip in clips:
+        assert serializer.to_representation(clip) == ModelSerializer.to_representation(serializer, clip), clip.pk
+    assert {c["thumbnail_url"] is None for c in ClipSerializer(clips, many=True).data} == {True, False}
 
 
 def test_search_filters_and_bad_queries(env: dict[str, Game]) -> None:

@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from django.db import connection
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 
 from highlights import selectors
 from highlights.models import Action, Appearance, Clip, Event, FaceTrack, Game, Person, ReviewStatus
@@ -130,6 +132,12 @@ def test_event_queries_take_events_and_lookalikes_only_where_events_are_unknown(
     assert _names(archive, _search('player:david event:"home run"')) == ["bug"]
     hits = selectors.search_clips("Ortiz home runs")
     assert [h.matched for h in hits] == ["event home_run (play-by-play import)"] * 2 + ["action hit"]
+    hits = selectors.search_clips('player:ortiz event:"home run"')
+    assert [h.matched for h in hits] == ["event home_run (play-by-play import)"] * 2
+    # what a result matched on is read without the players' clips: each result clip is one of theirs
+    statements = _statements('player:ortiz event:"home run"')
+    (ranked,) = [sql for sql in statements if sql.startswith('SELECT "highlights_clip"."id"')]
+    assert '"highlights_appearance"' not in ranked
 
 
 def test_the_capped_count_counts_what_the_ranked_query_lists(
@@ -219,3 +227,45 @@ def test_similar_clips_are_the_nearest_visible_ones_with_their_rows(tmp_path: Pa
     expected = [c.pk for c in by_nearness if c not in hidden][:12]
     assert [c.pk for c, _ in nearest] == [h.clip_id for h in hits] == expected
     assert all(c.game == game and c.action == hit for c, _ in nearest)  # the rows views show
+
+
+def _statements(text: str) -> list[str]:
+    """The SQL statements one search runs (the ranked clips, read in full)."""
+    with CaptureQueriesContext(connection) as queries:
+        _search(text)
+    return [q["sql"] for q in queries.captured_queries]
+
+
+def test_a_query_reads_the_taxonomy_and_the_classifiers_once(archive: dict[str, Any]) -> None:
+    # "Ortiz home runs": a free word (the taxonomy's actions and classes), an event and its look-alike action
+    statements = _statements("Ortiz home runs")
+    assert sum('FROM "highlights_action"' in sql for sql in statements) == 1
+    assert sum('FROM "highlights_actionclassifier"' in sql for sql in statements) == 1
+    assert not any('FROM "highlights_action"' in sql for sql in _statements("tennis"))  # no word, no action
+
+
+def test_a_players_lookalikes_are_one_scan_with_the_games_knowing_the_events_as_subqueries(
+    archive: dict[str, Any],
+) -> None:
+    statements = _statements("Ortiz home runs")
+    (matched,) = [sql for sql in statements if "array_agg" in sql and 'UPPER("highlights_event"."type"' in sql]
+    assert matched.count('FROM "highlights_clip"') == 1  # the hit action and its model classes in one scan
+    assert 'NOT ("highlights_clip"."game_id" IN (SELECT' in matched
+    # without a player or words: one index-only part per action condition, the games read once beforehand
+    statements = _statements("home runs")
+    (matched,) = [sql for sql in statements if "array_agg" in sql]
+    assert matched.count('FROM "highlights_clip"') == 2 and "IN (SELECT" not in matched
+
+
+def test_words_naming_games_filter_an_event_querys_events_and_the_games_read(archive: dict[str, Any]) -> None:
+    assert _names(archive, _search("red sox home runs")) == ["bug", "hr_anon", "hr_other"]  # the pbp game's events
+    assert _names(archive, _search("dodgers home runs")) == ["lookalike", "other"]  # the plain game's look-alikes
+    assert _search("red sox dodgers home runs") == []  # no game has both teams
+    red_sox = archive["bug"].game_id
+    (events,) = [sql for sql in _statements("red sox home runs") if "array_agg" in sql]
+    assert f'"highlights_event"."game_id" = ANY(\'{{{red_sox}}}\'::bigint[])' in events
+    Game.objects.filter(pk=red_sox).update(date=date(2024, 5, 1))
+    assert _names(archive, _search("red sox 2024")) == ["face", "bug", "hr_anon", "hr_other", "lookalike_pbp"]
+    assert _search("red sox 2025") == []
+    (games,) = [sql for sql in _statements("red sox 2025") if 'FROM "highlights_game"' in sql]
+    assert '"highlights_game"."date" >= ' in games  # only the query's games are read
