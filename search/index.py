@@ -177,7 +177,7 @@ class Snapshot:
     def ids(self) -> np.ndarray:
         """The visible ids ``(N,)`` int64: the base's less the removed ones, then the delta's."""
         base = _index_ids(self.base)
-        return np.concatenate([base[~np.isin(base, self.removed)], _index_ids(self.delta)])
+        return np.concatenate([base[~_member(base, self.removed)], _index_ids(self.delta)])
 
     def _selectors(
         self, exclude: Collection[int], allowed: Collection[int] | np.ndarray | None
@@ -389,13 +389,13 @@ class VectorIndex:
         return index
 
     def _base_ids(self, base: faiss.Index) -> np.ndarray:
-        """The ids of the cached base ``base`` (computed once per base: the writer asks at every write)."""
+        """The sorted ids of the cached base ``base`` (found once per base: the writer asks at every write)."""
         with self._lock:
             if self._base is not None and self._base[1] is base:
                 if self._base[2] is None:
-                    self._base = (self._base[0], base, _index_ids(base))
+                    self._base = (self._base[0], base, np.sort(_index_ids(base)))
                 return self._base[2]
-        return _index_ids(base)
+        return np.sort(_index_ids(base))
 
     def save(self, index: faiss.Index, trained_rows: int = 0) -> int:
         """Write ``index`` as the base of the next version (empty delta), publish it atomically, prune.
@@ -474,11 +474,12 @@ class VectorIndex:
         call :meth:`rebuild` instead when :meth:`needs_training` says so.
         """
         current = self.load()
-        kept = np.unique(_as_ids(keep))  # sorted: binary searches over millions of ids
+        kept = np.sort(_as_ids(keep))  # binary searches over millions of ids (np.unique hashes: slower)
         ids = np.fromiter(wanted.keys(), dtype=np.int64, count=len(wanted))
-        replaced = np.unique(ids)
+        replaced = np.sort(ids)
         base_ids = self._base_ids(current.base)
-        removed = np.union1d(current.removed, base_ids[~_member(base_ids, kept) | _member(base_ids, replaced)])
+        dropped = base_ids[~_member(base_ids, kept) | _member(base_ids, replaced)]
+        removed = np.sort(np.concatenate([current.removed, dropped[~_member(dropped, current.removed)]]))
         delta = self._empty_delta()
         if current.delta.ntotal:
             delta = faiss.read_index(str(self.delta_path(current.version)))  # a private copy, small
@@ -559,7 +560,7 @@ class VectorIndex:
 
 
 def _member(ids: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
-    """Whether each of ``ids`` is in the sorted, unique ``sorted_ids`` (a binary search: millions of ids)."""
+    """Whether each of ``ids`` is in the sorted ``sorted_ids`` (a binary search: millions of ids)."""
     if not len(sorted_ids):
         return np.zeros(len(ids), bool)
     at = np.searchsorted(sorted_ids, ids).clip(max=len(sorted_ids) - 1)
