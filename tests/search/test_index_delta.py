@@ -195,3 +195,12 @@ def test_a_pointer_written_before_deltas_reads_as_its_own_base(tmp_path: Path) -
     index.sync({i: vectors[i] for i in range(100, 120)}, set(range(120)))
     assert (tmp_path / "clips.version").read_text() == "2 0 1\n"
     assert reader.search(vectors[110], 1)[0][0] == 110 and reader.load().ntotal == 120
+
+
+def test_a_first_write_with_no_rows_publishes_an_empty_base_that_later_writes_add_to(tmp_path: Path) -> None:
+    index = VectorIndex(tmp_path / "tracks.faiss", DIM)
+    assert index.sync({}, set()) == (0, 0)  # a game without faces
+    assert index.load().ntotal == 0 and index.search(np.ones(DIM, np.float32), 3) == []
+    vectors = _vectors(np.random.default_rng(25), 5)
+    index.sync(dict(enumerate(vectors)), set(range(5)))
+    assert sorted(VectorIndex(tmp_path / "tracks.faiss", DIM).load().ids().tolist()) == [0, 1, 2, 3, 4]
