@@ -92,7 +92,7 @@ def _sync(index: VectorIndex, key: LockKey, wanted: QuerySet, keep: QuerySet) ->
             _rebuild(index, keep)
             return
         vectors = {row.pk: row.embedding_vector() for row in wanted.only("pk", "embedding")}
-        index.sync(vectors, set(keep.values_list("pk", flat=True)))
+        index.sync(vectors, np.fromiter(keep.values_list("pk", flat=True), np.int64))  # no set of a million ints
 
 
 def _current_clips() -> QuerySet[Clip]:
