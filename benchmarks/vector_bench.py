@@ -5,6 +5,7 @@ memory figures), and a command of its own for the candidate table::
 
     .venv/bin/python benchmarks/vector_bench.py sweep [--clips 1000000] [--dim 1024] [--queries 200]
     .venv/bin/python benchmarks/vector_bench.py faces [--faces 10000000] [--queries 200]
+    .venv/bin/python benchmarks/vector_bench.py sync [--rows 200000] [--games 5] [--per-game 200]
 
 Synthetic vectors are clustered like real embeddings (clustered by class, sub-clustered by game and
 scene): 400 class centres, 20 sub-centres each, isotropic noise, L2-normalised
@@ -20,6 +21,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -36,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from ml.faces import DESCRIPTOR_DIM, FaceRecognizer, euclidean, load_image  # noqa: E402
 from search.identities import choose_person  # noqa: E402
-from search.index import Training, VectorIndex  # noqa: E402
+from search.index import Fold, Training, VectorIndex  # noqa: E402
 
 SHARED = Path(os.environ.get("HL_SHARED_DIR", ROOT.parent / "shared"))
 
@@ -345,6 +347,114 @@ def clip_figures(n: int, dim: int, first_id: int = 1, n_queries: int = 200) -> d
     }
 
 
+def _written(index: VectorIndex, version: int) -> int:
+    """Bytes a write of ``version`` put on disk: its base or its delta and removed list, and the pointer."""
+    files = [index.snapshot_path(version), index.delta_path(version), index.removed_path(version), index.version_path]
+    return sum(path.stat().st_size for path in files if path.exists())
+
+
+def _percentiles(times: list[float]) -> dict[str, float]:
+    return {"p50": round(float(np.percentile(times, 50)), 2), "p95": round(float(np.percentile(times, 95)), 2)}
+
+
+def sync_figures(
+    n: int, dim: int, games: int, per_game: int, n_queries: int, training: Training, fold: Fold, folder: Path
+) -> dict[str, Any]:
+    """A game's index write at ``n`` rows: today's whole-snapshot rewrite beside the delta write, in one run.
+
+    One trained base (``training.factory`` on ``training.sample`` vectors, then the ``n`` rows of
+    :func:`clip_vectors`, ids ``1..n``) is written once and hard-linked into a second folder. Each
+    of ``games`` games then adds ``per_game`` new rows (``keep`` = every id so far) to both copies:
+    one folds at every write (``Fold(rows=0)``: a private copy of the base, remove, add, write the
+    whole index: what every write did before deltas), the other writes a delta (``fold``). The delta
+    is then filled to one game short of the fold size, and one more game is timed there (a write's
+    worst case) and the one after it, which folds. Searches (``VectorIndex.search`` of a second
+    process's view, one FAISS thread, k = 10) run with an empty delta and with the delta at the fold size.
+
+    Returns:
+        Seconds and bytes written per game (``whole_sync``, ``delta_sync``, ``delta_sync_at_fold_size``,
+        ``fold``; medians over the games), ``delta_sync_amortised`` (a fold cycle's mean: the delta
+        grows from empty to the fold size, then folds), and ``search_ms`` p50/p95 per delta size.
+    """
+    shutil.rmtree(folder, ignore_errors=True)
+    delta = VectorIndex(folder / "delta" / "clips.faiss", dim, training=training, fold=fold)
+    sample = np.concatenate(list(clustered_chunks(training.sample, dim, start=20 * n + 1)))
+    started = time.perf_counter()
+    delta.rebuild(
+        ((np.arange(first, first + len(v), dtype=np.int64), v) for first, v in _numbered(clip_vectors(n, dim))), sample
+    )
+    build_s = time.perf_counter() - started
+    whole = VectorIndex(folder / "whole" / "clips.faiss", dim, training=training, fold=Fold(rows=0, share=0.0))
+    whole.path.parent.mkdir(parents=True)
+    os.link(delta.snapshot_path(1), whole.snapshot_path(1))
+    shutil.copyfile(delta.version_path, whole.version_path)
+    queries = next(clustered_chunks(n_queries, dim, start=CLIP_QUERIES_SEED * n))
+    limit = fold.limit(n)
+    new = np.concatenate(list(clustered_chunks(games * per_game + limit + per_game, dim, start=30 * n + 1)))
+    next_id = n + 1
+
+    def game(index: VectorIndex, rows: int = per_game) -> tuple[float, int]:
+        nonlocal next_id
+        wanted = dict(zip(range(next_id, next_id + rows), new[next_id - n - 1 :], strict=False))
+        next_id += rows
+        keep = np.arange(1, next_id, dtype=np.int64)
+        started = time.perf_counter()
+        index.sync(wanted, keep)
+        return time.perf_counter() - started, _written(index, index.version())
+
+    def searched() -> dict[str, float]:
+        reader = VectorIndex(delta.path, dim, training=training)
+        reader.load()
+        times = []
+        for query in queries:
+            started = time.perf_counter()
+            reader.search(query, 10)
+            times.append((time.perf_counter() - started) * 1000)
+        return _percentiles(times)
+
+    def median(runs: list[tuple[float, int]]) -> dict[str, float]:
+        return {"s": round(float(np.median([s for s, _ in runs])), 3), "bytes": int(np.median([b for _, b in runs]))}
+
+    search_empty = searched()
+    whole_runs, delta_runs = [], []
+    for _ in range(games):  # the same rows go to both: the second index reads ids the first was given
+        first = next_id
+        whole_runs.append(game(whole))
+        next_id = first
+        delta_runs.append(game(delta))
+    game(delta, limit - delta.load().delta.ntotal - per_game)  # fill the delta to one game short of the fold
+    at_fold = game(delta)
+    search_full = {**searched(), "delta_rows": delta.load().delta.ntotal}
+    folded = game(delta)
+    cycle = limit / per_game  # games between two folds
+    mean_delta = ((delta_runs[0][0] + at_fold[0]) / 2, (delta_runs[0][1] + at_fold[1]) / 2)
+    return {
+        "rows": n,
+        "dim": dim,
+        "index": training.factory,
+        "base_bytes": delta.snapshot_path(1).stat().st_size,
+        "base_build_s": round(build_s, 1),
+        "per_game": per_game,
+        "fold_rows": limit,
+        "whole_sync": median(whole_runs),
+        "delta_sync": median(delta_runs),
+        "delta_sync_at_fold_size": median([at_fold]),
+        "fold": median([folded]),
+        "delta_sync_amortised": {
+            "s": round(mean_delta[0] + folded[0] / cycle, 3),
+            "bytes": int(mean_delta[1] + folded[1] / cycle),
+        },
+        "search_ms": {"empty_delta": search_empty, "delta_at_fold_size": search_full},
+    }
+
+
+def _numbered(chunks: Iterator[np.ndarray], first: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+    """``(first id, chunk)`` of consecutive ids from ``first``."""
+    for vectors in chunks:
+        yield first, vectors
+        first += len(vectors)
+
+
 def shared_face_descriptors(weights_dir: Path) -> tuple[np.ndarray, list[str]]:
     """dlib descriptors ``(N, 128)`` of the shared face photos (``data/faces/labels.csv``) and their identities."""
     face_recognizer = FaceRecognizer(weights_dir)
@@ -446,6 +556,18 @@ def main() -> None:
     p.add_argument("--factory", default="IVF4096,SQ8")
     p.add_argument("--nprobe", type=int, default=16)
     p.add_argument("--folder", type=Path, default=ROOT / "var" / "bench" / "faces-index")
+    p = sub.add_parser("sync", help="a game's index write: whole-snapshot rewrite vs delta, search with a delta")
+    p.add_argument("--rows", type=int, default=200_000)
+    p.add_argument("--dim", type=int, default=1024)
+    p.add_argument("--games", type=int, default=5)
+    p.add_argument("--per-game", type=int, default=200)
+    p.add_argument("--queries", type=int, default=200)
+    p.add_argument("--factory", default="IVF1024,SQ8")
+    p.add_argument("--nprobe", type=int, default=16)
+    p.add_argument("--sample", type=int, default=40_000)
+    p.add_argument("--fold-rows", type=int, default=Fold().rows)
+    p.add_argument("--fold-share", type=float, default=Fold().share)
+    p.add_argument("--folder", type=Path, default=ROOT / "var" / "bench" / "sync-index")
     for name in ("clips", "write-clips", "read-clips"):
         p = sub.add_parser(
             name, help="clip index at scale: writer process, web process, recall" if name == "clips" else ""
@@ -471,6 +593,13 @@ def main() -> None:
         training = Training(args.factory, min_rows=200_000, nprobe=args.nprobe)
         weights = Path(os.environ.get("HL_WEIGHTS_DIR", SHARED / "weights"))
         figures = face_bench(args.faces, training, args.folder, weights)
+        print(json.dumps({**figures, "peak_rss_mb": peak_rss_mb(), "cores": os.cpu_count()}))
+    elif args.command == "sync":
+        training = Training(args.factory, min_rows=0, nprobe=args.nprobe, sample=args.sample)
+        fold = Fold(args.fold_rows, args.fold_share)
+        figures = sync_figures(
+            args.rows, args.dim, args.games, args.per_game, args.queries, training, fold, args.folder
+        )
         print(json.dumps({**figures, "peak_rss_mb": peak_rss_mb(), "cores": os.cpu_count()}))
     elif args.command == "sweep":
         sweep(

@@ -246,6 +246,10 @@ HL_FAISS_CLIP_TRAIN_ROWS = env.int("HL_FAISS_CLIP_TRAIN_ROWS", default=100_000)
 HL_FAISS_CLIP_NPROBE = env.int("HL_FAISS_CLIP_NPROBE", default=16)  # inverted lists visited per query
 HL_FAISS_RETRAIN_GROWTH = env.float("HL_FAISS_RETRAIN_GROWTH", default=4.0)  # retrain when the rows grew this much
 HL_FAISS_TRAIN_SAMPLE = env.int("HL_FAISS_TRAIN_SAMPLE", default=100_000)  # vectors k-means is trained on
+# A write adds to a small exact delta beside the base and folds it into a new base once it (or the removed
+# ids) passes HL_FAISS_DELTA_ROWS rows or HL_FAISS_DELTA_SHARE of the base's rows (search.index.Fold; all indexes)
+HL_FAISS_DELTA_ROWS = env.int("HL_FAISS_DELTA_ROWS", default=10_000)
+HL_FAISS_DELTA_SHARE = env.float("HL_FAISS_DELTA_SHARE", default=0.05)
 
 # --- Backfills ---------------------------------------------------------------------------------
 # Folders that backfills may read; a path outside them is refused. Defaults to var/archive.

@@ -4,7 +4,9 @@ Every process may read an index (``search.clips``, ``search.faces``), but only o
 writes it: writers hold a PostgreSQL advisory lock for the length of a transaction
 (``LockKey.CLIP_INDEX`` for the clip index, ``LockKey.PEOPLE`` for the face indexes, which people's
 writers share), so workers on any number of machines sharing the index volume take turns. Each
-write publishes a new snapshot version; readers reload when the version changes. PostgreSQL is the
+write publishes a new version; readers reload when the version changes. A game's write adds to the
+index's small exact delta and leaves its base file alone until the delta is folded in
+(``search.index``: ``HL_FAISS_DELTA_ROWS``, ``HL_FAISS_DELTA_SHARE``). PostgreSQL is the
 source of truth: the rows' embeddings (``embedding_vector()``) are written under their primary keys,
 ``rebuild_clip_index`` regenerates the clip index from the Clip rows, ``check_clip_index`` compares
 the two sets of ids.
@@ -13,7 +15,8 @@ Training is the writer's too: an index stays exact until its rows reach the trai
 (``HL_FAISS_CLIP_TRAIN_ROWS``, ``HL_FAISS_FACE_TRAIN_ROWS``); the write that reaches it, and any
 write after the rows grew ``HL_FAISS_RETRAIN_GROWTH`` times since the last training, rebuilds the
 index from PostgreSQL instead: the coarse quantiser and codec are trained on a random sample of
-the rows (``HL_FAISS_TRAIN_SAMPLE``), then every row is added in batches.
+the rows (``HL_FAISS_TRAIN_SAMPLE``), then every row is added in batches, as a new base with an
+empty delta.
 """
 
 from __future__ import annotations
@@ -89,7 +92,7 @@ def _sync(index: VectorIndex, key: LockKey, wanted: QuerySet, keep: QuerySet) ->
             _rebuild(index, keep)
             return
         vectors = {row.pk: row.embedding_vector() for row in wanted.only("pk", "embedding")}
-        index.sync(vectors, set(keep.values_list("pk", flat=True)))
+        index.sync(vectors, np.fromiter(keep.values_list("pk", flat=True), np.int64))  # no set of a million ints
 
 
 def _current_clips() -> QuerySet[Clip]:

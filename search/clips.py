@@ -8,12 +8,12 @@ from pathlib import Path
 from django.conf import settings
 
 from ml.weights import VideoModelWeights
-from search.index import Training, VectorIndex
+from search.index import Fold, Training, VectorIndex
 
 
 @functools.cache
-def _index(path: Path, dim: int, factory: str, keep: int, training: Training) -> VectorIndex:
-    return VectorIndex(path, dim, factory, keep, training)
+def _index(path: Path, dim: int, factory: str, keep: int, training: Training, fold: Fold) -> VectorIndex:
+    return VectorIndex(path, dim, factory, keep, training, fold)
 
 
 def clip_index(weights: VideoModelWeights) -> VectorIndex:
@@ -31,4 +31,5 @@ def clip_index(weights: VideoModelWeights) -> VectorIndex:
         settings.HL_FAISS_TRAIN_SAMPLE,
     )
     factory, keep = settings.HL_FAISS_CLIP_FACTORY, settings.HL_INDEX_KEEP_SNAPSHOTS
-    return _index(path, weights.embedding_dim, factory, keep, training)
+    fold = Fold(settings.HL_FAISS_DELTA_ROWS, settings.HL_FAISS_DELTA_SHARE)
+    return _index(path, weights.embedding_dim, factory, keep, training, fold)

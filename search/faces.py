@@ -16,12 +16,12 @@ from pathlib import Path
 from django.conf import settings
 
 from ml.faces import DESCRIPTOR_DIM
-from search.index import Training, VectorIndex
+from search.index import Fold, Training, VectorIndex
 
 
 @functools.cache
-def _index(path: Path, factory: str, keep: int, training: Training) -> VectorIndex:
-    return VectorIndex(path, DESCRIPTOR_DIM, factory, keep, training)
+def _index(path: Path, factory: str, keep: int, training: Training, fold: Fold) -> VectorIndex:
+    return VectorIndex(path, DESCRIPTOR_DIM, factory, keep, training, fold)
 
 
 def _training() -> Training:
@@ -34,13 +34,17 @@ def _training() -> Training:
     )
 
 
+def _fold() -> Fold:
+    return Fold(settings.HL_FAISS_DELTA_ROWS, settings.HL_FAISS_DELTA_SHARE)
+
+
 def face_track_index() -> VectorIndex:
     """Face-track embeddings (ids = ``FaceTrack`` primary keys); trained from ``HL_FAISS_FACE_TRAIN_ROWS`` tracks."""
     path = Path(settings.HL_INDEX_DIR) / "face-tracks-dlib.faiss"
-    return _index(path, settings.HL_FAISS_FACE_FACTORY, settings.HL_INDEX_KEEP_SNAPSHOTS, _training())
+    return _index(path, settings.HL_FAISS_FACE_FACTORY, settings.HL_INDEX_KEEP_SNAPSHOTS, _training(), _fold())
 
 
 def person_photo_index() -> VectorIndex:
     """Reference-photo descriptors of enrolled people (ids = ``PersonPhoto`` primary keys)."""
     path = Path(settings.HL_INDEX_DIR) / "face-players-dlib.faiss"  # the file name from before the rename, kept
-    return _index(path, settings.HL_FAISS_FACE_FACTORY, settings.HL_INDEX_KEEP_SNAPSHOTS, _training())
+    return _index(path, settings.HL_FAISS_FACE_FACTORY, settings.HL_INDEX_KEEP_SNAPSHOTS, _training(), _fold())

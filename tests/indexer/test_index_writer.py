@@ -48,11 +48,11 @@ def test_the_writer_trains_at_the_threshold_adds_in_between_and_retrains_when_th
 ) -> None:
     index = face_track_index()
     index_writer.sync_game_face_tracks(_game(1, 150).pk)
-    assert index.trained_rows() == 0 and isinstance(index.load(), faiss.IndexIDMap2)  # small: exact
+    assert index.trained_rows() == 0 and isinstance(index.load().base, faiss.IndexIDMap2)  # small: exact
 
     index_writer.sync_game_face_tracks(_game(2, 100).pk)  # 250 rows: trained from PostgreSQL
     assert index.trained_rows() == 250
-    assert faiss.extract_index_ivf(index.load()).nlist == 8
+    assert faiss.extract_index_ivf(index.load().base).nlist == 8
     assert sorted(VectorIndex.ids(index.load()).tolist()) == sorted(FaceTrack.objects.values_list("pk", flat=True))
 
     index_writer.sync_game_face_tracks(_game(3, 100).pk)  # 350 rows: added to the trained index

@@ -55,7 +55,7 @@ def test_a_second_process_view_reloads_the_new_snapshot_and_no_temp_file_remains
         "clips.v00000002.faiss",
         "clips.version",
     ]
-    assert (tmp_path / "clips.version").read_text() == "2 0\n"  # version 2, exact
+    assert (tmp_path / "clips.version").read_text() == "2 0 2\n"  # version 2, exact, its own base (small: folded)
 
 
 def test_a_snapshot_of_another_dimension_is_refused(tmp_path: Path) -> None:
@@ -97,10 +97,10 @@ def test_the_index_stays_exact_below_the_training_size_and_retrains_when_it_grow
     assert not index.needs_training(999) and index.needs_training(1000)
     vectors = _clustered(np.random.default_rng(4), 2100, 16)
     index.rebuild(_batches(vectors[:999]), None)
-    assert isinstance(index.load(), faiss.IndexIDMap2) and index.trained_rows() == 0
+    assert isinstance(index.load().base, faiss.IndexIDMap2) and index.trained_rows() == 0
     index.rebuild(_batches(vectors[:1200]), vectors[:1000])
     loaded = index.load()
-    assert faiss.extract_index_ivf(loaded).nlist == 16 and index.trained_rows() == 1200
+    assert faiss.extract_index_ivf(loaded.base).nlist == 16 and index.trained_rows() == 1200
     assert sorted(VectorIndex.ids(loaded).tolist()) == list(range(1, 1201))
     assert not index.needs_training(2399) and index.needs_training(2400)  # growth 2.0 from 1200 rows
     index.sync({5000: vectors[2000]}, keep=set(range(2, 1201)))  # incremental writes stay trained
@@ -113,7 +113,7 @@ def test_a_trained_snapshot_is_memory_mapped_read_only(tmp_path: Path) -> None:
     vectors = _clustered(np.random.default_rng(5), 1500, 16)
     index = VectorIndex(tmp_path / "clips.faiss", 16, training=TRAINING)
     index.rebuild(_batches(vectors), vectors)
-    lists = faiss.downcast_InvertedLists(faiss.extract_index_ivf(index.load()).invlists)
+    lists = faiss.downcast_InvertedLists(faiss.extract_index_ivf(index.load().base).invlists)
     assert isinstance(lists, faiss.OnDiskInvertedLists)  # pages of the snapshot file, shared by every reader
     assert lists.read_only
 
