@@ -83,7 +83,7 @@ import numpy as np
 
 from indexer.errors import CorruptVideoError
 from indexer.stages.audio import drain_stderr
-from indexer.stages.faces import Box, box_iou
+from indexer.stages.faces import Box
 from indexer.stages.frames import decode_size, prefetch
 from ml.ocr import OcrEngine
 
@@ -114,6 +114,8 @@ class GraphicsParams:
         max_groups: most text clusters per search detected again and read as bug candidates.
         known_bugs: most bugs found before that are remembered and looked for again (pixels only) while none is
             held: a broadcast cuts away from its bug (replays, close-ups) and back to the same bug in the same place.
+        searched_masks: most searches whose regions' edges are remembered (:class:`_SearchedInVain`): a region is
+            searched again only where edges that were not searched in vain stay put.
         lost_search_s: wait, seconds, after a held bug is lost before the first new search for a bug (the wait
             then doubles up to ``redetect_s``); meanwhile only the remembered bugs are looked for.
         prefetch_frames: most frames decoded ahead of the reader (at 1280x720, 2.8 MB each): the decode goes on
@@ -131,6 +133,7 @@ class GraphicsParams:
     max_regions: int = 4
     max_groups: int = 3
     known_bugs: int = 4
+    searched_masks: int = 16
     lost_search_s: float = 1.0
     prefetch_frames: int = 48
 
@@ -683,13 +686,12 @@ def _period(text: str) -> int | None:
 # Finding the bug: text that stays put while the picture moves; reading it: recognition of changed lines only.
 
 
-def stable_regions(frames: list[np.ndarray], *, spread: int = 6, edge: float = 60.0) -> list[Box]:
-    """Regions of edges that stay put across ``frames`` (overlay graphics), ``(x, y, w, h)`` in frame pixels.
+def stable_mask(frames: list[np.ndarray], *, spread: int = 6, edge: float = 60.0) -> np.ndarray:
+    """``(H // 2, W // 2)`` uint8 mask (0 or 1), at half resolution, of the edges that stay put across ``frames``.
 
     A pixel is stable when its grey level varies by less than ``spread`` over the frames, and textured when
-    the Sobel gradient magnitude of the mean frame exceeds ``edge``. Stable textured pixels are closed into
-    blobs (at half resolution) whose bounding boxes are returned, largest first. With a static camera the
-    whole picture is stable: the caller then reads the whole frame.
+    the Sobel gradient magnitude of the mean frame exceeds ``edge``: overlay graphics, and with a static camera
+    the whole picture.
 
     Args:
         frames: two or more ``(H, W, 3)`` uint8 RGB frames of one scene, a second or so apart.
@@ -700,7 +702,16 @@ def stable_regions(frames: list[np.ndarray], *, spread: int = 6, edge: float = 6
     still = (greys.max(axis=0) - greys.min(axis=0)) < spread
     mean = greys.mean(axis=0).astype(np.float32)
     magnitude = cv2.magnitude(cv2.Sobel(mean, cv2.CV_32F, 1, 0), cv2.Sobel(mean, cv2.CV_32F, 0, 1))
-    mask = (still & (magnitude > edge)).astype(np.uint8)
+    return (still & (magnitude > edge)).astype(np.uint8)
+
+
+def stable_regions(mask: np.ndarray) -> list[Box]:
+    """Regions of a :func:`stable_mask`, ``(x, y, w, h)`` in frame pixels (twice the mask's), largest first.
+
+    Stable textured pixels are closed into blobs (a 9x5 rectangle at half resolution) whose bounding boxes are
+    returned when at least 30 pixels, 8 wide and 4 high. With a static camera the whole picture is stable: the
+    caller then reads the whole frame.
+    """
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 5)))
     count, _, boxes, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     regions = [
@@ -957,21 +968,57 @@ def _merge_names(tokens: list[Token]) -> list[Token]:
     return merged
 
 
-def candidate_regions(probe: list[np.ndarray], params: GraphicsParams) -> list[Box]:
-    """The largest ``params.max_regions`` regions of ``probe`` that stayed put (:func:`stable_regions`), padded
-    and merged where they overlap: where :func:`find_bug` looks for text."""
-    shape = probe[-1].shape
-    return _merge_overlapping([_pad(r, 8, shape) for r in stable_regions(probe)])[: params.max_regions]
+def candidate_regions(mask: np.ndarray, searched: np.ndarray | None, params: GraphicsParams) -> list[Box]:
+    """Where :func:`find_bug` looks for text: the largest ``params.max_regions`` regions (:func:`stable_regions`)
+    of the edges in ``mask`` (:func:`stable_mask`) that were not searched in vain before, padded by 8 pixels and
+    merged where they overlap.
+
+    Args:
+        mask: the probe's :func:`stable_mask`.
+        searched: a mask of the same shape, 1 where earlier searches found nothing (:class:`_SearchedInVain`), or
+            None: every edge is new.
+        params: ``max_regions``.
+    """
+    if searched is not None:
+        mask = mask & (1 - searched)
+    shape = (mask.shape[0] * 2, mask.shape[1] * 2)
+    return _merge_overlapping([_pad(r, 8, shape) for r in stable_regions(mask)])[: params.max_regions]
 
 
 def _area(box: Box) -> int:
     return box[2] * box[3]
 
 
-def _unsearched(regions: list[Box], searched: list[Box]) -> list[Box]:
-    """The ``regions`` not searched in vain since the last bug was found (none of ``searched`` overlaps one by
-    IoU 0.7 or more): a static camera's boards are searched once."""
-    return [r for r in regions if all(box_iou(r, q) < 0.7 for q in searched)]
+class _SearchedInVain:
+    """The edges of the regions searched in vain (:func:`stable_mask` pixels), for the last ``size`` searches.
+
+    Remembered by their pixels, not their boxes: court-side boards that come back after a cut (the same pixels in
+    the same place) are not searched again, while a bug that appears later over them, or over a static shot searched
+    before, brings new edges and is searched for. Each remembered edge counts one half-resolution pixel around it
+    (a 3x3 dilation: edges that shift by a pixel between probes are the same edges).
+    """
+
+    def __init__(self, size: int) -> None:
+        self._masks: deque[np.ndarray] = deque(maxlen=size)
+        self._union: np.ndarray | None = None
+
+    def add(self, mask: np.ndarray, regions: Iterable[Box]) -> None:
+        """Remember the edges of ``mask`` (:func:`stable_mask`) inside ``regions`` (frame pixels)."""
+        kept = np.zeros_like(mask)
+        for x, y, w, h in regions:
+            rows, columns = slice(y // 2, (y + h + 1) // 2), slice(x // 2, (x + w + 1) // 2)
+            kept[rows, columns] = mask[rows, columns]
+        self._masks.append(kept)
+        self._union = None
+
+    def mask(self, shape: tuple[int, ...]) -> np.ndarray | None:
+        """1 where an edge was searched in vain, for masks of ``shape``; None when nothing is remembered."""
+        masks = [m for m in self._masks if m.shape == shape]
+        if not masks:
+            return None
+        if self._union is None or self._union.shape != shape:
+            self._union = cv2.dilate(np.bitwise_or.reduce(masks), np.ones((3, 3), np.uint8))
+        return self._union
 
 
 def find_bug(probe: list[np.ndarray], regions: list[Box], ocr: OcrEngine, params: GraphicsParams) -> _Bug | None:
@@ -1000,7 +1047,7 @@ def find_bug(probe: list[np.ndarray], regions: list[Box], ocr: OcrEngine, params
     lines = [box for region in regions for box in _detect_in(ocr, probe[-1], region)]
     groups = sorted(group_lines(lines), key=lambda g: (len(g), _area(_union(g))), reverse=True)
     best: tuple[int, _Bug] | None = None
-    for group in groups[: params.max_groups]:
+    for group in _numbered(probe[-1], groups[: params.max_groups], ocr):
         h = max(b[3] for b in group)
         x, y, w, bh = _union(group)
         area = _pad((x - 7 * h, y, w + 14 * h, bh), h, shape)
@@ -1082,17 +1129,32 @@ def _overlaps(a: Box, b: Box) -> bool:
     return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
-def _detect_in(ocr: OcrEngine, frame: np.ndarray, region: Box, scale: int | None = None) -> list[Box]:
-    """Text-line boxes inside ``region`` of ``frame`` in frame pixels, the crop enlarged ``scale`` times first
-    (default: 2 for regions under 160 px, else 1)."""
+def _detect_in(ocr: OcrEngine, frame: np.ndarray, region: Box, scale: float | None = None) -> list[Box]:
+    """Text-line boxes inside ``region`` of ``frame`` in frame pixels, the crop resized ``scale`` times first
+    (default: 2 for regions under 160 px, else 1; under 1 shrinks it, with pixel-area averaging)."""
     crop = _crop(frame, region)
     scale = scale or (2 if min(crop.shape[:2]) < 160 else 1)
-    if scale > 1:
-        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    if scale != 1:
+        interpolation = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=interpolation)
     return [
-        (region[0] + x // scale, region[1] + y // scale, max(1, w // scale), max(1, h // scale))
+        (region[0] + int(x / scale), region[1] + int(y / scale), max(1, int(w / scale)), max(1, int(h / scale)))
         for x, y, w, h in ocr.detect(crop)
     ]
+
+
+def _numbered(frame: np.ndarray, groups: list[list[Box]], ocr: OcrEngine) -> list[list[Box]]:
+    """The clusters of ``groups`` (in order) whose lines, each recognised once as a whole, show a digit.
+
+    A score bug always shows numbers (scores, a clock, a period, a count); sponsor boards, captions and logos mostly
+    do not, and recognising whole lines (one call for all clusters) costs far less than detecting a cluster again
+    at two scales and reading it piece by piece (:func:`find_bug`). No confidence floor: a digit read at all keeps
+    its cluster.
+    """
+    crops = [_crop(frame, _pad(box, 2, frame.shape)) for group in groups for box in group]
+    texts = iter(text for text, _ in ocr.recognize(crops))
+    read = [[next(texts) for _ in group] for group in groups]
+    return [group for group, lines in zip(groups, read, strict=True) if any(c.isdigit() for t in lines for c in t)]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1291,7 +1353,7 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
     bug_box: Box | None = None
     next_search_ms = 0
     wait_ms = 1000.0 / params.sample_fps
-    fruitless: deque[Box] = deque(maxlen=4 * params.max_regions)  # regions searched in vain since the last find
+    searched = _SearchedInVain(params.searched_masks)
     read_ms: list[int] = []  # sample times at which the bug was read
     last_read: _Bug | None = None  # the bug of the last reading
     samples = 0
@@ -1319,14 +1381,14 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
         probe = [*probe[-(params.probe_samples - 1) :], (time_ms, frame)]
         if len(probe) < params.probe_samples or time_ms < next_search_ms:
             continue
-        regions = _unsearched(candidate_regions([f for _, f in probe], params), list(fruitless))
+        mask = stable_mask([f for _, f in probe])
+        regions = candidate_regions(mask, searched.mask(mask.shape), params)
         bug = find_bug([f for _, f in probe], regions, ocr, params) if regions else None  # none: nothing new, no OCR
+        searched.add(mask, [r for r in regions if bug is None or not _overlaps(r, bug.box)])
         if bug is None:
-            fruitless.extend(regions)
             next_search_ms = time_ms + round(wait_ms)
             wait_ms = min(2 * wait_ms, params.redetect_s * 1000.0)
             continue
-        fruitless.clear()
         known.append(bug)
         bug_box = bug_box or bug.box
         for probe_ms, probe_frame in probe:
