@@ -1032,7 +1032,9 @@ def find_bug(probe: list[np.ndarray], regions: list[Box], ocr: OcrEngine, params
     clock or changing score beside the still part of the bug is not stable), keeping the lines linked to the cluster
     (:func:`group_lines`' rule: a caption further away is not the bug), plus pieces in the gaps between them
     (:func:`_fill_gaps`). The bug is the cluster whose text parses as a game state (:func:`parse_bug`)
-    holding the most of it (scores, then clock, period and other fields), then the most text.
+    holding the most of it (scores, then clock, period and other fields), then the most text. Only clusters whose
+    lines show a number are detected again, those with the most numbers first (:func:`_numbered`), and once one
+    reads both sides' scores the rest are not tried.
 
     Args:
         probe: two or more ``(H, W, 3)`` uint8 RGB frames, time-ordered.
@@ -1061,6 +1063,8 @@ def find_bug(probe: list[np.ndarray], regions: list[Box], ocr: OcrEngine, params
         rank = _strength(reading) * 1000 + len(reading.raw_text)
         if best is None or rank > best[0]:
             best = (rank, bug)
+        if reading.sides is not None and all(side.score is not None for side in reading.sides):
+            break  # both scores read: the clusters with fewer numbers are no better bug
     return best[1] if best else None
 
 
@@ -1144,17 +1148,19 @@ def _detect_in(ocr: OcrEngine, frame: np.ndarray, region: Box, scale: float | No
 
 
 def _numbered(frame: np.ndarray, groups: list[list[Box]], ocr: OcrEngine) -> list[list[Box]]:
-    """The clusters of ``groups`` (in order) whose lines, each recognised once as a whole, show a digit.
+    """The clusters of ``groups`` whose lines, each recognised once as a whole, show a number, those with the most
+    numbers first (ties in the order given).
 
     A score bug always shows numbers (scores, a clock, a period, a count); sponsor boards, captions and logos mostly
     do not, and recognising whole lines (one call for all clusters) costs far less than detecting a cluster again
-    at two scales and reading it piece by piece (:func:`find_bug`). No confidence floor: a digit read at all keeps
-    its cluster.
+    at two scales and reading it piece by piece (:func:`find_bug`). A number is a word holding a digit; no
+    confidence floor: a digit read at all keeps its cluster.
     """
     crops = [_crop(frame, _pad(box, 2, frame.shape)) for group in groups for box in group]
     texts = iter(text for text, _ in ocr.recognize(crops))
-    read = [[next(texts) for _ in group] for group in groups]
-    return [group for group, lines in zip(groups, read, strict=True) if any(c.isdigit() for t in lines for c in t)]
+    numbers = [sum(any(c.isdigit() for c in word) for _ in group for word in next(texts).split()) for group in groups]
+    ranked = sorted(zip(numbers, range(len(groups)), groups, strict=True), key=lambda item: (-item[0], item[1]))
+    return [group for count, _, group in ranked if count]
 
 
 # ---------------------------------------------------------------------------------------------------------------
