@@ -14,11 +14,16 @@ How it reads (the issue's item 1):
    75 s vs 38 s for decoding the analysis pass at 720 px and resizing for the model (twice the analysis
    decode, and it changes the model's pixels). Keyframes only (``-skip_frame nokey``) cost 3.5 s but give
    one frame per 5.7 s there, and one in the whole 5.5 s NBA clip: too few for a ticking clock.
-2. **Finding the bug** (:func:`find_bug`) once per run of samples: pixels that stay put across a second of
-   samples while the picture moves (:func:`stable_regions`), text detection (PP-OCRv4 DB) only inside them,
-   lines clustered (:func:`group_lines`), each cluster re-detected at 1x and 2x in a widened box; the bug is
-   the cluster whose text parses as a game state (:func:`parse_bug`). Not found: search again after a
-   back-off (one sample period doubling to ``redetect_s``), only in regions not searched in vain before.
+2. **Finding the bug** (:func:`find_bug`) once per run of samples: edges that stay put across a second of
+   samples while the picture moves (:func:`stable_mask`, :func:`stable_regions`) and that no earlier search
+   looked at in vain (:class:`_SearchedInVain`: remembered by their pixels, so boards that come back after a cut
+   are not searched again, while a bug appearing later over a shot searched before is), text detection
+   (PP-OCRv4 DB) only inside them, lines clustered (:func:`group_lines`); each cluster's lines are recognised
+   once (:func:`_numbered`), and only clusters showing numbers (most first) or two names laid out as sides are
+   re-detected at 1x and 2x in a
+   widened box and read piece by piece; the bug is the cluster whose text parses as a game state
+   (:func:`parse_bug`), the search stopping at one that reads both scores. Not found: search again after a
+   back-off (one sample period doubling to ``redetect_s``).
 3. **Re-reading** (:class:`_Bug`): recognition only, of the bug's lines whose pixels changed (their ink
    mask, :func:`ink_mask`, by more than ``change_threshold``), each split at blank gaps (:func:`split_line`).
    A bug lost at a cut (a replay, a close-up) is remembered with the pixels of its last reading; while none
@@ -1002,8 +1007,10 @@ class _SearchedInVain:
         self._masks: deque[np.ndarray] = deque(maxlen=size)
         self._union: np.ndarray | None = None
 
-    def add(self, mask: np.ndarray, regions: Iterable[Box]) -> None:
-        """Remember the edges of ``mask`` (:func:`stable_mask`) inside ``regions`` (frame pixels)."""
+    def add(self, mask: np.ndarray, regions: Sequence[Box]) -> None:
+        """Remember the edges of ``mask`` (:func:`stable_mask`) inside ``regions`` (frame pixels; none: nothing)."""
+        if not regions:
+            return
         kept = np.zeros_like(mask)
         for x, y, w, h in regions:
             rows, columns = slice(y // 2, (y + h + 1) // 2), slice(x // 2, (x + w + 1) // 2)
@@ -1033,8 +1040,8 @@ def find_bug(probe: list[np.ndarray], regions: list[Box], ocr: OcrEngine, params
     (:func:`group_lines`' rule: a caption further away is not the bug), plus pieces in the gaps between them
     (:func:`_fill_gaps`). The bug is the cluster whose text parses as a game state (:func:`parse_bug`)
     holding the most of it (scores, then clock, period and other fields), then the most text. Only clusters whose
-    lines show a number are detected again, those with the most numbers first (:func:`_numbered`), and once one
-    reads both sides' scores the rest are not tried.
+    lines show a number or two names laid out as sides are detected again, those with the most numbers first
+    (:func:`_numbered`), and once one reads both sides' scores the rest are not tried.
 
     Args:
         probe: two or more ``(H, W, 3)`` uint8 RGB frames, time-ordered.
@@ -1148,19 +1155,40 @@ def _detect_in(ocr: OcrEngine, frame: np.ndarray, region: Box, scale: float | No
 
 
 def _numbered(frame: np.ndarray, groups: list[list[Box]], ocr: OcrEngine) -> list[list[Box]]:
-    """The clusters of ``groups`` whose lines, each recognised once as a whole, show a number, those with the most
-    numbers first (ties in the order given).
+    """The clusters of ``groups`` that may be a score bug, judged by their lines recognised once each as a whole:
+    those showing numbers, the most first, then those whose names are laid out as two sides (:func:`_two_sides`);
+    ties in the order given.
 
-    A score bug always shows numbers (scores, a clock, a period, a count); sponsor boards, captions and logos mostly
-    do not, and recognising whole lines (one call for all clusters) costs far less than detecting a cluster again
-    at two scales and reading it piece by piece (:func:`find_bug`). A number is a word holding a digit; no
-    confidence floor: a digit read at all keeps its cluster.
+    A score bug always shows numbers (scores, a clock, a period, a count) or, when the first pass missed its boxed
+    digits, two names laid out as its sides; sponsor boards, captions and logos mostly show neither, and
+    recognising whole lines (one call for all clusters) costs far less than detecting a cluster again at two
+    scales and reading it piece by piece (:func:`find_bug`). A number is a word holding a digit; no confidence
+    floor: a digit read at all keeps its cluster.
     """
     crops = [_crop(frame, _pad(box, 2, frame.shape)) for group in groups for box in group]
     texts = iter(text for text, _ in ocr.recognize(crops))
-    numbers = [sum(any(c.isdigit() for c in word) for _ in group for word in next(texts).split()) for group in groups]
-    ranked = sorted(zip(numbers, range(len(groups)), groups, strict=True), key=lambda item: (-item[0], item[1]))
-    return [group for count, _, group in ranked if count]
+    ranked = []
+    for index, group in enumerate(groups):
+        lines = [(box, next(texts)) for box in group]
+        numbers = sum(any(c.isdigit() for c in word) for _, text in lines for word in text.split())
+        if numbers or _two_sides([box for box, text in lines if _kind(text) == "N"]):
+            ranked.append((-numbers, index, group))
+    return [group for _, _, group in sorted(ranked, key=lambda item: item[:2])]
+
+
+def _two_sides(names: list[Box]) -> bool:
+    """Whether two of the ``names`` (boxes of lines read as names) are laid out as a bug's two sides: two rows (left
+    edges within a line height, 0.5 to 2.5 line heights apart) or two columns of one row (one letter height within a
+    factor 1.45, at most eight line heights apart: room for two scores between them), as :func:`parse_bug` reads."""
+    for a, b in itertools.permutations(names, 2):
+        h = max(a[3], b[3])
+        dy = (b[1] + b[3] / 2) - (a[1] + a[3] / 2)
+        if abs(a[0] - b[0]) <= h and 0.5 * h <= dy <= 2.5 * h:
+            return True
+        gap = b[0] - (a[0] + a[2])
+        if abs(dy) <= 0.6 * h and 0 < gap <= 8 * h and h <= 1.45 * min(a[3], b[3]):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1333,8 +1361,10 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
     """Find the score bug, read it at each sample whose bug pixels changed, and smooth the readings.
 
     The bug is searched for (:func:`find_bug`) over the last ``probe_samples`` samples while none is held,
-    backing off after fruitless searches (one sample period, doubling up to ``redetect_s``), and only in the
-    regions not searched in vain since the last find (a static camera's boards); once found, only
+    backing off after fruitless searches (one sample period, doubling up to ``redetect_s``), and only where edges
+    stay put that the last ``searched_masks`` searches did not look at in vain (:func:`candidate_regions`: a static
+    camera's boards, or boards back after a cut, are searched once; a bug appearing later over them is found at the
+    next search, at most ``redetect_s`` after it appears); once found, only
     its text lines are recognised, and only those whose pixels changed (:class:`_Bug`); after ``min_persist``
     samples in a row without a reading the bug counts as gone. The last ``known_bugs`` bugs found are
     remembered: while none is held, each sample is first compared with them (pixels only, :meth:`_Bug.shown`),
