@@ -20,10 +20,9 @@ How it reads (the issue's item 1):
    are not searched again, while a bug appearing later over a shot searched before is), text detection
    (PP-OCRv4 DB) only inside them, lines clustered (:func:`group_lines`); each cluster's lines are recognised
    once (:func:`_numbered`), and only clusters showing numbers (most first) or two names laid out as sides are
-   re-detected at 1x and 2x in a
-   widened box and read piece by piece; the bug is the cluster whose text parses as a game state
-   (:func:`parse_bug`), the search stopping at one that reads both scores. Not found: search again after a
-   back-off (one sample period doubling to ``redetect_s``).
+   re-detected at 1x and 2x in a widened box and read piece by piece; the bug is the cluster whose text parses
+   as a game state (:func:`parse_bug`), the search stopping at one that reads both scores. Not found: search
+   again after a back-off (one sample period doubling to ``redetect_s``).
 3. **Re-reading** (:class:`_Bug`): recognition only, of the bug's lines whose pixels changed (their ink
    mask, :func:`ink_mask`, by more than ``change_threshold``), each split at blank gaps (:func:`split_line`).
    A bug lost at a cut (a replay, a close-up) is remembered with the pixels of its last reading; while none
