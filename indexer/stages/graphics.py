@@ -1139,16 +1139,21 @@ def _overlaps(a: Box, b: Box) -> bool:
     return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
-def _detect_in(ocr: OcrEngine, frame: np.ndarray, region: Box, scale: float | None = None) -> list[Box]:
-    """Text-line boxes inside ``region`` of ``frame`` in frame pixels, the crop resized ``scale`` times first
-    (default: 2 for regions under 160 px, else 1; under 1 shrinks it, with pixel-area averaging)."""
+def _detect_in(ocr: OcrEngine, frame: np.ndarray, region: Box, scale: int | None = None) -> list[Box]:
+    """Text-line boxes inside ``region`` of ``frame`` in frame pixels, the crop enlarged ``scale`` times first.
+
+    The default enlarges small regions twice (under 160 px high and at most 640 px wide), else none: a wide band
+    (court-side boards, 1014x150 px at 720p) doubled passes RapidOCR's 1500 px input bracket and is detected at up
+    to 2000 px, four times the pixels, while :func:`find_bug` detects each cluster again at 1x and 2x anyway. On the
+    5-minute input of ``benchmarks/index_speed.py`` that width limit took the detector's pixels from 8.5 M to 6.5 M
+    with the same readings there and on the shared clips.
+    """
     crop = _crop(frame, region)
-    scale = scale or (2 if min(crop.shape[:2]) < 160 else 1)
-    if scale != 1:
-        interpolation = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
-        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=interpolation)
+    scale = scale or (2 if min(crop.shape[:2]) < 160 and crop.shape[1] <= 640 else 1)
+    if scale > 1:
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     return [
-        (region[0] + int(x / scale), region[1] + int(y / scale), max(1, int(w / scale)), max(1, int(h / scale)))
+        (region[0] + x // scale, region[1] + y // scale, max(1, w // scale), max(1, h // scale))
         for x, y, w, h in ocr.detect(crop)
     ]
 
