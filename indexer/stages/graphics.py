@@ -66,6 +66,24 @@ server, court-side boards, clock at a cut) changed them. On a quiet machine the 
 not kept: recognising crops narrower than RapidOCR's 320 px minimum width (20-30 % less CPU, but lone "1"s lost),
 several pieces stitched into one crop (198 of 544 texts changed), detecting candidate regions at 1x only (the
 hard-court and NBA bugs lost).
+
+The search's cost (stop 12; the stage alone on that input, ``index_speed.py --graphics-only``, main then this
+change, one after the other, twice, load average 3.5-4.5): wall 26.2 and 29.4 s before, 24.1 and 24.3 s after;
+CPU 15.5 and 17.1 s before, 12.7 and 12.8 s after (at load 4-6: 41.4 / 37.8 s wall, 18.9 / 17.8 CPU s before;
+34.4 / 32.8 s, 14.3 / 14.8 CPU s after). Detection calls 102 -> 92 and their wall 10.3-11.9 -> 3.9-4.5 s; the
+detector's pixels (after RapidOCR's own resize) 16.2 M -> 6.5 M; recognition 98 calls both, 233 -> 238 crops;
+recognition (0.045 CPU s a 48x320 crop, mostly re-reads of running clocks) is now the larger part. Same 69 states
+and names on that input, and the same states, names and events on the eight shared clips; one reading is gone: an
+MLB board ("KIDS CHEER FREE 24 UNDER") held as a bug for one sample (a bug span at 35.75-36.25 s). Of the cut in
+the detector's pixels, the memory of edges searched in vain gives 10 %, reading clusters' lines once before
+detecting them again (:func:`_numbered`, with its order and the stop at both scores) most of the rest, and the
+first pass enlarging only regions at most 640 px wide 2.0 M. Main's memory of boxes searched in vain also missed a
+bug that appears over a static shot searched before (never read on 40 s of the practice footage whose bug appears
+at 20 s; read at 31.5 s now, test), and searched that shot again in full after a cut to a bug (0.78 M pixels
+again; 0.04 M now, test). ``benchmarks/graphics.py`` before / after: names 1.0 / 1.0, scores 1.0 / 1.0, clock and
+count strings 0.857 / 0.857, detection calls per sample 0.842 / 0.737. Not measured on a quiet machine: with the
+wall ratio side by side (0.83-0.92), the step's 21.9 s of the quiet run of 15:46 would be about 18-20 s,
+``graphics_added`` about 0.14-0.15 of the other steps' 130.5 s: at the 0.15 budget, short of the 0.12 aimed at.
 """
 
 from __future__ import annotations
