@@ -14,11 +14,15 @@ How it reads (the issue's item 1):
    75 s vs 38 s for decoding the analysis pass at 720 px and resizing for the model (twice the analysis
    decode, and it changes the model's pixels). Keyframes only (``-skip_frame nokey``) cost 3.5 s but give
    one frame per 5.7 s there, and one in the whole 5.5 s NBA clip: too few for a ticking clock.
-2. **Finding the bug** (:func:`find_bug`) once per run of samples: pixels that stay put across a second of
-   samples while the picture moves (:func:`stable_regions`), text detection (PP-OCRv4 DB) only inside them,
-   lines clustered (:func:`group_lines`), each cluster re-detected at 1x and 2x in a widened box; the bug is
-   the cluster whose text parses as a game state (:func:`parse_bug`). Not found: search again after a
-   back-off (one sample period doubling to ``redetect_s``), only in regions not searched in vain before.
+2. **Finding the bug** (:func:`find_bug`) once per run of samples: edges that stay put across a second of
+   samples while the picture moves (:func:`stable_mask`, :func:`stable_regions`) and that no earlier search
+   looked at in vain (:class:`_SearchedInVain`: remembered by their pixels, so boards that come back after a cut
+   are not searched again, while a bug appearing later over a shot searched before is), text detection
+   (PP-OCRv4 DB) only inside them, lines clustered (:func:`group_lines`); each cluster's lines are recognised
+   once (:func:`_numbered`), and only clusters showing numbers (most first) or two names laid out as sides are
+   re-detected at 1x and 2x in a widened box and read piece by piece; the bug is the cluster whose text parses
+   as a game state (:func:`parse_bug`), the search stopping at one that reads both scores. Not found: search
+   again after a back-off (one sample period doubling to ``redetect_s``).
 3. **Re-reading** (:class:`_Bug`): recognition only, of the bug's lines whose pixels changed (their ink
    mask, :func:`ink_mask`, by more than ``change_threshold``), each split at blank gaps (:func:`split_line`).
    A bug lost at a cut (a replay, a close-up) is remembered with the pixels of its last reading; while none
@@ -62,6 +66,24 @@ server, court-side boards, clock at a cut) changed them. On a quiet machine the 
 not kept: recognising crops narrower than RapidOCR's 320 px minimum width (20-30 % less CPU, but lone "1"s lost),
 several pieces stitched into one crop (198 of 544 texts changed), detecting candidate regions at 1x only (the
 hard-court and NBA bugs lost).
+
+The search's cost (stop 12; the stage alone on that input, ``index_speed.py --graphics-only``, main then this
+change, one after the other, twice, load average 3.5-4.5): wall 26.2 and 29.4 s before, 24.1 and 24.3 s after;
+CPU 15.5 and 17.1 s before, 12.7 and 12.8 s after (at load 4-6: 41.4 / 37.8 s wall, 18.9 / 17.8 CPU s before;
+34.4 / 32.8 s, 14.3 / 14.8 CPU s after). Detection calls 102 -> 92 and their wall 10.3-11.9 -> 3.9-4.5 s; the
+detector's pixels (after RapidOCR's own resize) 16.2 M -> 6.5 M; recognition 98 calls both, 233 -> 238 crops;
+recognition (0.045 CPU s a 48x320 crop, mostly re-reads of running clocks) is now the larger part. Same 69 states
+and names on that input, and the same states, names and events on the eight shared clips; one reading is gone: an
+MLB board ("KIDS CHEER FREE 24 UNDER") held as a bug for one sample (a bug span at 35.75-36.25 s). Of the cut in
+the detector's pixels, the memory of edges searched in vain gives 10 %, reading clusters' lines once before
+detecting them again (:func:`_numbered`, with its order and the stop at both scores) most of the rest, and the
+first pass enlarging only regions at most 640 px wide 2.0 M. Main's memory of boxes searched in vain also missed a
+bug that appears over a static shot searched before (never read on 40 s of the practice footage whose bug appears
+at 20 s; read at 31.5 s now, test), and searched that shot again in full after a cut to a bug (0.78 M pixels
+again; 0.04 M now, test). ``benchmarks/graphics.py`` before / after: names 1.0 / 1.0, scores 1.0 / 1.0, clock and
+count strings 0.857 / 0.857, detection calls per sample 0.842 / 0.737. Not measured on a quiet machine: with the
+wall ratio side by side (0.83-0.92), the step's 21.9 s of the quiet run of 15:46 would be about 18-20 s,
+``graphics_added`` about 0.14-0.15 of the other steps' 130.5 s: at the 0.15 budget, short of the 0.12 aimed at.
 """
 
 from __future__ import annotations
@@ -83,7 +105,7 @@ import numpy as np
 
 from indexer.errors import CorruptVideoError
 from indexer.stages.audio import drain_stderr
-from indexer.stages.faces import Box, box_iou
+from indexer.stages.faces import Box
 from indexer.stages.frames import decode_size, prefetch
 from ml.ocr import OcrEngine
 
@@ -114,6 +136,8 @@ class GraphicsParams:
         max_groups: most text clusters per search detected again and read as bug candidates.
         known_bugs: most bugs found before that are remembered and looked for again (pixels only) while none is
             held: a broadcast cuts away from its bug (replays, close-ups) and back to the same bug in the same place.
+        searched_masks: most searches whose regions' edges are remembered (:class:`_SearchedInVain`): a region is
+            searched again only where edges that were not searched in vain stay put.
         lost_search_s: wait, seconds, after a held bug is lost before the first new search for a bug (the wait
             then doubles up to ``redetect_s``); meanwhile only the remembered bugs are looked for.
         prefetch_frames: most frames decoded ahead of the reader (at 1280x720, 2.8 MB each): the decode goes on
@@ -131,6 +155,7 @@ class GraphicsParams:
     max_regions: int = 4
     max_groups: int = 3
     known_bugs: int = 4
+    searched_masks: int = 16
     lost_search_s: float = 1.0
     prefetch_frames: int = 48
 
@@ -683,13 +708,12 @@ def _period(text: str) -> int | None:
 # Finding the bug: text that stays put while the picture moves; reading it: recognition of changed lines only.
 
 
-def stable_regions(frames: list[np.ndarray], *, spread: int = 6, edge: float = 60.0) -> list[Box]:
-    """Regions of edges that stay put across ``frames`` (overlay graphics), ``(x, y, w, h)`` in frame pixels.
+def stable_mask(frames: list[np.ndarray], *, spread: int = 6, edge: float = 60.0) -> np.ndarray:
+    """``(H // 2, W // 2)`` uint8 mask (0 or 1), at half resolution, of the edges that stay put across ``frames``.
 
     A pixel is stable when its grey level varies by less than ``spread`` over the frames, and textured when
-    the Sobel gradient magnitude of the mean frame exceeds ``edge``. Stable textured pixels are closed into
-    blobs (at half resolution) whose bounding boxes are returned, largest first. With a static camera the
-    whole picture is stable: the caller then reads the whole frame.
+    the Sobel gradient magnitude of the mean frame exceeds ``edge``: overlay graphics, and with a static camera
+    the whole picture.
 
     Args:
         frames: two or more ``(H, W, 3)`` uint8 RGB frames of one scene, a second or so apart.
@@ -700,7 +724,16 @@ def stable_regions(frames: list[np.ndarray], *, spread: int = 6, edge: float = 6
     still = (greys.max(axis=0) - greys.min(axis=0)) < spread
     mean = greys.mean(axis=0).astype(np.float32)
     magnitude = cv2.magnitude(cv2.Sobel(mean, cv2.CV_32F, 1, 0), cv2.Sobel(mean, cv2.CV_32F, 0, 1))
-    mask = (still & (magnitude > edge)).astype(np.uint8)
+    return (still & (magnitude > edge)).astype(np.uint8)
+
+
+def stable_regions(mask: np.ndarray) -> list[Box]:
+    """Regions of a :func:`stable_mask`, ``(x, y, w, h)`` in frame pixels (twice the mask's), largest first.
+
+    Stable textured pixels are closed into blobs (a 9x5 rectangle at half resolution) whose bounding boxes are
+    returned when at least 30 pixels, 8 wide and 4 high. With a static camera the whole picture is stable: the
+    caller then reads the whole frame.
+    """
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 5)))
     count, _, boxes, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     regions = [
@@ -957,21 +990,59 @@ def _merge_names(tokens: list[Token]) -> list[Token]:
     return merged
 
 
-def candidate_regions(probe: list[np.ndarray], params: GraphicsParams) -> list[Box]:
-    """The largest ``params.max_regions`` regions of ``probe`` that stayed put (:func:`stable_regions`), padded
-    and merged where they overlap: where :func:`find_bug` looks for text."""
-    shape = probe[-1].shape
-    return _merge_overlapping([_pad(r, 8, shape) for r in stable_regions(probe)])[: params.max_regions]
+def candidate_regions(mask: np.ndarray, searched: np.ndarray | None, params: GraphicsParams) -> list[Box]:
+    """Where :func:`find_bug` looks for text: the largest ``params.max_regions`` regions (:func:`stable_regions`)
+    of the edges in ``mask`` (:func:`stable_mask`) that were not searched in vain before, padded by 8 pixels and
+    merged where they overlap.
+
+    Args:
+        mask: the probe's :func:`stable_mask`.
+        searched: a mask of the same shape, 1 where earlier searches found nothing (:class:`_SearchedInVain`), or
+            None: every edge is new.
+        params: ``max_regions``.
+    """
+    if searched is not None:
+        mask = mask & (1 - searched)
+    shape = (mask.shape[0] * 2, mask.shape[1] * 2)
+    return _merge_overlapping([_pad(r, 8, shape) for r in stable_regions(mask)])[: params.max_regions]
 
 
 def _area(box: Box) -> int:
     return box[2] * box[3]
 
 
-def _unsearched(regions: list[Box], searched: list[Box]) -> list[Box]:
-    """The ``regions`` not searched in vain since the last bug was found (none of ``searched`` overlaps one by
-    IoU 0.7 or more): a static camera's boards are searched once."""
-    return [r for r in regions if all(box_iou(r, q) < 0.7 for q in searched)]
+class _SearchedInVain:
+    """The edges of the regions searched in vain (:func:`stable_mask` pixels), for the last ``size`` searches.
+
+    Remembered by their pixels, not their boxes: court-side boards that come back after a cut (the same pixels in
+    the same place) are not searched again, while a bug that appears later over them, or over a static shot searched
+    before, brings new edges and is searched for. Each remembered edge counts one half-resolution pixel around it
+    (a 3x3 dilation: edges that shift by a pixel between probes are the same edges).
+    """
+
+    def __init__(self, size: int) -> None:
+        self._masks: deque[np.ndarray] = deque(maxlen=size)
+        self._union: np.ndarray | None = None
+
+    def add(self, mask: np.ndarray, regions: Sequence[Box]) -> None:
+        """Remember the edges of ``mask`` (:func:`stable_mask`) inside ``regions`` (frame pixels; none: nothing)."""
+        if not regions:
+            return
+        kept = np.zeros_like(mask)
+        for x, y, w, h in regions:
+            rows, columns = slice(y // 2, (y + h + 1) // 2), slice(x // 2, (x + w + 1) // 2)
+            kept[rows, columns] = mask[rows, columns]
+        self._masks.append(kept)
+        self._union = None
+
+    def mask(self, shape: tuple[int, ...]) -> np.ndarray | None:
+        """1 where an edge was searched in vain, for masks of ``shape``; None when nothing is remembered."""
+        masks = [m for m in self._masks if m.shape == shape]
+        if not masks:
+            return None
+        if self._union is None or self._union.shape != shape:
+            self._union = cv2.dilate(np.bitwise_or.reduce(masks), np.ones((3, 3), np.uint8))
+        return self._union
 
 
 def find_bug(probe: list[np.ndarray], regions: list[Box], ocr: OcrEngine, params: GraphicsParams) -> _Bug | None:
@@ -985,7 +1056,9 @@ def find_bug(probe: list[np.ndarray], regions: list[Box], ocr: OcrEngine, params
     clock or changing score beside the still part of the bug is not stable), keeping the lines linked to the cluster
     (:func:`group_lines`' rule: a caption further away is not the bug), plus pieces in the gaps between them
     (:func:`_fill_gaps`). The bug is the cluster whose text parses as a game state (:func:`parse_bug`)
-    holding the most of it (scores, then clock, period and other fields), then the most text.
+    holding the most of it (scores, then clock, period and other fields), then the most text. Only clusters whose
+    lines show a number or two names laid out as sides are detected again, those with the most numbers first
+    (:func:`_numbered`), and once one reads both sides' scores the rest are not tried.
 
     Args:
         probe: two or more ``(H, W, 3)`` uint8 RGB frames, time-ordered.
@@ -1000,7 +1073,7 @@ def find_bug(probe: list[np.ndarray], regions: list[Box], ocr: OcrEngine, params
     lines = [box for region in regions for box in _detect_in(ocr, probe[-1], region)]
     groups = sorted(group_lines(lines), key=lambda g: (len(g), _area(_union(g))), reverse=True)
     best: tuple[int, _Bug] | None = None
-    for group in groups[: params.max_groups]:
+    for group in _numbered(probe[-1], groups[: params.max_groups], ocr):
         h = max(b[3] for b in group)
         x, y, w, bh = _union(group)
         area = _pad((x - 7 * h, y, w + 14 * h, bh), h, shape)
@@ -1014,6 +1087,8 @@ def find_bug(probe: list[np.ndarray], regions: list[Box], ocr: OcrEngine, params
         rank = _strength(reading) * 1000 + len(reading.raw_text)
         if best is None or rank > best[0]:
             best = (rank, bug)
+        if reading.sides is not None and all(side.score is not None for side in reading.sides):
+            break  # both scores read: the clusters with fewer numbers are no better bug
     return best[1] if best else None
 
 
@@ -1083,16 +1158,59 @@ def _overlaps(a: Box, b: Box) -> bool:
 
 
 def _detect_in(ocr: OcrEngine, frame: np.ndarray, region: Box, scale: int | None = None) -> list[Box]:
-    """Text-line boxes inside ``region`` of ``frame`` in frame pixels, the crop enlarged ``scale`` times first
-    (default: 2 for regions under 160 px, else 1)."""
+    """Text-line boxes inside ``region`` of ``frame`` in frame pixels, the crop enlarged ``scale`` times first.
+
+    The default enlarges small regions twice (under 160 px high and at most 640 px wide), else none: a wide band
+    (court-side boards, 1014x150 px at 720p) doubled passes RapidOCR's 1500 px input bracket and is detected at up
+    to 2000 px, four times the pixels, while :func:`find_bug` detects each cluster again at 1x and 2x anyway. On the
+    5-minute input of ``benchmarks/index_speed.py`` that width limit took the detector's pixels from 8.5 M to 6.5 M
+    with the same readings there and on the shared clips.
+    """
     crop = _crop(frame, region)
-    scale = scale or (2 if min(crop.shape[:2]) < 160 else 1)
+    scale = scale or (2 if min(crop.shape[:2]) < 160 and crop.shape[1] <= 640 else 1)
     if scale > 1:
         crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     return [
         (region[0] + x // scale, region[1] + y // scale, max(1, w // scale), max(1, h // scale))
         for x, y, w, h in ocr.detect(crop)
     ]
+
+
+def _numbered(frame: np.ndarray, groups: list[list[Box]], ocr: OcrEngine) -> list[list[Box]]:
+    """The clusters of ``groups`` that may be a score bug, judged by their lines recognised once each as a whole:
+    those showing numbers, the most first, then those whose names are laid out as two sides (:func:`_two_sides`);
+    ties in the order given.
+
+    A score bug always shows numbers (scores, a clock, a period, a count) or, when the first pass missed its boxed
+    digits, two names laid out as its sides; sponsor boards, captions and logos mostly show neither, and
+    recognising whole lines (one call for all clusters) costs far less than detecting a cluster again at two
+    scales and reading it piece by piece (:func:`find_bug`). A number is a word holding a digit; no confidence
+    floor: a digit read at all keeps its cluster.
+    """
+    crops = [_crop(frame, _pad(box, 2, frame.shape)) for group in groups for box in group]
+    texts = iter(text for text, _ in ocr.recognize(crops))
+    ranked = []
+    for index, group in enumerate(groups):
+        lines = [(box, next(texts)) for box in group]
+        numbers = sum(any(c.isdigit() for c in word) for _, text in lines for word in text.split())
+        if numbers or _two_sides([box for box, text in lines if _kind(text) == "N"]):
+            ranked.append((-numbers, index, group))
+    return [group for _, _, group in sorted(ranked, key=lambda item: item[:2])]
+
+
+def _two_sides(names: list[Box]) -> bool:
+    """Whether two of the ``names`` (boxes of lines read as names) are laid out as a bug's two sides: two rows (left
+    edges within a line height, 0.5 to 2.5 line heights apart) or two columns of one row (one letter height within a
+    factor 1.45, at most eight line heights apart: room for two scores between them), as :func:`parse_bug` reads."""
+    for a, b in itertools.permutations(names, 2):
+        h = max(a[3], b[3])
+        dy = (b[1] + b[3] / 2) - (a[1] + a[3] / 2)
+        if abs(a[0] - b[0]) <= h and 0.5 * h <= dy <= 2.5 * h:
+            return True
+        gap = b[0] - (a[0] + a[2])
+        if abs(dy) <= 0.6 * h and 0 < gap <= 8 * h and h <= 1.45 * min(a[3], b[3]):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1265,8 +1383,10 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
     """Find the score bug, read it at each sample whose bug pixels changed, and smooth the readings.
 
     The bug is searched for (:func:`find_bug`) over the last ``probe_samples`` samples while none is held,
-    backing off after fruitless searches (one sample period, doubling up to ``redetect_s``), and only in the
-    regions not searched in vain since the last find (a static camera's boards); once found, only
+    backing off after fruitless searches (one sample period, doubling up to ``redetect_s``), and only where edges
+    stay put that the last ``searched_masks`` searches did not look at in vain (:func:`candidate_regions`: a static
+    camera's boards, or boards back after a cut, are searched once; a bug appearing later over them is found at the
+    next search, at most ``redetect_s`` after it appears); once found, only
     its text lines are recognised, and only those whose pixels changed (:class:`_Bug`); after ``min_persist``
     samples in a row without a reading the bug counts as gone. The last ``known_bugs`` bugs found are
     remembered: while none is held, each sample is first compared with them (pixels only, :meth:`_Bug.shown`),
@@ -1291,7 +1411,7 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
     bug_box: Box | None = None
     next_search_ms = 0
     wait_ms = 1000.0 / params.sample_fps
-    fruitless: deque[Box] = deque(maxlen=4 * params.max_regions)  # regions searched in vain since the last find
+    searched = _SearchedInVain(params.searched_masks)
     read_ms: list[int] = []  # sample times at which the bug was read
     last_read: _Bug | None = None  # the bug of the last reading
     samples = 0
@@ -1319,14 +1439,14 @@ def read_graphics(frames: Iterable[tuple[int, np.ndarray]], ocr: OcrEngine, para
         probe = [*probe[-(params.probe_samples - 1) :], (time_ms, frame)]
         if len(probe) < params.probe_samples or time_ms < next_search_ms:
             continue
-        regions = _unsearched(candidate_regions([f for _, f in probe], params), list(fruitless))
+        mask = stable_mask([f for _, f in probe])
+        regions = candidate_regions(mask, searched.mask(mask.shape), params)
         bug = find_bug([f for _, f in probe], regions, ocr, params) if regions else None  # none: nothing new, no OCR
+        searched.add(mask, [r for r in regions if bug is None or not _overlaps(r, bug.box)])
         if bug is None:
-            fruitless.extend(regions)
             next_search_ms = time_ms + round(wait_ms)
             wait_ms = min(2 * wait_ms, params.redetect_s * 1000.0)
             continue
-        fruitless.clear()
         known.append(bug)
         bug_box = bug_box or bug.box
         for probe_ms, probe_frame in probe:

@@ -222,12 +222,13 @@ def score_change_video(video_dir: Path, tmp_path_factory: pytest.TempPathFactory
     return _drawn_on_footage(video_dir, overlays, out)
 
 
-def _drawn_on_footage(video_dir: Path, overlays: list[str], out: Path) -> Path:
-    """12 s of the shared practice footage at 1280x720 with ffmpeg ``overlays`` (drawbox/drawtext filters) drawn."""
+def _drawn_on_footage(video_dir: Path, overlays: list[str], out: Path, seconds: float = 12) -> Path:
+    """``seconds`` of the shared practice footage (a static camera) at 1280x720 with ffmpeg ``overlays``
+    (drawbox/drawtext filters) drawn."""
     source = video_dir / "basketball_practice_shots_51s.mp4"
     vf = ",".join(["scale=1280:720", *overlays])
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-i", str(source), "-t", "12", "-vf", vf, "-an", "-c:v", "libx264",
+        ["ffmpeg", "-v", "error", "-y", "-i", str(source), "-t", str(seconds), "-vf", vf, "-an", "-c:v", "libx264",
          "-preset", "veryfast", str(out)],
         check=True,
     )  # fmt: skip
@@ -280,6 +281,71 @@ def test_a_bug_back_after_a_cut_is_read_again_without_a_search(ocr: OcrEngine, b
     result = read_graphics(frames(), ocr, params)
     assert ocr.stats["detect_calls"] == detections_when_back[0]  # recognised in place: no text detection
     assert any(n.start_ms <= 1500 and n.end_ms >= 11_000 for n in result.names if n.name == "LAD")
+
+
+LATE_BUG_S = 20.0  # when the bug of the late-bug video appears
+
+
+@pytest.fixture(scope="module")
+def late_bug_video(video_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """40 s of a static shot (the practice footage, searched in vain from the start) whose drawn bug "LAD 0 / MIL 0"
+    appears only at ``LATE_BUG_S``: a broadcast back from a long cut-away, or a bug shown late."""
+    shown = f"enable='gte(t,{LATE_BUG_S})'"
+    text = f"fontfile={FONT}:fontsize=30:fontcolor=white:{shown}"
+    overlays = [
+        f"drawbox=x=900:y=560:w=300:h=110:color=black@0.85:t=fill:{shown}",
+        *(f"drawtext={text}:x={x}:y={y}:text='{t}'" for x, y, t in [(920, 575, "LAD"), (920, 625, "MIL")]),
+        *(f"drawtext={text}:x=1100:y={y}:text='0'" for y in (575, 625)),
+    ]
+    return _drawn_on_footage(video_dir, overlays, tmp_path_factory.mktemp("graphics") / "late_bug.mp4", seconds=40)
+
+
+def test_a_bug_appearing_late_over_a_shot_searched_in_vain_is_found_within_the_back_off(
+    read: Callable[[Path], GraphicsResult], late_bug_video: Path
+) -> None:
+    result = read(late_bug_video)
+    first = min(s.time_ms for s in result.states if (s.sides[0].name, s.sides[1].name) == ("LAD", "MIL")) / 1000
+    # the next search after it appears, at most redetect_s later; its probe spans one second
+    assert LATE_BUG_S <= first <= LATE_BUG_S + GraphicsParams().redetect_s + 1.0
+    assert {(s.sides[0].score, s.sides[1].score) for s in result.states} == {(0, 0)}
+
+
+@pytest.fixture(scope="module")
+def boards_after_a_bug_video(video_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """6 s of the practice footage (no bug: its wall and boards are searched in vain), the hard-court tennis clip (a
+    bug found), then the same 6 s of practice footage again, all at 1280x720."""
+    out = tmp_path_factory.mktemp("graphics") / "boards_after_a_bug.mp4"
+    part = "scale=1280:720,setsar=1,fps=30,setpts=PTS-STARTPTS"
+    graph = f"[0:v]trim=0:6,{part}[a];[1:v]{part}[b];[2:v]trim=0:6,{part}[c];[a][b][c]concat=n=3:v=1:a=0[v]"
+    practice, tennis = video_dir / "basketball_practice_shots_51s.mp4", video_dir / "tennis_atp_hardcourt_5s.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-i", str(practice), "-i", str(tennis), "-i", str(practice),
+         "-filter_complex", graph, "-map", "[v]", "-an", "-c:v", "libx264", "-preset", "veryfast", str(out)],
+        check=True,
+    )  # fmt: skip
+    return out
+
+
+def test_boards_searched_in_vain_are_not_searched_again_after_a_cut(
+    ocr: OcrEngine, boards_after_a_bug_video: Path
+) -> None:
+    probe = probe_video(boards_after_a_bug_video)
+    params = GraphicsParams()
+    pixels: dict[str, float] = {}  # detection work (pixels passed to the detector) when each part starts
+
+    def frames() -> Iterator[tuple[int, np.ndarray]]:
+        size = {"width": probe.width, "height": probe.height}
+        for time_ms, frame in graphics_frames(boards_after_a_bug_video, **size, params=params):
+            part = "practice" if time_ms < 6000 else "tennis" if time_ms < probe.duration_s * 1000 - 6000 else "again"
+            pixels.setdefault(part, ocr.stats["detect_pixels"])
+            yield time_ms, frame
+
+    start = ocr.stats["detect_pixels"]
+    result = read_graphics(frames(), ocr, params)
+    assert {"DJOKOVIC", "WAWRINKA"} <= names(result)  # the bug between was found
+    first, again = pixels["tennis"] - start, ocr.stats["detect_pixels"] - pixels["again"]
+    assert first >= 1280 * 600  # the static shot was searched, whole
+    assert again < 0.25 * first  # back after the cut: only edges not seen before (players moved), not the shot
 
 
 def test_frames_are_sampled_at_the_rate_and_short_side(video_dir: Path) -> None:

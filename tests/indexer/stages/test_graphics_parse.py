@@ -1,4 +1,5 @@
-"""The score-bug parser and the timeline smoothing, on text written here (pure logic: no OCR, no video)."""
+"""The score-bug parser, the timeline smoothing and the memory of searched edges, on text and masks written here
+(pure logic: no OCR, no video)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 
 from indexer.stages.graphics import (
     GameState,
+    GraphicsParams,
     GraphicsResult,
     NameSighting,
     Reading,
@@ -13,6 +15,8 @@ from indexer.stages.graphics import (
     Side,
     Timeline,
     Token,
+    _SearchedInVain,
+    candidate_regions,
     normalise_name,
     parse_bug,
     sample_spans,
@@ -274,3 +278,22 @@ def test_split_line_separates_pieces_at_blank_gaps() -> None:
     grey[4:16, 50:58] = 20  # "0", 15 px later
     grey[4:16, 60:70] = 20  # 2 px later: same piece
     assert split_line(grey) == [(5, 35), (50, 70)]
+
+
+def test_edges_searched_in_vain_are_skipped_by_their_pixels_and_new_edges_beside_them_are_not() -> None:
+    board = np.zeros((360, 640), np.uint8)  # a stable_mask at half resolution: a board's edges
+    board[100:110, 100:300] = 1
+    params = GraphicsParams()
+    regions = candidate_regions(board, None, params)
+    assert regions == [(192, 192, 416, 36)]  # frame pixels, padded by 8
+    searched = _SearchedInVain(4)
+    searched.add(board, regions)
+    assert candidate_regions(board, searched.mask(board.shape), params) == []
+    assert candidate_regions(np.roll(board, 1, axis=1), searched.mask(board.shape), params) == []  # a pixel's jitter
+    with_bug = board.copy()
+    with_bug[112:124, 150:200] = 1  # a bug appears just under the board
+    (x, y, w, h), *_ = candidate_regions(with_bug, searched.mask(board.shape), params)
+    assert x <= 300 and y <= 224 and x + w >= 400 and y + h >= 248  # the new edges, and only those, are searched
+    assert y >= 200
+    searched.add(with_bug, [])  # a search with no region remembers nothing
+    assert candidate_regions(with_bug, searched.mask(board.shape), params) != []
