@@ -127,8 +127,10 @@ def graphics_params() -> GraphicsParams:
 
 def graphics_key(params: GraphicsParams) -> str:
     """The key of a score-bug reading besides the OCR version: the pipeline version and every field of ``params``
-    (each changes what is read). ``HL_GRAPHICS_OCR_THREADS`` changes only the speed and is left out."""
-    return _digest({"pipeline": PIPELINE_VERSION, **dataclasses.asdict(params)})
+    that changes what is read. ``prefetch_frames`` and ``HL_GRAPHICS_OCR_THREADS`` change only the speed and are
+    left out."""
+    fields = {k: v for k, v in dataclasses.asdict(params).items() if k != "prefetch_frames"}
+    return _digest({"pipeline": PIPELINE_VERSION, **fields})
 
 
 def graphics_path(game_id: int, ocr_version: str, key: str) -> Path:

@@ -141,7 +141,10 @@ class GraphicsParams:
         lost_search_s: wait, seconds, after a held bug is lost before the first new search for a bug (the wait
             then doubles up to ``redetect_s``); meanwhile only the remembered bugs are looked for.
         prefetch_frames: most frames decoded ahead of the reader (at 1280x720, 2.8 MB each): the decode goes on
-            while a search for the bug or a reading keeps the reader busy.
+            while a search for the bug or a reading keeps the reader busy. A search's burst of OCR lasts seconds:
+            on the 5-minute 720p input of ``benchmarks/index_speed.py`` (four runs side by side, load 2-3), 48
+            frames left the reader waiting 3.8-4.9 s for frames and the stage took 22.4-22.5 s; 160 frames, 2.1-2.5 s
+            and 15.7-21.0 s, the process's peak RSS 908 -> 1 110 MB. Speed only: the same frames are read.
     """
 
     sample_fps: float = 2.0
@@ -157,7 +160,7 @@ class GraphicsParams:
     known_bugs: int = 4
     searched_masks: int = 16
     lost_search_s: float = 1.0
-    prefetch_frames: int = 48
+    prefetch_frames: int = 160
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ def test_the_analysis_key_changes_with_every_parameter_that_changes_the_result()
     assert artifacts.clips_key(key, min_clip_s=1.0) != artifacts.clips_key(changed[0], min_clip_s=1.0)
 
 
-def test_the_graphics_key_changes_with_every_graphics_parameter_and_names_the_artifact() -> None:
+def test_the_graphics_key_changes_with_every_reading_parameter_and_names_the_artifact() -> None:
     base = GraphicsParams()
     key = artifacts.graphics_key(base)
     changed = [
@@ -45,6 +45,7 @@ def test_the_graphics_key_changes_with_every_graphics_parameter_and_names_the_ar
     ]
     assert len({key, *changed}) == 5
     assert artifacts.graphics_key(GraphicsParams()) == key, "the key is a function of the parameters alone"
+    assert artifacts.graphics_key(replace(base, prefetch_frames=8)) == key, "the read-ahead changes the speed only"
     with override_settings(HL_GRAPHICS_FPS=1.0, HL_GRAPHICS_SHORT_SIDE=540):
         params = artifacts.graphics_params()
         assert (params.sample_fps, params.short_side) == (1.0, 540)
