@@ -6,7 +6,9 @@ query's type (no play-by-play import or edit, no event of that type read); they 
 per game) instead of the event table's tens of thousands of rows per request. The triggers refresh the rows of the
 games a statement's inserted, updated or deleted events belong to (before and after an update: an event moved to
 another game refreshes both), whatever wrote them (ORM, ``bulk_create``, ``COPY``, raw SQL); a game left without
-events loses its row. ``TRUNCATE`` fires no trigger: truncate the game table with the events (``CASCADE``).
+events loses its row. Writers of one game's events take turns (a transaction-level advisory lock,
+``LockKey.GAME_EVENTS`` and the game's id), so two transactions adding events to one game at once both count.
+``TRUNCATE`` fires no trigger: truncate the game table with the events (``CASCADE``).
 The index of events by source that the event-table scan read (``event_source_game``, 0017) goes.
 """
 
@@ -16,10 +18,15 @@ from django.db import migrations, models
 
 REFRESH = """
 CREATE FUNCTION highlights_refresh_game_events(games bigint[]) RETURNS void LANGUAGE sql AS $$
+    -- one writer per game at a time, until its transaction ends: the statements below take their snapshot after
+    -- the lock, so they see the events a concurrent writer of the same game committed (no lost update)
+    SELECT pg_advisory_xact_lock(1212958533, (g % 2147483647)::int)  -- highlights.locks.LockKey.GAME_EVENTS
+    FROM (SELECT DISTINCT unnest(games) AS g ORDER BY 1) locked;
     DELETE FROM highlights_gameevents s
     WHERE s.game_id = ANY(games) AND NOT EXISTS (SELECT FROM highlights_event e WHERE e.game_id = s.game_id);
     INSERT INTO highlights_gameevents (game_id, complete, types)
-    SELECT e.game_id, bool_or(e.source IN ('play_by_play', 'editor')), array_agg(DISTINCT UPPER(e.type) ORDER BY UPPER(e.type))
+    SELECT e.game_id, bool_or(e.source IN ('play_by_play', 'editor')),
+        array_agg(DISTINCT UPPER(e.type) ORDER BY UPPER(e.type))
     FROM highlights_event e WHERE e.game_id = ANY(games) GROUP BY e.game_id
     ON CONFLICT (game_id) DO UPDATE SET complete = EXCLUDED.complete, types = EXCLUDED.types;
 $$;
