@@ -970,8 +970,8 @@ class GameEvents(models.Model):
     ``complete``: the game has imported play-by-play or edited events, so every event type of it is known;
     ``types``: the distinct ``UPPER(type)`` of its events of any source, sorted. Every statement that inserts,
     re-types, moves or deletes events (ORM, ``bulk_create``, ``COPY``, raw SQL) refreshes the rows of the games
-    it touched; a game without events has no row. Search's event queries test a look-alike clip's game here
-    (one row) instead of reading the event table (``highlights.selectors._lookalike_clips``).
+    it touched; a game without events has no row. Search's event queries read the games that cannot know an event
+    type from these rows instead of the event table (``highlights.selectors._games_unknowing``).
     """
 
     game = models.OneToOneField(Game, on_delete=models.CASCADE, primary_key=True, related_name="event_summary")

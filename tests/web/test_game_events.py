@@ -6,11 +6,8 @@ Each expected row follows from the events the test wrote (their sources and type
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from highlights.models import Event, Game, GameEvents
 
@@ -72,31 +69,3 @@ def test_deleted_events_and_games_leave_no_stale_rows(games: tuple[Game, Game]) 
     assert _summary() == {second.pk: (False, ["DUNK"])}  # no events left: no row
     second.delete()  # the game's events and its row go with it
     assert _summary() == {} and not Event.objects.exists()
-
-
-@pytest.mark.django_db(transaction=True)
-def test_two_transactions_adding_events_to_one_game_both_count() -> None:
-    game = Game.objects.create(sport="baseball", source_path="/c.mp4", sha256="c" * 64)
-    inserted, go = threading.Event(), threading.Event()
-
-    def first() -> None:
-        with transaction.atomic():
-            Event.objects.create(game_id=game.pk, type="run", source=Event.Source.GRAPHICS)
-            inserted.set()
-            go.wait(10)  # commits only once the second writer is waiting behind it
-        connection.close()
-
-    def second() -> None:
-        with transaction.atomic():
-            Event.objects.create(game_id=game.pk, type="home_run", source=Event.Source.GRAPHICS)
-        connection.close()
-
-    writers = [threading.Thread(target=first), threading.Thread(target=second)]
-    writers[0].start()
-    assert inserted.wait(10)
-    writers[1].start()
-    time.sleep(0.5)  # the second insert has started, before the first commits
-    go.set()
-    for writer in writers:
-        writer.join(20)
-    assert _summary() == {game.pk: (False, ["HOME_RUN", "RUN"])}
