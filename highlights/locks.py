@@ -28,6 +28,9 @@ class LockKey(enum.IntEnum):
     """With ``hashtext(sha256)``: one enqueuer per file content (``highlights.backfill``)."""
     MODEL_REGISTRY = 0x484C_524D
     """With ``hashtext(action set)``: one registrar numbers the versions of an action set (``learning.registry``)."""
+    GAME_EVENTS = 0x484C_4745
+    """With a game's id: one writer of its events refreshes its ``GameEvents`` row at a time (taken in SQL by the
+    event table's triggers, migration ``0018_game_events``)."""
 
 
 @contextmanager

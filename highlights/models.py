@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models, transaction
 from django.db.models import Value
 from django.db.models.fields.json import KT
@@ -951,8 +952,6 @@ class Event(models.Model):
             models.Index(fields=["game", "source"]),
             # search's event queries match ``type`` case-insensitively (``UPPER(type) = UPPER(%s)``)
             models.Index(Upper("type"), models.F("clip"), models.F("game"), name="event_type_clip_game"),
-            # the games with imported or edited events, read index-only (``highlights.selectors._games_knowing``)
-            models.Index(fields=["source", "game"], name="event_source_game"),
         ]
 
     def __str__(self) -> str:
@@ -962,6 +961,25 @@ class Event(models.Model):
     @property
     def t_s(self) -> float | None:
         return None if self.time_ms is None else self.time_ms / 1000.0
+
+
+class GameEvents(models.Model):
+    """What a game's events say the index can know, one row per game with events: kept by PostgreSQL triggers on
+    the event table (migration ``0018_game_events``) and never written by the application.
+
+    ``complete``: the game has imported play-by-play or edited events, so every event type of it is known;
+    ``types``: the distinct ``UPPER(type)`` of its events of any source, sorted. Every statement that inserts,
+    re-types, moves or deletes events (ORM, ``bulk_create``, ``COPY``, raw SQL) refreshes the rows of the games
+    it touched; a game without events has no row. Search's event queries read the games that cannot know an event
+    type from these rows instead of the event table (``highlights.selectors._games_unknowing``).
+    """
+
+    game = models.OneToOneField(Game, on_delete=models.CASCADE, primary_key=True, related_name="event_summary")
+    complete = models.BooleanField()
+    types = ArrayField(models.TextField())
+
+    def __str__(self) -> str:
+        return f"game {self.game_id}: {'complete' if self.complete else ', '.join(self.types)}"
 
 
 class Appearance(models.Model):
