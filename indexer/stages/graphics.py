@@ -81,9 +81,9 @@ first pass enlarging only regions at most 640 px wide 2.0 M. Main's memory of bo
 bug that appears over a static shot searched before (never read on 40 s of the practice footage whose bug appears
 at 20 s; read at 31.5 s now, test), and searched that shot again in full after a cut to a bug (0.78 M pixels
 again; 0.04 M now, test). ``benchmarks/graphics.py`` before / after: names 1.0 / 1.0, scores 1.0 / 1.0, clock and
-count strings 0.857 / 0.857, detection calls per sample 0.842 / 0.737. Not measured on a quiet machine: with the
-wall ratio side by side (0.83-0.92), the step's 21.9 s of the quiet run of 15:46 would be about 18-20 s,
-``graphics_added`` about 0.14-0.15 of the other steps' 130.5 s: at the 0.15 budget, short of the 0.12 aimed at.
+count strings 0.857 / 0.857, detection calls per sample 0.842 / 0.737. With the deeper read-ahead
+(``prefetch_frames`` 160), the whole ``index_speed.py`` on a quiet machine: the step 21.9 s before (15:46, 0.169 of the
+other steps' 130.5 s), **16.8 s after (17:15, ``graphics_added`` 0.122** of 137.8 s), inside the budget of 0.15.
 """
 
 from __future__ import annotations
