@@ -217,9 +217,9 @@ class Snapshot:
         exclude: Collection[int] = (),
         allowed: Collection[int] | np.ndarray | None = None,
     ) -> list[tuple[int, float]]:
-        """The ``k`` nearest ids by cosine similarity, best first, among ``allowed`` and leaving out ``exclude``.
+        """This version's hits for :meth:`VectorIndex.search` (same arguments and result).
 
-        See :meth:`VectorIndex.search`. The base is searched with the removed ids excluded inside
+        The base is searched with the removed ids excluded inside
         FAISS, the delta exactly with the same filter; hits are merged by score (an id is never in
         both: a re-added id is among the base's removed ones).
         """
