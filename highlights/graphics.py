@@ -121,9 +121,7 @@ def _person_for(
     return made[display, team]
 
 
-def _appearances(
-    game: Game, clips: Sequence[Clip], person: Person, sighting: stage.NameSighting
-) -> list[Appearance]:
+def _appearances(game: Game, clips: Sequence[Clip], person: Person, sighting: stage.NameSighting) -> list[Appearance]:
     """One appearance per clip the sighting's span overlaps (span cut to the clip), or one without a clip."""
     rows = [
         Appearance(

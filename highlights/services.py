@@ -100,9 +100,7 @@ def ingest_path(path: str | Path) -> Path:
 # --- clip review (editors) ---------------------------------------------------------------------
 
 
-def review_clip(
-    clip: Clip, user: AbstractBaseUser, *, status: str | None = None, action: Action | None = None
-) -> Clip:
+def review_clip(clip: Clip, user: AbstractBaseUser, *, status: str | None = None, action: Action | None = None) -> Clip:
     """Record an editor's verdict and/or new action label on a clip.
 
     Args:

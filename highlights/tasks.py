@@ -46,9 +46,7 @@ def label_game_with_crnn(model_id: int, game_id: int) -> None:
     learning.label_game_with_crnn(model_id, game_id)
 
 
-@shared_task(
-    name="highlights.train_classifier", soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60, acks_late=True
-)
+@shared_task(name="highlights.train_classifier", soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60, acks_late=True)
 def train_classifier(job_id: int) -> None:
     """Train the model of a training job (progress on its row), then queue the labelling its activation calls for.
 

@@ -747,6 +747,7 @@ def ascii_fold(text: str) -> str:
 def _plain(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", ascii_fold(text))
 
+
 _JSON_PARSERS: dict[str, Callable[[Any], PlayByPlay]] = {
     "mlb": parse_mlb,
     "nba": parse_nba_cdn,

@@ -26,6 +26,7 @@ def test_two_writers_of_one_file_get_different_temporary_files_and_the_last_rena
 def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path: Path) -> None:
     dest = tmp_path / "analysis.npz"
     dest.write_bytes(b"old")
+
     def write_half_then_die() -> None:
         with atomic_write(dest) as tmp:
             tmp.write_bytes(b"half")

@@ -31,7 +31,7 @@ def test_search_page_grid_and_htmx_partial(env: dict[str, Game]) -> None:
     assert f"/games/{env['tennis'].pk}/" in partial and f"/games/{env['baseball'].pk}/" not in partial
     bad = Client().get("/", {"q": "score:9"})
     assert bad.status_code == 400  # an unreadable query is a bad request, shown on the page
-    assert 'score must lie in 0..1, got 9.0</p>' in bad.content.decode()
+    assert "score must lie in 0..1, got 9.0</p>" in bad.content.decode()
     assert 'href="/clips/' not in bad.content.decode(), "a query that cannot be read lists no clip"
 
 

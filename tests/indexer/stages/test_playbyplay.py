@@ -201,8 +201,12 @@ def test_csv_clock_direction_is_read_from_the_rows_or_left_unknown() -> None:
         ('{"game": {"actions": [{"actionType": "2pt", "clock": "11:22", "period": 1}]}}', "nba", "ISO-8601"),
         ("[1, 2]", "statsbomb", "not a valid statsbomb file"),
         ("{}", "xml", "unknown format 'xml'"),
-        ('{"resultSets": [{"headers": ["PERIOD", "PCTIMESTRING", "EVENTMSGTYPE", "HOMEDESCRIPTION",'
-         ' "VISITORDESCRIPTION"], "rowSet": [[1, "12:00"]]}]}', "auto", "not a valid nba-stats file"),
+        (
+            '{"resultSets": [{"headers": ["PERIOD", "PCTIMESTRING", "EVENTMSGTYPE", "HOMEDESCRIPTION",'
+            ' "VISITORDESCRIPTION"], "rowSet": [[1, "12:00"]]}]}',
+            "auto",
+            "not a valid nba-stats file",
+        ),
         (b"period,clock,event\n1,\xff\xfe,goal\n", "csv", "not UTF-8"),
     ],
 )
