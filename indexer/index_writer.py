@@ -141,7 +141,7 @@ def prune_clip_index() -> int:
         if not index.version():
             return 0
         keep = set(_current_clips().values_list("pk", flat=True))
-        if set(index.ids(index.load()).tolist()) <= keep:
+        if set(index.load().ids().tolist()) <= keep:
             return 0
         return index.sync({}, keep)[1]
 
@@ -152,7 +152,7 @@ def check_clip_index() -> IndexCheck:
     with advisory_lock(LockKey.CLIP_INDEX):  # no writer is between reading the rows and publishing a snapshot
         database_ids = set(_current_clips().values_list("pk", flat=True))
         snapshot = index.load()
-        index_ids = set(index.ids(snapshot).tolist())
+        index_ids = set(snapshot.ids().tolist())
         version = index.version()
     missing, extra = len(database_ids - index_ids), len(index_ids - database_ids)
     ok = not missing and not extra

@@ -454,11 +454,6 @@ class VectorIndex:
             if v > version or (v not in kept if kind != ".faiss" else v not in needed):
                 path.unlink(missing_ok=True)
 
-    @staticmethod
-    def ids(snapshot: Snapshot) -> np.ndarray:
-        """The ids ``(N,)`` int64 visible in ``snapshot`` (:meth:`load`): the base's less the removed, the delta's."""
-        return snapshot.ids()
-
     def sync(self, wanted: dict[int, np.ndarray], keep: Collection[int] | np.ndarray) -> tuple[int, int]:
         """Make the index hold exactly ``keep`` ∪ ``wanted`` ids, as a new version (trained or not, as it was).
 

@@ -19,7 +19,6 @@ from highlights.models import Assignment, FaceTrack, Game, Person
 from indexer import runtime
 from ml.faces import load_image
 from search.faces import face_track_index
-from search.index import VectorIndex
 from tests.faces.rows import clip_row, track_row
 
 
@@ -56,7 +55,7 @@ def test_clustering_finds_two_unnamed_people(tracks: dict[str, list[int]]) -> No
     assert not Person.objects.get(pk=next(iter(first))).name
     assert set(FaceTrack.objects.filter(pk__in=tracks["person_01"]).values_list("source", flat=True)) == {"cluster"}
     index = face_track_index()
-    assert sorted(VectorIndex.ids(index.load()).tolist()) == sorted(FaceTrack.objects.values_list("pk", flat=True))
+    assert sorted(index.load().ids().tolist()) == sorted(FaceTrack.objects.values_list("pk", flat=True))
 
 
 def test_naming_a_person_makes_new_faces_follow(

@@ -13,7 +13,6 @@ from django.core.management import CommandError
 
 from highlights.models import Person, PersonPhoto
 from search.faces import person_photo_index
-from search.index import VectorIndex
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +35,7 @@ def test_enrolment_stores_one_reference_per_photo(enrolled: dict[str, int], face
         assert photo.w > 80
         assert (faces_env / "media" / photo.image.name).is_file()
     index = person_photo_index()
-    ids = VectorIndex.ids(index.load()).tolist()
+    ids = index.load().ids().tolist()
     assert sorted(ids) == sorted(PersonPhoto.objects.values_list("pk", flat=True))
 
 

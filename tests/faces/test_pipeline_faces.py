@@ -16,7 +16,6 @@ from django.core.management import call_command
 from highlights.models import Assignment, Clip, FaceScan, FaceTrack, Game, IndexJob
 from indexer.steps import STEP_NAMES
 from search.faces import face_track_index
-from search.index import VectorIndex
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +75,7 @@ def test_enrolled_player_is_identified_on_the_tracks(press: dict[str, Any]) -> N
     assert {t.source for t in tracks} == {Assignment.AUTO}
     assert all(t.distance is not None and t.distance < 0.6 for t in tracks)
     index = face_track_index()
-    assert sorted(VectorIndex.ids(index.load()).tolist()) == sorted(FaceTrack.objects.values_list("pk", flat=True))
+    assert sorted(index.load().ids().tolist()) == sorted(FaceTrack.objects.values_list("pk", flat=True))
 
 
 def _search(text: str) -> list[dict[str, Any]]:

@@ -16,7 +16,6 @@ from django.test import override_settings
 from highlights.models import FaceTrack, Game
 from indexer import index_writer
 from search.faces import face_track_index
-from search.index import VectorIndex
 from tests.descriptors import near, unit
 from tests.faces.rows import clip_row, track_row
 
@@ -53,7 +52,7 @@ def test_the_writer_trains_at_the_threshold_adds_in_between_and_retrains_when_th
     index_writer.sync_game_face_tracks(_game(2, 100).pk)  # 250 rows: trained from PostgreSQL
     assert index.trained_rows() == 250
     assert faiss.extract_index_ivf(index.load().base).nlist == 8
-    assert sorted(VectorIndex.ids(index.load()).tolist()) == sorted(FaceTrack.objects.values_list("pk", flat=True))
+    assert sorted(index.load().ids().tolist()) == sorted(FaceTrack.objects.values_list("pk", flat=True))
 
     index_writer.sync_game_face_tracks(_game(3, 100).pk)  # 350 rows: added to the trained index
     assert index.trained_rows() == 250
@@ -62,4 +61,4 @@ def test_the_writer_trains_at_the_threshold_adds_in_between_and_retrains_when_th
 
     index_writer.sync_game_face_tracks(_game(4, 150).pk)  # 500 rows = 2 x 250: trained again
     assert index.trained_rows() == 500
-    assert sorted(VectorIndex.ids(index.load()).tolist()) == sorted(FaceTrack.objects.values_list("pk", flat=True))
+    assert sorted(index.load().ids().tolist()) == sorted(FaceTrack.objects.values_list("pk", flat=True))

@@ -87,7 +87,7 @@ def test_reindexing_the_same_file_is_idempotent(
 def test_faiss_ids_equal_clip_ids_after_reload(three_games: dict[str, dict[str, Any]]) -> None:
     index = clip_index(runtime.model_weights())
     reloaded = VectorIndex(index.path, index.dim, index.factory).load()
-    assert sorted(VectorIndex.ids(reloaded).tolist()) == sorted(Clip.objects.values_list("pk", flat=True))
+    assert sorted(reloaded.ids().tolist()) == sorted(Clip.objects.values_list("pk", flat=True))
 
 
 def test_search_command_matches_words_and_ranks_by_highlight_score(three_games: dict[str, dict[str, Any]]) -> None:

@@ -22,7 +22,7 @@ def test_sync_keeps_database_ids_and_search_returns_them(tmp_path: Path) -> None
     ids = list(range(1000, 1050))
     index = VectorIndex(tmp_path / "clips.faiss", 16)
     assert index.sync(dict(zip(ids, vectors, strict=True)), set(ids)) == (50, 0)
-    assert sorted(VectorIndex.ids(index.load()).tolist()) == ids
+    assert sorted(index.load().ids().tolist()) == ids
     hits = index.search(vectors[7], 3)
     assert hits[0][0] == 1007 and hits[0][1] == pytest.approx(1.0, abs=1e-5)
     assert 1007 not in [i for i, _ in index.search(vectors[7], 3, exclude={1007})]
@@ -35,7 +35,7 @@ def test_sync_replaces_reinserted_ids_and_drops_ids_gone_from_the_database(tmp_p
     index.sync({i: vectors[i] for i in range(10)}, set(range(10)))
     added, removed = index.sync({3: vectors[9]}, keep=set(range(5)))
     assert (added, removed) == (1, 6)  # 5..9 gone, old 3 replaced
-    assert sorted(VectorIndex.ids(index.load()).tolist()) == [0, 1, 2, 3, 4]
+    assert sorted(index.load().ids().tolist()) == [0, 1, 2, 3, 4]
     assert index.search(vectors[9], 1)[0][0] == 3
 
 
@@ -45,9 +45,9 @@ def test_a_second_process_view_reloads_the_new_snapshot_and_no_temp_file_remains
     reader = VectorIndex(tmp_path / "clips.faiss", 8)
     assert reader.search(_unit(rng, 1, 8)[0], 5) == []
     writer.sync({1: _unit(rng, 1, 8)[0]}, {1})
-    assert VectorIndex.ids(reader.load()).tolist() == [1]
+    assert reader.load().ids().tolist() == [1]
     writer.sync({2: _unit(rng, 1, 8)[0]}, {1, 2})
-    assert sorted(VectorIndex.ids(reader.load()).tolist()) == [1, 2]
+    assert sorted(reader.load().ids().tolist()) == [1, 2]
     assert (reader.version(), writer.version()) == (2, 2)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "clips.faiss",
@@ -73,7 +73,7 @@ def test_versions_increase_old_snapshots_are_pruned_and_rebuild_replaces_everyth
     assert sorted(p.name for p in tmp_path.glob("clips.v*.faiss")) == ["clips.v00000003.faiss", "clips.v00000004.faiss"]
     assert (tmp_path / "clips.faiss").read_bytes() == (tmp_path / "clips.v00000004.faiss").read_bytes()
     assert index.rebuild([(np.array([7]), _unit(rng, 1, 8))]) == 5
-    assert VectorIndex.ids(VectorIndex(tmp_path / "clips.faiss", 8).load()).tolist() == [7]
+    assert VectorIndex(tmp_path / "clips.faiss", 8).load().ids().tolist() == [7]
 
 
 def _clustered(rng: np.random.Generator, n: int, dim: int, centres: int = 20) -> np.ndarray:
@@ -101,11 +101,11 @@ def test_the_index_stays_exact_below_the_training_size_and_retrains_when_it_grow
     index.rebuild(_batches(vectors[:1200]), vectors[:1000])
     loaded = index.load()
     assert faiss.extract_index_ivf(loaded.base).nlist == 16 and index.trained_rows() == 1200
-    assert sorted(VectorIndex.ids(loaded).tolist()) == list(range(1, 1201))
+    assert sorted(loaded.ids().tolist()) == list(range(1, 1201))
     assert not index.needs_training(2399) and index.needs_training(2400)  # growth 2.0 from 1200 rows
     index.sync({5000: vectors[2000]}, keep=set(range(2, 1201)))  # incremental writes stay trained
     assert index.trained_rows() == 1200
-    assert sorted(VectorIndex.ids(index.load()).tolist()) == [*range(2, 1201), 5000]
+    assert sorted(index.load().ids().tolist()) == [*range(2, 1201), 5000]
     assert index.search(vectors[2000], 1)[0][0] == 5000
 
 

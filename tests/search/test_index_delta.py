@@ -36,7 +36,7 @@ def _rebuilt(folder: Path, rows: dict[int, np.ndarray], training: Training | Non
 
 
 def _same_results(index: VectorIndex, reference: VectorIndex, rows: dict[int, np.ndarray], queries: np.ndarray) -> None:
-    assert sorted(VectorIndex.ids(index.load()).tolist()) == sorted(rows)
+    assert sorted(index.load().ids().tolist()) == sorted(rows)
     assert index.load().ntotal == len(rows)
     live = sorted(rows)
     allowed = set(live[::4]) | {-5, 10**6}  # ids never stored are simply never returned
