@@ -5,8 +5,10 @@ itself (a full scan where the page is an index scan that stops early), so result
 ``COUNT_CAP`` + 1: past that, pages show "more than 1000" and paging still works up to the cap.
 The count drops the ranking (how many rows match does not depend on their order), so PostgreSQL
 may count a selective query's few matches from its semi-joins instead of walking the ranking
-index to its end to find the 1001st (issue #15). Pages are fetched by ``OFFSET``, which the cap
-bounds to about a thousand rows of the ranking index.
+index to its end to find the 1001st (issue #15), and it reads the primary key alone: no joined
+game or action row, no annotation (an event query's matched event per clip, two subqueries a
+row). Pages are fetched by ``OFFSET``, which the cap bounds to about a thousand rows of the
+ranking index.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ class CappedPaginator(Paginator):
     def count(self) -> int:
         object_list = self.object_list
         if hasattr(object_list, "query") and not object_list.query.is_sliced:
-            return object_list.order_by()[: COUNT_CAP + 1].count()
+            return object_list.order_by().values("pk")[: COUNT_CAP + 1].count()
         return super().count
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -98,17 +99,14 @@ def _person_clips(person_ids: list[int]) -> Q:
 
 def _person_links(person_ids: list[int]) -> QuerySet[FaceTrack]:
     """The clip ids of :func:`_person_clips` (with repeats), as one ``UNION ALL`` of the three links."""
+    people = _in_array("person_id", person_ids)
     return (
-        FaceTrack.objects.filter(person__in=person_ids)
+        FaceTrack.objects.filter(people)
         .order_by()
         .values_list("clip_id", flat=True)
         .union(
-            Appearance.objects.filter(person__in=person_ids, clip__isnull=False)
-            .order_by()
-            .values_list("clip_id", flat=True),
-            Event.objects.filter(person__in=person_ids, clip__isnull=False)
-            .order_by()
-            .values_list("clip_id", flat=True),
+            Appearance.objects.filter(people, clip__isnull=False).order_by().values_list("clip_id", flat=True),
+            Event.objects.filter(people, clip__isnull=False).order_by().values_list("clip_id", flat=True),
             all=True,
         )
     )
@@ -159,8 +157,8 @@ def _events_of(event_type: str, query: ParsedQuery) -> tuple[QuerySet[Event], Qu
         if value is not None and value != "":
             players = list(Person.objects.filter(**{lookup: value}).values_list("pk", flat=True))
             in_clip = Q(person__isnull=True) & Q(clip__in=_person_links(players))
-            events = events.filter(Q(person__in=players) | in_clip)
-            of_result = of_result.filter(Q(person__in=players) | Q(person__isnull=True))
+            events = events.filter(_in_array("person_id", players) | in_clip)
+            of_result = of_result.filter(_in_array("person_id", players) | Q(person__isnull=True))
     return events, of_result
 
 
@@ -282,28 +280,28 @@ def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary, games: Q) ->
         .values_list("pk", "sport", "home_team", "away_team", "title", "graphics__teams")
     )
     players = list(Person.objects.filter(_any_contains(("name",), every_form)).values_list("pk", "name"))
+    # each game's names as one lower-case text (a form never spans two of them: no form holds a newline)
+    game_texts = [
+        (pk, sport, home, away, "\n".join([home, away, title, *(read_teams or [])]).lower())
+        for pk, sport, home, away, title, read_teams in named_games
+    ]
     conditions: list[Q] = []
     games_only: set[int] | None = None
     for word in words:
         word_forms = forms[word]
-
-        def contains(*names: str, word_forms: set[str] = word_forms) -> bool:
-            return any(form in name.lower() for name in names for form in word_forms)
-
+        # one compiled search per word: the class vocabulary alone is hundreds of names a word is tested against
+        contains = re.compile("|".join(re.escape(form) for form in sorted(word_forms))).search
         word_codes = {form.upper() for form in word_forms}
         named_teams = {name for code, aliases, name in teams if code in word_codes or word_codes & set(aliases)}
-        classes = [name for name in vocabulary.classes if contains(name)]
-        learned = [name for name in vocabulary.learned if contains(name)]
+        classes = [name for name, lowered in vocabulary.lowered_classes if contains(lowered)]
+        learned = [name for name in vocabulary.learned if contains(name.lower())]
         game_ids = [
             pk
-            for pk, sport, home, away, title, read_teams in named_games
-            if sport in word_forms
-            or contains(home, away, title, *(read_teams or []))
-            or home in named_teams
-            or away in named_teams
+            for pk, sport, home, away, text in game_texts
+            if sport in word_forms or contains(text) or home in named_teams or away in named_teams
         ]
-        person_ids = [pk for pk, name in players if contains(name)]
-        action_ids = [pk for pk, name in vocabulary.actions if contains(name)]
+        person_ids = [pk for pk, name in players if contains(name.lower())]
+        action_ids = [pk for pk, name in vocabulary.actions if contains(name.lower())]
         if game_ids and not (classes or action_ids or learned or person_ids):
             games_only = set(game_ids) if games_only is None else games_only & set(game_ids)
             continue
@@ -385,6 +383,11 @@ class _Vocabulary:
     @cached_property
     def classes(self) -> set[str]:
         return set(model_weights().categories).union(*(classes for _, _, classes in self._taxonomy))
+
+    @cached_property
+    def lowered_classes(self) -> list[tuple[str, str]]:
+        """``classes`` with each name's lower case: ``(name, lowered)``."""
+        return [(name, name.lower()) for name in self.classes]
 
     @cached_property
     def learned(self) -> set[str]:
