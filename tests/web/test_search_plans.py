@@ -151,6 +151,16 @@ def test_the_capped_count_counts_what_the_ranked_query_lists(
     assert (paginator.count, paginator.capped) == (4, True)  # 7 visible baseball clips, counted up to 3 + 1
 
 
+def test_the_capped_count_reads_no_joined_row_and_no_matched_event(archive: dict[str, Any]) -> None:
+    clips = selectors.clip_queryset(selectors.parse_search("Ortiz home runs"))
+    with CaptureQueriesContext(connection) as queries:
+        count = CappedPaginator(clips, 2).count
+    (statement,) = [q["sql"] for q in queries.captured_queries]
+    assert count == len(list(clips)) > 0
+    assert statement.startswith("SELECT COUNT(*)")
+    assert '"highlights_game"' not in statement and '"highlights_event"' not in statement, statement
+
+
 def test_api_pages_return_every_match_once_in_rank_order(
     archive: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
