@@ -235,7 +235,8 @@ def _lookalike_clips(
 
 def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary, games: Q) -> tuple[list[Q], Q]:
     """One condition per free-text word: clips whose model class, learned action, action, sport, title, teams or
-    players contain the word (or its singular); the words naming only games (a team, a title) come back apart,
+    players have a word starting with it (or its singular: "dunk" names "dunking basketball", "sox" the Boston
+    Red Sox, "red" not "shredding paper"); the words naming only games (a team, a title) come back apart,
     as one condition on ``game_id`` (the games every one of them names), which an event's row meets as its
     clip does.
 
@@ -289,8 +290,8 @@ def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary, games: Q) ->
     games_only: set[int] | None = None
     for word in words:
         word_forms = forms[word]
-        # one compiled search per word: the class vocabulary alone is hundreds of names a word is tested against
-        contains = re.compile("|".join(re.escape(form) for form in sorted(word_forms))).search
+        # one compiled search per word (the class vocabulary alone is hundreds of names): a form at a word's start
+        contains = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(form) for form in sorted(word_forms)) + ")").search
         word_codes = {form.upper() for form in word_forms}
         named_teams = {name for code, aliases, name in teams if code in word_codes or word_codes & set(aliases)}
         classes = [name for name, lowered in vocabulary.lowered_classes if contains(lowered)]

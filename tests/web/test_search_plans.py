@@ -214,6 +214,18 @@ def test_a_word_finds_games_by_title_teams_and_the_teams_read_on_the_bug(archive
     assert _search("celtics") == []  # the old home team is gone from it
 
 
+def test_a_word_matches_names_at_a_words_start_not_inside_one(archive: dict[str, Any]) -> None:
+    court = archive["dunk"].game
+    shredding = _clip(court, 1, 0.19, archive["dunk"].action)
+    Clip.objects.filter(pk=shredding.pk).update(model_class="shredding paper", action=None)
+    # "red" starts a word of "Boston Red Sox", not one of "shredding paper"; "sox" and "red" name one game
+    assert _names(archive, _search("red sox")) == ["face", "bug", "hr_anon", "hr_other", "lookalike_pbp"]
+    assert _search("red") == _search("red sox")
+    assert _names(archive, _search("dunk")) == ["dunk"]  # a form that starts "dunking basketball"
+    assert [c.pk for c in _search("shredding")] == [shredding.pk]
+    assert _search("edding") == []  # inside a word
+
+
 def test_similar_clips_are_the_nearest_visible_ones_with_their_rows(tmp_path: Path) -> None:
     weights = model_weights()
     rng = np.random.default_rng(3)
