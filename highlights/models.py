@@ -952,6 +952,12 @@ class Event(models.Model):
             models.Index(fields=["game", "source"]),
             # search's event queries match ``type`` case-insensitively (``UPPER(type) = UPPER(%s)``)
             models.Index(Upper("type"), models.F("clip"), models.F("game"), name="event_type_clip_game"),
+            # "scoring plays 2024": the scoring events of a year's games, read from the index alone
+            models.Index(
+                fields=["game", "clip"],
+                condition=models.Q(points__gt=0, clip__isnull=False),
+                name="event_scoring_game_clip",
+            ),
         ]
 
     def __str__(self) -> str:
