@@ -15,8 +15,10 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models, transaction
-from django.db.models import Value
+from django.db.models import Func, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, Concat, Lower, Upper
 from django.db.models.signals import post_delete
@@ -24,6 +26,21 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from indexer.steps import STEP_NAMES, STEPS, Step, steps_after
+
+
+def search_words(text: models.Expression | models.F) -> Func:
+    """The words of lower-case ``text`` as a ``tsvector`` for prefix search (``'sox':*``): its runs of ``[a-z0-9]``,
+    each one word (``to_tsvector('simple', regexp_replace(text, '[^a-z0-9]+', ' ', 'g'))``).
+
+    Every other character separates words, so a lower-case ASCII word starting any word of ``text`` (after
+    a space, a hyphen, an apostrophe, a dot or an accented letter) is a prefix of one of these: the GIN
+    index on it finds every such row, a superset of what search's word-start test keeps. PostgreSQL's own
+    parser would join ``st.louis`` into one host name, so the runs are cut out first.
+    """
+    runs = Func(
+        text, Value("[^a-z0-9]+"), Value(" "), Value("g"), function="REGEXP_REPLACE", output_field=models.TextField()
+    )
+    return Func(Value("simple"), runs, function="TO_TSVECTOR", output_field=SearchVectorField())
 
 
 class EmbeddingMixin:
@@ -103,6 +120,8 @@ class Game(models.Model):
         indexes = [
             # search's "last N" ranking, newest game first (``highlights.selectors.clip_queryset``)
             models.Index(models.F("date").desc(nulls_last=True), models.F("created_at").desc(), name="game_newest"),
+            # search's free words, each a prefix of a word of the title or teams (``highlights.selectors``)
+            GinIndex(search_words(models.F("search_text")), name="game_search_words"),
         ]
 
     def __str__(self) -> str:
@@ -589,6 +608,8 @@ class Person(models.Model):
 
     class Meta:
         ordering = ["name", "pk"]
+        # search's free words naming people, each a prefix of a word of the name (``highlights.selectors``)
+        indexes = [GinIndex(search_words(Lower("name")), name="person_name_words")]
 
     def __str__(self) -> str:
         return self.name or f"person {self.pk}"

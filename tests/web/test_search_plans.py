@@ -226,6 +226,21 @@ def test_a_word_matches_names_at_a_words_start_not_inside_one(archive: dict[str,
     assert _search("edding") == []  # inside a word
 
 
+def test_words_find_names_with_accents_hyphens_and_dots_by_their_words(archive: dict[str, Any]) -> None:
+    court, other = archive["dunk"].game, archive["other"]
+    Game.objects.filter(pk=court.pk).update(title="St.Louis Jean-Pierre Cup")
+    Appearance.objects.create(
+        person=Person.objects.create(name="José Ramírez"), game=other.game, clip=other, source="graphics",
+        start_ms=other.start_ms, end_ms=other.end_ms,
+    )  # fmt: skip
+    for word in ("louis", "pierre", "jean", "st", "cup"):  # each a word of the title (GIN lookup of its prefix)
+        assert _names(archive, _search(word)) == ["dunk"], word
+    assert _search("ouis") == []
+    for word in ("ramírez", "josé", "jos", "ram"):  # accented forms are looked for in the text, plain ones in words
+        assert _names(archive, _search(word)) == ["other"], word
+    assert _search("ramirez") == [] and _search("mírez") == []
+
+
 def test_similar_clips_are_the_nearest_visible_ones_with_their_rows(tmp_path: Path) -> None:
     weights = model_weights()
     rng = np.random.default_rng(3)
