@@ -83,13 +83,13 @@ def match_reason(clip: Clip, query: ParsedQuery) -> str:
     return f"action {query.action}"
 
 
-def _has_person(**person_filters: object) -> Q:
-    """Clips a person matching ``person_filters`` (``name__icontains``, ``number``) is in (:func:`_person_clips`).
+def _people(**person_filters: object) -> list[int]:
+    """The ids of the people matching ``person_filters`` (``name__icontains``, ``number``).
 
-    The people are resolved first (a small table), so the clip table meets a list of ids the planner can
-    estimate rather than a correlated test per clip row.
+    The people are resolved first (a small table), so the clip and event tables meet a list of ids the planner
+    can estimate rather than a correlated test per row.
     """
-    return _person_clips(list(Person.objects.filter(**person_filters).values_list("pk", flat=True)))
+    return list(Person.objects.filter(**person_filters).values_list("pk", flat=True))
 
 
 _INLINE_IDS = 20_000
@@ -97,8 +97,15 @@ _INLINE_IDS = 20_000
 
 
 def _person_clips(person_ids: list[int]) -> Q:
-    """Clips any of the people is in: a face track of theirs, their name on the score bug, or an event of theirs."""
+    """Clips any of the people is in: a face track of theirs, their name on the score bug, or an event of theirs;
+    read first (:func:`_clip_set`), a condition of the ranked query."""
     return _clip_set(_person_links(person_ids))
+
+
+def _person_links_in(person_ids: list[int]) -> Q:
+    """The clips of :func:`_person_clips` as ``id IN (subquery)``: a filter on the few look-alikes an event query
+    reads in its set's statement, where reading the players' every clip first (11 000 for "ortiz") cost more."""
+    return Q(pk__in=_person_links(person_ids))
 
 
 def _person_links(person_ids: list[int]) -> QuerySet[FaceTrack]:
@@ -145,9 +152,10 @@ def _clip_set(ids: QuerySet[Any]) -> Q:
     return Q(pk__in=ids)
 
 
-def _events_of(event_type: str, query: ParsedQuery) -> tuple[QuerySet[Event], QuerySet[Event]]:
-    """Events linked to a clip, of ``event_type`` (:data:`search.query.SCORING`: any with points), by query.player
-    and query.jersey; and the same events as seen from a clip of the query's results.
+def _events_of(event_type: str, players: list[list[int]]) -> tuple[QuerySet[Event], QuerySet[Event]]:
+    """Events linked to a clip, of ``event_type`` (:data:`search.query.SCORING`: any with points), of each of the
+    query's ``players`` (each the ids of the people one names); and the same events as seen from a clip of the
+    query's results.
 
     An event naming nobody (a score change) counts when a player of the query is in its clip. Every clip of
     the results is linked to the query's players (by one of their events, or one naming nobody in a clip
@@ -157,12 +165,10 @@ def _events_of(event_type: str, query: ParsedQuery) -> tuple[QuerySet[Event], Qu
     events = Event.objects.filter(clip__isnull=False)
     events = events.filter(points__gt=0) if event_type == SCORING else events.filter(type__iexact=event_type)
     of_result = events
-    for lookup, value in (("name__icontains", query.player), ("number", query.jersey)):
-        if value is not None and value != "":
-            players = list(Person.objects.filter(**{lookup: value}).values_list("pk", flat=True))
-            in_clip = Q(person__isnull=True) & Q(clip__in=_person_links(players))
-            events = events.filter(_in_array("person_id", players) | in_clip)
-            of_result = of_result.filter(_in_array("person_id", players) | Q(person__isnull=True))
+    for people in players:
+        in_clip = Q(person__isnull=True) & Q(clip__in=_person_links(people))
+        events = events.filter(_in_array("person_id", people) | in_clip)
+        of_result = of_result.filter(_in_array("person_id", people) | Q(person__isnull=True))
     return events, of_result
 
 
@@ -237,7 +243,9 @@ def _lookalike_clips(
     return first.union(*rest, all=True)
 
 
-def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary, games: Q) -> tuple[list[Q], Q]:
+def _word_conditions(
+    words: Sequence[str], vocabulary: _Vocabulary, games: Q, *, people_are_players: bool
+) -> tuple[list[Q], Q, list[list[int]]]:
     """One condition per free-text word: clips whose model class, learned action, action, sport, title, teams or
     players have a word starting with it (or its singular: "dunk" names "dunking basketball", "sox" the Boston
     Red Sox, "red" not "shredding paper"); the words naming only games (a team, a title) come back apart,
@@ -249,6 +257,10 @@ def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary, games: Q) ->
     An event query puts the game-only condition on its events: "Real Madrid goals" reads the goals of Real
     Madrid's 90 games, not the archive's ten thousand, and its clips need no game test of their own (an
     event's clip is in the event's game), so PostgreSQL fetches the few matched clips by primary key.
+
+    With ``people_are_players`` (an event query) a word naming people only is one of the query's players, like
+    ``player:`` ("Ortiz home runs": the home runs of an Ortiz, not any home run with an Ortiz on screen): the
+    third value holds the ids of each such word's people, and the word has no condition of its own.
 
     Teams are the game's home and away teams, the teams read on its score bug, and the full names of
     the teams whose code the word is (``LAD`` → Los Angeles Dodgers). Players are linked by face or by
@@ -263,7 +275,7 @@ def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary, games: Q) ->
     (:func:`_clip_set`).
     """
     if not words:
-        return [], Q()
+        return [], Q(), []
     forms = {word: {word, singular(word)} for word in words}
     every_form = set().union(*forms.values())
     codes = {form.upper() for form in every_form}
@@ -293,6 +305,7 @@ def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary, games: Q) ->
     ]
     conditions: list[Q] = []
     games_only: set[int] | None = None
+    players_named: list[list[int]] = []
     for word in words:
         word_forms = forms[word]
         # one compiled search per word (the class vocabulary alone is hundreds of names): a form at a word's start
@@ -311,6 +324,9 @@ def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary, games: Q) ->
         if game_ids and not (classes or action_ids or learned or person_ids):
             games_only = set(game_ids) if games_only is None else games_only & set(game_ids)
             continue
+        if people_are_players and person_ids and not (classes or action_ids or learned or game_ids):
+            players_named.append(person_ids)
+            continue
         q = Q(pk__in=[])
         if classes:
             q |= Q(model_class__in=classes)
@@ -323,7 +339,7 @@ def _word_conditions(words: Sequence[str], vocabulary: _Vocabulary, games: Q) ->
         if person_ids:
             q |= _person_clips(person_ids)
         conditions.append(q)
-    return conditions, Q() if games_only is None else _in_array("game_id", sorted(games_only))
+    return conditions, Q() if games_only is None else _in_array("game_id", sorted(games_only)), players_named
 
 
 class _AnyOf(Func):
@@ -438,16 +454,19 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
     clips = visible_clips(include_rejected=include_rejected)
     vocabulary = _Vocabulary()
     games, game_rows = _game_filters(query), _game_filters(query, game="")
-    word_conditions, in_word_games = _word_conditions(query.words, vocabulary, game_rows)
+    word_conditions, in_word_games, players_named = _word_conditions(
+        query.words, vocabulary, game_rows, people_are_players=bool(query.event)
+    )
     words = Q(*word_conditions)
     clips = clips.filter(words, games)
-    players = Q()
-    if query.player:
-        players &= _has_person(name__icontains=query.player)
+    people = [_people(name__icontains=query.player)] if query.player else []  # each the people one player names
     if query.jersey is not None:
-        players &= _has_person(number=query.jersey)
+        people.append(_people(number=query.jersey))
+    people += players_named
     if query.event:
-        events, of_result = _events_of(query.event, query)
+        # the look-alikes are few: a filter of their own statement, not the players' every clip read first
+        players = Q(*(_person_links_in(ids) for ids in people))
+        events, of_result = _events_of(query.event, people)
         # the events of the query's games only: "scoring plays 2024" starts from that year's few games
         matched = events.filter(games, in_word_games).order_by().values_list("clip_id", flat=True)
         if query.action:  # the look-alike action, only where the game's events of that type cannot be known
@@ -460,7 +479,7 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
             matched_source=Subquery(first.values("source")[:1]), matched_play=Subquery(first.values("play_id")[:1])
         )
     else:
-        clips = clips.filter(players, in_word_games)
+        clips = clips.filter(*(_person_clips(ids) for ids in people), in_word_games)
         if query.action:
             clips = clips.filter(_action_q(query.action, vocabulary))
     if query.min_score is not None:

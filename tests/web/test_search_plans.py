@@ -140,6 +140,18 @@ def test_event_queries_take_events_and_lookalikes_only_where_events_are_unknown(
     assert '"highlights_appearance"' not in ranked
 
 
+def test_a_word_naming_players_only_is_an_event_querys_player(archive: dict[str, Any]) -> None:
+    # Mookie Betts's home run in the clip of David Ortiz's face: an event of another player, not Ortiz's
+    betts = Person.objects.get(name="Mookie Betts")
+    face = archive["face"]
+    Event.objects.create(game=face.game, clip=face, type="home_run", points=1, person=betts, source=Event.Source.EDITOR)
+    assert _names(archive, _search("home runs")) == ["face", "bug", "hr_anon", "hr_other", "lookalike", "other"]
+    assert _names(archive, _search("Ortiz home runs")) == ["bug", "hr_anon", "lookalike"]  # as player:ortiz: no "face"
+    assert _search("Ortiz home runs") == _search("Ortiz's home runs")  # the possessive names the player
+    assert _names(archive, _search("betts home runs")) == ["face", "hr_other"]
+    assert _names(archive, _search("ortiz")) == ["face", "bug", "hr_anon", "lookalike", "lookalike_pbp"]  # no event
+
+
 def test_the_capped_count_counts_what_the_ranked_query_lists(
     archive: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
