@@ -61,7 +61,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HL_EMBEDDED_DB_NAME", "highlights_bench_search")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "highlights.settings")
 os.environ.setdefault("HL_INDEX_DIR", str(ROOT / "var" / "bench" / "search-index"))
-os.environ.setdefault("HL_API_ANON_RATE", "100000000/minute")  # latency is measured, not the anonymous throttle
+# latency is measured, not the throttles (an anonymous client is throttled by address at the user rate too)
+os.environ.setdefault("HL_API_ANON_RATE", "100000000/minute")
+os.environ.setdefault("HL_API_USER_RATE", "100000000/minute")
 
 import django  # noqa: E402
 
