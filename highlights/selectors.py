@@ -152,24 +152,31 @@ def _clip_set(ids: QuerySet[Any]) -> Q:
     return Q(pk__in=ids)
 
 
-def _events_of(event_type: str, players: list[list[int]]) -> tuple[QuerySet[Event], QuerySet[Event]]:
-    """Events linked to a clip, of ``event_type`` (:data:`search.query.SCORING`: any with points), of each of the
-    query's ``players`` (each the ids of the people one names); and the same events as seen from a clip of the
-    query's results.
+def _event_clips(
+    events: QuerySet[Event], players: list[list[int]], lookalikes: QuerySet[Clip] | None
+) -> tuple[QuerySet[Any], QuerySet[Event]]:
+    """The clip ids an event query matches (repeats allowed), from its ``events`` (of its type and games), its
+    ``players`` (each the ids of the people one of them names) and its ``lookalikes`` (:func:`_lookalike_clips`
+    meeting its words); and the events as seen from a clip of its results (for what a result matched on).
 
-    An event naming nobody (a score change) counts when a player of the query is in its clip. Every clip of
-    the results is linked to the query's players (by one of their events, or one naming nobody in a clip
-    they are in, or as a look-alike among their clips), so the second queryset (for what a result matched
-    on) drops that test: it read every clip of the players (11 000 ids for "ortiz") once per statement.
+    An event naming a player is theirs; an event naming nobody (a score change), and a look-alike, count when
+    every player of the query is in its clip: both are tested in one semi-join with each player's links
+    (:func:`_person_links_in`), so the players' 11 000 clips of "ortiz" are read once, not once per part (or
+    bound as an array in every statement). Every clip of the results is linked to the query's players, so
+    the second queryset drops that test, keeping only "theirs or nobody's".
     """
-    events = Event.objects.filter(clip__isnull=False)
-    events = events.filter(points__gt=0) if event_type == SCORING else events.filter(type__iexact=event_type)
     of_result = events
     for people in players:
-        in_clip = Q(person__isnull=True) & Q(clip__in=_person_links(people))
-        events = events.filter(_in_array("person_id", people) | in_clip)
         of_result = of_result.filter(_in_array("person_id", people) | Q(person__isnull=True))
-    return events, of_result
+    if not players:
+        matched = events.order_by().values_list("clip_id", flat=True)
+        return (matched if lookalikes is None else matched.union(lookalikes, all=True)), of_result
+    named = events.filter(_in_array("person_id", sorted(set.intersection(*map(set, players)))))
+    candidates = events.filter(person__isnull=True).order_by().values_list("clip_id", flat=True)
+    if lookalikes is not None:
+        candidates = candidates.union(lookalikes, all=True)
+    theirs = candidates.intersection(*(_person_links(people) for people in players))
+    return named.order_by().values_list("clip_id", flat=True).union(theirs, all=True), of_result
 
 
 def _games_unknowing(event_type: str, games: Q) -> ArraySubquery:
@@ -464,16 +471,13 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
         people.append(_people(number=query.jersey))
     people += players_named
     if query.event:
-        # the look-alikes are few: a filter of their own statement, not the players' every clip read first
-        players = Q(*(_person_links_in(ids) for ids in people))
-        events, of_result = _events_of(query.event, people)
-        # the events of the query's games only: "scoring plays 2024" starts from that year's few games
-        matched = events.filter(games, in_word_games).order_by().values_list("clip_id", flat=True)
+        events = Event.objects.filter(clip__isnull=False)
+        events = events.filter(points__gt=0) if query.event == SCORING else events.filter(type__iexact=query.event)
+        lookalikes = None
         if query.action:  # the look-alike action, only where the game's events of that type cannot be known
-            lookalikes = _lookalike_clips(
-                query.action, query.event, players & words & in_word_games, game_rows, vocabulary
-            )
-            matched = matched.union(lookalikes, all=True)
+            lookalikes = _lookalike_clips(query.action, query.event, words & in_word_games, game_rows, vocabulary)
+        # the events of the query's games only: "scoring plays 2024" starts from that year's few games
+        matched, of_result = _event_clips(events.filter(games, in_word_games), people, lookalikes)
         first = of_result.filter(clip=OuterRef("pk")).order_by("source", "pk")
         clips = clips.filter(_clip_set(matched)).annotate(
             matched_source=Subquery(first.values("source")[:1]), matched_play=Subquery(first.values("play_id")[:1])

@@ -150,6 +150,10 @@ def test_a_word_naming_players_only_is_an_event_querys_player(archive: dict[str,
     assert _search("Ortiz home runs") == _search("Ortiz's home runs")  # the possessive names the player
     assert _names(archive, _search("betts home runs")) == ["face", "hr_other"]
     assert _names(archive, _search("ortiz")) == ["face", "bug", "hr_anon", "lookalike", "lookalike_pbp"]  # no event
+    # every player of the query: an event names one in all of them, an event naming nobody has each in its clip
+    assert _names(archive, _search("maria home runs")) == ["hr_anon", "lookalike"]
+    assert _names(archive, _search("player:ortiz david home runs")) == ["bug"]
+    assert _search("player:ortiz maria betts home runs") == []
 
 
 def test_the_capped_count_counts_what_the_ranked_query_lists(
