@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchVectorExact
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import BooleanField, F, Func, JSONField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import JSONObject, Lower, Upper
 from django.db.models.lookups import Contains
 
@@ -179,7 +179,7 @@ def _event_clips(
     return named.order_by().values_list("clip_id", flat=True).union(theirs, all=True), of_result
 
 
-def _games_unknowing(event_type: str, games: Q) -> ArraySubquery:
+def _games_unknowing(event_type: str, games: Q) -> RawSQL:
     """``ARRAY(SELECT id ...)`` of the games whose events of ``event_type`` the index cannot know: no imported
     play-by-play or edited events, no event of that type read (:class:`highlights.models.GameEvents`, a row per game
     with events, kept by triggers), among the games ``games`` (:func:`_game_filters` of ``Game`` rows) selects.
@@ -188,9 +188,14 @@ def _games_unknowing(event_type: str, games: Q) -> ArraySubquery:
     events were read from the event table (34 000 play-by-play entries per request at 1 M clips). As an array
     (an ``InitPlan``, evaluated once) it is a condition the ``(action, game)`` index takes: PostgreSQL visits
     those games' entries of the action only, not the action's every clip (54 000 dunks) to test its game.
+
+    Compiled once (``RawSQL``), for each look-alike part to bind as it is: Django resolved and compiled the
+    subquery once per part, a third of an event query's Python.
     """
     known = GameEvents.objects.filter(Q(complete=True) | Q(types__contains=[Upper(Value(event_type))]))
-    return ArraySubquery(Game.objects.filter(games).exclude(pk__in=known.values("game_id")).order_by().values("pk"))
+    unknowing = Game.objects.filter(games).exclude(pk__in=known.values("game_id")).order_by().values("pk")
+    sql, params = unknowing.query.sql_with_params()
+    return RawSQL(f"ARRAY({sql})", params)
 
 
 def _game_filters(query: ParsedQuery, game: str = "game__") -> Q:
@@ -234,13 +239,13 @@ def _lookalike_clips(
 ) -> QuerySet[Clip]:
     """Ids of the clips of the look-alike action of an event query, in games whose events of ``event_type`` the
     index cannot know (:func:`_games_unknowing`, among the games ``games``, :func:`_game_filters` of ``Game`` rows,
-    selects), meeting the query's other conditions on clips ``clip_filters`` (players, free words).
+    selects), meeting the query's conditions on clips ``clip_filters`` (its free words); its players are the
+    caller's (:func:`_event_clips`).
 
     One ``UNION ALL`` part per condition of :func:`_action_parts`, each an index-only scan of its ``(action, game)``
-    or ``(model_class, game)`` index within those games; ``clip_filters`` (a player's 11 000 clip ids, say) is a
-    filter on the few rows found, not the scan: fetching every clip of "ortiz" by primary key to test its action
-    and game cost 40 ms at 1 M clips, for 7 look-alikes. The free words stay in ``clip_filters`` (not only on the
-    ranked query), so the set stays within the players' clips however many games cannot know the events.
+    or ``(model_class, game)`` index within those games; ``clip_filters`` is a filter on the few rows found, not
+    the scan. The free words stay in ``clip_filters`` (not only on the ranked query), so the set stays within
+    their clips however many games cannot know the events.
     """
     unknown = Q(_AnyOf("game_id", _games_unknowing(event_type, games)))
     first, *rest = (
@@ -351,11 +356,11 @@ def _word_conditions(
 
 class _AnyOf(Func):
     """``column = ANY(%s::bigint[])``: a boolean condition binding integer ids as one array literal (``"{1,2}"``),
-    or ``column = ANY(ARRAY(SELECT ...))`` for an :class:`ArraySubquery` of ids."""
+    or ``column = ANY(ARRAY(SELECT ...))`` for a ``RawSQL`` array of ids."""
 
     output_field = BooleanField()
 
-    def __init__(self, column: str, array: str | ArraySubquery) -> None:
+    def __init__(self, column: str, array: str | RawSQL) -> None:
         if isinstance(array, str):
             super().__init__(F(column))
             self.array: str | None = array
