@@ -339,10 +339,12 @@ def test_lookalikes_are_read_within_the_games_not_knowing_the_events(archive: di
         assert scan["Actual Rows"] == 2 and read <= 3, (scan["Index Name"], scan["Index Cond"], read)
     summaries = [n for n in nodes if n.get("Relation Name") == "highlights_gameevents"]
     assert summaries and all(n["Actual Rows"] == 1 for n in summaries)  # the play-by-play game's row, no event
-    # a player's look-alikes: the same game test in each part, the player's clips a filter beside it
+    # a player's look-alikes: the same game test in each part; the players' links read once, for the look-alikes
+    # and the events naming nobody together (one INTERSECT)
     matched = _lookalike_statement("Ortiz home runs")
-    assert matched.count('"highlights_clip"."game_id" = ANY(ARRAY(SELECT') == 2
+    assert matched.count('"highlights_clip"."game_id" = ANY((ARRAY(SELECT') == 2
     assert matched.count('FROM "highlights_gameevents"') == 2
+    assert matched.count(" INTERSECT ") == 1 and matched.count('FROM "highlights_appearance"') == 1
 
 
 def test_words_naming_games_filter_an_event_querys_events_and_the_games_read(archive: dict[str, Any]) -> None:
