@@ -132,9 +132,11 @@ def _clip_set(ids: QuerySet[Any]) -> Q:
     a page of a dense set early. Either plan is wrong for the other kind of set, and PostgreSQL cannot tell
     them apart in advance (it sizes an ``IN (... UNION ALL ...)`` at 200 rows whatever its real size).
 
-    PostgreSQL counts the ids, drops repeats and writes them as one array literal (``array_agg(...)::text``),
-    which goes back as the parameter as it came: thousands of ids (a common surname's clips) never become
-    Python integers, where reading them one by one cost more than both queries that use them.
+    PostgreSQL counts the ids and writes them as one array literal (``array_agg(...)::text``), which goes back
+    as the parameter as it came: thousands of ids (a common surname's clips) never become Python integers,
+    where reading them one by one cost more than both queries that use them. Repeats stay (``= ANY`` means
+    the same with them, and an index scan sorts its array anyway): dropping them sorted every id, 3-4 ms of
+    the 11 000 of "ortiz".
     """
     try:
         sql, params = ids.query.get_compiler(using=ids.db).as_sql()
@@ -142,7 +144,7 @@ def _clip_set(ids: QuerySet[Any]) -> Q:
         return Q(pk__in=[])
     with connections[ids.db].cursor() as cursor:
         cursor.execute(
-            f"SELECT count(*), coalesce(array_agg(DISTINCT u.id), '{{}}')::text"
+            f"SELECT count(*), coalesce(array_agg(u.id), '{{}}')::text"
             f" FROM (SELECT * FROM ({sql}) v LIMIT %s) u(id)",
             (*params, _INLINE_IDS + 1),
         )
