@@ -150,7 +150,7 @@ def _clip_set(ids: QuerySet[Any]) -> Q:
         )
         found, array = cursor.fetchone()
     if found <= _INLINE_IDS:
-        return Q(_AnyOf("id", array, ranked_only=True))
+        return Q(_AnyOf("id", array))
     return Q(pk__in=ids)
 
 
@@ -358,31 +358,22 @@ def _word_conditions(
 
 class _AnyOf(Func):
     """``column = ANY(%s::bigint[])``: a boolean condition binding integer ids as one array literal (``"{1,2}"``),
-    or ``column = ANY(ARRAY(SELECT ...))`` for a ``RawSQL`` array of ids.
-
-    ``ranked_only``: the planner sees the literal's elements only in a ranked statement (one with an ``ORDER
-    BY``), where it chooses between walking the ranking index and fetching the ids by primary key; elsewhere
-    (the capped count) the array is an ``InitPlan`` it plans for as a few ids, fetched by key either way, instead
-    of estimating each element: 3-4 ms of planning per 11 000 ids (a player's clips, :func:`_clip_set`).
-    """
+    or ``column = ANY(ARRAY(SELECT ...))`` for a ``RawSQL`` array of ids."""
 
     output_field = BooleanField()
 
-    def __init__(self, column: str, array: str | RawSQL, *, ranked_only: bool = False) -> None:
+    def __init__(self, column: str, array: str | RawSQL) -> None:
         if isinstance(array, str):
             super().__init__(F(column))
             self.array: str | None = array
         else:
             super().__init__(F(column), array)
             self.array = None
-        self.ranked_only = ranked_only
 
     def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, tuple[Any, ...]]:
         column, params = compiler.compile(self.get_source_expressions()[0])
         if self.array is not None:
-            unranked = self.ranked_only and not compiler.query.order_by
-            array = "(SELECT %s::bigint[])::bigint[]" if unranked else "%s::bigint[]"
-            return f"{column} = ANY({array})", (*params, self.array)
+            return f"{column} = ANY(%s::bigint[])", (*params, self.array)
         array, array_params = compiler.compile(self.get_source_expressions()[1])
         return f"{column} = ANY({array})", (*params, *array_params)
 

@@ -177,16 +177,6 @@ def test_the_capped_count_reads_no_joined_row_and_no_matched_event(archive: dict
     assert '"highlights_game"' not in statement and '"highlights_event"' not in statement, statement
 
 
-def test_a_clip_set_is_planned_element_by_element_only_where_the_query_ranks(archive: dict[str, Any]) -> None:
-    clips = selectors.clip_queryset(selectors.parse_search("ortiz"))
-    with CaptureQueriesContext(connection) as queries:
-        count, page = CappedPaginator(clips, 2).count, list(clips[:2])
-    counted, ranked = (q["sql"] for q in queries.captured_queries if '"highlights_facetrack"' not in q["sql"])
-    assert count == 5 and _names(archive, page) == ["face", "bug"]
-    assert '"highlights_clip"."id" = ANY((SELECT ' in counted  # an InitPlan: no estimate per id
-    assert '"highlights_clip"."id" = ANY(\'{' in ranked and "(SELECT " not in ranked  # sized, for the plan choice
-
-
 def test_api_pages_return_every_match_once_in_rank_order(
     archive: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
