@@ -98,14 +98,8 @@ _INLINE_IDS = 20_000
 
 def _person_clips(person_ids: list[int]) -> Q:
     """Clips any of the people is in: a face track of theirs, their name on the score bug, or an event of theirs;
-    read first (:func:`_clip_set`), a condition of the ranked query."""
+    read first (:func:`_clip_set`)."""
     return _clip_set(_person_links(person_ids))
-
-
-def _person_links_in(person_ids: list[int]) -> Q:
-    """The clips of :func:`_person_clips` as ``id IN (subquery)``: a filter on the few look-alikes an event query
-    reads in its set's statement, where reading the players' every clip first (11 000 for "ortiz") cost more."""
-    return Q(pk__in=_person_links(person_ids))
 
 
 def _person_links(person_ids: list[int]) -> QuerySet[FaceTrack]:
@@ -144,8 +138,7 @@ def _clip_set(ids: QuerySet[Any]) -> Q:
         return Q(pk__in=[])
     with connections[ids.db].cursor() as cursor:
         cursor.execute(
-            f"SELECT count(*), coalesce(array_agg(u.id), '{{}}')::text"
-            f" FROM (SELECT * FROM ({sql}) v LIMIT %s) u(id)",
+            f"SELECT count(*), coalesce(array_agg(u.id), '{{}}')::text FROM (SELECT * FROM ({sql}) v LIMIT %s) u(id)",
             (*params, _INLINE_IDS + 1),
         )
         found, array = cursor.fetchone()
@@ -162,9 +155,9 @@ def _event_clips(
     meeting its words); and the events as seen from a clip of its results (for what a result matched on).
 
     An event naming a player is theirs; an event naming nobody (a score change), and a look-alike, count when
-    every player of the query is in its clip: both are tested in one semi-join with each player's links
-    (:func:`_person_links_in`), so the players' 11 000 clips of "ortiz" are read once, not once per part (or
-    bound as an array in every statement). Every clip of the results is linked to the query's players, so
+    every player of the query is in its clip: both are tested together, one ``INTERSECT`` with each player's
+    links (:func:`_person_links`), so the 11 000 clips of "ortiz" are read once, not once per part (or bound
+    as an array in every statement). Every clip of the results is linked to the query's players, so
     the second queryset drops that test, keeping only "theirs or nobody's".
     """
     of_result = events
