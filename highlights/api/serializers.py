@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from django.urls import reverse
@@ -135,10 +136,17 @@ class ClipSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_thumbnail_url(self, clip: Clip) -> str | None:
-        return reverse("clip-thumbnail", args=[clip.pk]) if clip.thumbnail else None
+        return self._paths["clip-thumbnail"].format(clip.pk) if clip.thumbnail else None
 
     def get_url(self, clip: Clip) -> str:
-        return reverse("clip", args=[clip.pk])
+        return self._paths["clip"].format(clip.pk)
+
+    @cached_property
+    def _paths(self) -> dict[str, str]:
+        """The clip page's and thumbnail's paths as templates of the clip id, each reversed once per serializer:
+        reversing two paths per clip was a tenth of a search request's Python (48 per page of 24 clips)."""
+        mark = 987_654_321_987  # an id no path holds otherwise
+        return {name: reverse(name, args=[mark]).replace(str(mark), "{}") for name in ("clip", "clip-thumbnail")}
 
     def to_representation(self, clip: Clip) -> dict[str, Any]:
         """The ``Meta.fields`` of one clip, read straight from it (game and action joined by the caller).

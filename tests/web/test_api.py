@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.urls import reverse
 from rest_framework.serializers import ModelSerializer
 
 from highlights import selectors
@@ -74,6 +75,9 @@ def test_a_clip_reads_as_drfs_field_by_field_walk_reads_it(env: dict[str, Game])
     serializer = ClipSerializer()
     for clip in clips:
         assert serializer.to_representation(clip) == ModelSerializer.to_representation(serializer, clip), clip.pk
+        assert serializer.get_url(clip) == reverse("clip", args=[clip.pk])  # the template reversed once
+        if clip.thumbnail:
+            assert serializer.get_thumbnail_url(clip) == reverse("clip-thumbnail", args=[clip.pk])
     assert {c["thumbnail_url"] is None for c in ClipSerializer(clips, many=True).data} == {True, False}
 
 
