@@ -22,6 +22,7 @@ from highlights.models import (
     ReviewStatus,
 )
 from highlights.plays import play_people
+from highlights.selectors import match_reason
 from highlights.services import ItemSpec
 from indexer.stages.playbyplay import FORMATS
 
@@ -172,6 +173,29 @@ class ClipSerializer(serializers.ModelSerializer):
             "thumbnail_url": self.get_thumbnail_url(clip),
             "url": self.get_url(clip),
         }
+
+
+class SearchHitSerializer(ClipSerializer):
+    """A clip of a search's results and what it matched on: ``matched`` (``selectors.match_reason`` of the
+    serializer's ``query`` context: ``"event home_run (play-by-play import)"``, ``"action hit"``, or empty for a
+    query without an event) and ``play``, the play of its matched event (an id, or null)."""
+
+    matched = serializers.SerializerMethodField()
+    play = serializers.SerializerMethodField()
+
+    class Meta(ClipSerializer.Meta):
+        fields = [*ClipSerializer.Meta.fields, "matched", "play"]
+        read_only_fields = fields
+
+    def get_matched(self, clip: Clip) -> str:
+        query = self.context.get("query")
+        return match_reason(clip, query) if query is not None else ""
+
+    def get_play(self, clip: Clip) -> int | None:
+        return getattr(clip, "matched_play", None)
+
+    def to_representation(self, clip: Clip) -> dict[str, Any]:
+        return {**super().to_representation(clip), "matched": self.get_matched(clip), "play": self.get_play(clip)}
 
 
 class ClipReviewSerializer(serializers.Serializer):

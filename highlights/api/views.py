@@ -26,7 +26,7 @@ from highlights.forms import SearchForm
 from highlights.models import Clip, Event, Game, IndexJob, Person, Reel, ReviewStatus
 from highlights.plays import correct_event, import_play_by_play
 from indexer.stages.playbyplay import PlayByPlayError
-from search.query import QueryError
+from search.query import ParsedQuery, QueryError
 
 
 class IsEditorOrReadOnly(permissions.BasePermission):
@@ -75,13 +75,17 @@ _UNSHOWN = ("embedding", "game__top_classes", "game__graphics", "game__search_te
 """Columns of a clip and its game that ``ClipSerializer`` never shows, left unread (the embedding is 4 KB a clip)."""
 
 
-def clips_for(request: Request) -> QuerySet[Clip]:
-    """The clips a request's ``q`` and filter parameters select (``highlights.forms.SearchForm``; errors → HTTP 400)."""
+def search_query(request: Request) -> ParsedQuery:
+    """The query a request's ``q`` and filter parameters make (``highlights.forms.SearchForm``; errors → HTTP 400)."""
     form = SearchForm(request.query_params)
     if not form.is_valid():
         errors = form.errors.get_json_data()
         raise ValidationError({field: " ".join(e["message"] for e in messages) for field, messages in errors.items()})
-    query = form.cleaned_data["query"]
+    return form.cleaned_data["query"]
+
+
+def clips_for(request: Request, query: ParsedQuery) -> QuerySet[Clip]:
+    """The clips ``query`` (:func:`search_query` of the request) selects, with the request's user's rights."""
     clips = selectors.clip_queryset(query, include_rejected=roles.is_editor(request.user)).defer(*_UNSHOWN)
     return clips[: query.limit] if query.limit else clips
 
@@ -151,7 +155,7 @@ class ClipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def get_queryset(self) -> QuerySet[Clip]:
         if self.action == "list":
-            return clips_for(self.request)
+            return clips_for(self.request, search_query(self.request))
         return selectors.visible_clips(include_rejected=roles.is_editor(self.request.user))
 
     @extend_schema(request=s.ClipReviewSerializer, responses=s.ClipSerializer)
@@ -179,20 +183,25 @@ class ClipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             self.get_object(),
             k=12,
             include_rejected=roles.is_editor(request.user),
-            within=clips_for(request) if filtered else None,
+            within=clips_for(request, search_query(request)) if filtered else None,
         )
         return Response(s.ClipSerializer([clip for clip, _ in nearest], many=True).data)
 
 
-@extend_schema(parameters=_FILTER_PARAMS, responses=s.ClipSerializer(many=True))
+@extend_schema(parameters=_FILTER_PARAMS, responses=s.SearchHitSerializer(many=True))
 class SearchView(generics.ListAPIView):
-    """Natural-language clip search: ``/api/search/?q=dunks by %2323 2026`` (plus optional filters)."""
+    """Natural-language clip search: ``/api/search/?q=dunks by %2323 2026`` (plus optional filters); each hit says
+    what it matched on."""
 
-    serializer_class = s.ClipSerializer
+    serializer_class = s.SearchHitSerializer
     permission_classes = [permissions.AllowAny]
 
     def get_queryset(self) -> QuerySet[Clip]:
-        return clips_for(self.request)
+        self.query = search_query(self.request)
+        return clips_for(self.request, self.query)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "query": getattr(self, "query", None)}
 
 
 class PersonViewSet(viewsets.ReadOnlyModelViewSet):

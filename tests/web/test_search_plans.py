@@ -177,6 +177,16 @@ def test_the_capped_count_reads_no_joined_row_and_no_matched_event(archive: dict
     assert '"highlights_game"' not in statement and '"highlights_event"' not in statement, statement
 
 
+def test_api_hits_say_what_they_matched_on(archive: dict[str, Any]) -> None:
+    hits = Client().get("/api/search/", {"q": "Ortiz home runs"}).json()["results"]
+    pbp = "event home_run (play-by-play import)"
+    assert [(h["id"], h["matched"]) for h in hits] == [
+        (archive["bug"].pk, pbp), (archive["hr_anon"].pk, pbp), (archive["lookalike"].pk, "action hit"),
+    ]  # fmt: skip
+    assert all(h["play"] is None for h in hits)  # no plays grouped in this archive
+    assert {h["matched"] for h in Client().get("/api/search/", {"q": "ortiz"}).json()["results"]} == {""}
+
+
 def test_api_pages_return_every_match_once_in_rank_order(
     archive: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
