@@ -24,11 +24,12 @@ Grammar (case-insensitive; tokens in any order; ``"double quotes"`` make one tok
 A phrase may be both: "home runs" gives the action "hit" (the look-alike action class) and the event
 type ``home_run`` (a play-by-play or graphics event); the search decides which one a game can answer.
 
-Free-text words must each match a clip's model class, action, sport, game title, team or player
-(``highlights.selectors``); stop words ("the", "of", "in", ...) are dropped. Examples::
+Free-text words must each start a word of a clip's model class, action, sport, game title, team or
+player (``highlights.selectors``; in an event query a word naming players only is its player, as
+``player:``); stop words ("the", "of", "in", ...) are dropped. Examples::
 
-    "Ortiz home runs last 10"  → free word "ortiz" (a player's name matches), action "hit", event
-                                 "home_run", newest 10
+    "Ortiz home runs last 10"  → free word "ortiz" (a player's name matches: their home runs), action
+                                 "hit", event "home_run", newest 10
     "Ortiz's last ten home runs" → player "ortiz", action "hit", event "home_run", newest 10
     "Djokovic aces"            → free word "djokovic", event "ace"
     "dunks by #23 2026"        → action "dunk", jersey 23, games of 2026
