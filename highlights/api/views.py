@@ -71,8 +71,12 @@ _FILTER_PARAMS = [
 ]
 
 
-_UNSHOWN = ("embedding", "game__top_classes", "game__graphics", "game__search_text")
-"""Columns of a clip and its game that ``ClipSerializer`` never shows, left unread (the embedding is 4 KB a clip)."""
+_SHOWN = (
+    "id", "game_id", "start_ms", "end_ms", "model_class", "action_id", "confidence", "highlight_score", "audio_energy",
+    "motion", "review_status", "thumbnail", "game__sport", "game__title", "game__source_path", "action__name",
+)  # fmt: skip
+"""The columns of a clip, its game and its action that ``ClipSerializer`` shows, the only ones a list reads: the
+embedding is 4 KB a clip, and model instances holding every column were a quarter of a page's Python (1.6 ms)."""
 
 
 def search_query(request: Request) -> ParsedQuery:
@@ -86,7 +90,7 @@ def search_query(request: Request) -> ParsedQuery:
 
 def clips_for(request: Request, query: ParsedQuery) -> QuerySet[Clip]:
     """The clips ``query`` (:func:`search_query` of the request) selects, with the request's user's rights."""
-    clips = selectors.clip_queryset(query, include_rejected=roles.is_editor(request.user)).defer(*_UNSHOWN)
+    clips = selectors.clip_queryset(query, include_rejected=roles.is_editor(request.user)).only(*_SHOWN)
     return clips[: query.limit] if query.limit else clips
 
 

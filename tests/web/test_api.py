@@ -11,13 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.serializers import ModelSerializer
 
 from highlights import selectors
 from highlights.api.serializers import ClipSerializer
 from highlights.models import Action, Clip, FaceTrack, Game, IndexJob, Person, Reel, ReviewStatus
+from highlights.pagination import CappedPageNumberPagination
 from tests.web.conftest import ffprobe, moov_before_mdat
 
 Login = Callable[[str], Client]
@@ -79,6 +82,21 @@ def test_a_clip_reads_as_drfs_field_by_field_walk_reads_it(env: dict[str, Game])
         if clip.thumbnail:
             assert serializer.get_thumbnail_url(clip) == reverse("clip-thumbnail", args=[clip.pk])
     assert {c["thumbnail_url"] is None for c in ClipSerializer(clips, many=True).data} == {True, False}
+
+
+@pytest.mark.parametrize("url", ["/api/search/", "/api/clips/"])
+def test_a_list_page_reads_every_column_it_shows_in_its_own_statements(
+    env: dict[str, Game], url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def statements(page_size: int) -> tuple[int, int]:
+        monkeypatch.setattr(CappedPageNumberPagination, "page_size", page_size)
+        with CaptureQueriesContext(connection) as queries:
+            shown = Client().get(url).json()["results"]
+        return len(shown), len(queries.captured_queries)
+
+    (few, few_statements), (many, many_statements) = statements(1), statements(5)
+    assert 1 == few < many  # a shown column left unread would cost a statement per clip (a deferred load)
+    assert few_statements == many_statements, (few_statements, many_statements)
 
 
 def test_search_filters_and_bad_queries(env: dict[str, Game]) -> None:
