@@ -292,9 +292,8 @@ def _word_conditions(
         ).values_list("code", "aliases", "name")
     )
     team_names = {name for _, _, name in teams}
-    lower_forms = {form.lower() for form in every_form}
     # the words' games first (GIN), so any other test is a cheap one on each game, not a text search of it
-    named = Q(pk__in=Game.objects.filter(_words_starting(F("search_text"), lower_forms)).values("pk"))
+    named = Q(pk__in=Game.objects.filter(_words_starting(F("search_text"), every_form)).values("pk"))
     if sports := every_form & set(Sport.values):
         named |= Q(sport__in=sports)
     if team_names:
@@ -304,7 +303,7 @@ def _word_conditions(
         .order_by()
         .values_list("pk", "sport", "home_team", "away_team", "title", "graphics__teams")
     )
-    players = list(Person.objects.filter(_words_starting(Lower("name"), lower_forms)).values_list("pk", "name"))
+    players = list(Person.objects.filter(_words_starting(Lower("name"), every_form)).values_list("pk", "name"))
     # each game's names as one lower-case text (a form never spans two of them: no form holds a newline)
     game_texts = [
         (pk, sport, home, away, "\n".join([home, away, title, *(read_teams or [])]).lower())
