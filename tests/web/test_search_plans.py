@@ -369,3 +369,10 @@ def test_words_naming_games_filter_an_event_querys_events_and_the_games_read(arc
     assert _search("red sox 2025") == []
     (games,) = [sql for sql in _statements("red sox 2025") if 'FROM "highlights_game"' in sql]
     assert '"highlights_game"."date" >= ' in games  # only the query's games are read
+
+
+def test_connections_price_random_reads_as_in_memory() -> None:
+    """Every connection carries ``HL_DB_RANDOM_PAGE_COST`` (1.1 by default), not the server's disk-seek 4."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        assert float(cursor.fetchone()[0]) == pytest.approx(1.1)
