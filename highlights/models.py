@@ -971,8 +971,16 @@ class Event(models.Model):
         ordering = ["game", models.F("time_ms").asc(nulls_last=True), "pk"]
         indexes = [
             models.Index(fields=["game", "source"]),
-            # search's event queries match ``type`` case-insensitively (``UPPER(type) = UPPER(%s)``)
-            models.Index(Upper("type"), models.F("clip"), models.F("game"), name="event_type_clip_game"),
+            # search's event queries match ``type`` case-insensitively (``UPPER(type) = UPPER(%s)``), with or without
+            # a person: read from the index alone, which holds ``type`` itself (PostgreSQL reads an expression's
+            # column from the table otherwise) and the person
+            models.Index(
+                Upper("type"),
+                models.F("clip"),
+                models.F("game"),
+                include=["type", "person"],
+                name="event_type_clip_game_person",
+            ),
             # "scoring plays 2024": the scoring events of a year's games, read from the index alone
             models.Index(
                 fields=["game", "clip"],

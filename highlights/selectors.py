@@ -234,14 +234,18 @@ def _lookalike_clips(
 ) -> QuerySet[Clip]:
     """Ids of the clips of the look-alike action of an event query, in games whose events of ``event_type`` the
     index cannot know (:func:`_games_unknowing`, among the games ``games``, :func:`_game_filters` of ``Game`` rows,
-    selects), meeting the query's conditions on clips ``clip_filters`` (its free words); its players are the
-    caller's (:func:`_event_clips`).
+    selects) of the sports whose taxonomy has that action (a dunk is looked for in basketball games, not in a
+    tennis clip the model took for "dunking basketball"; any sport when the taxonomy lacks the action), meeting
+    the query's conditions on clips ``clip_filters`` (its free words); its players are the caller's
+    (:func:`_event_clips`).
 
     One ``UNION ALL`` part per condition of :func:`_action_parts`, each an index-only scan of its ``(action, game)``
     or ``(model_class, game)`` index within those games; ``clip_filters`` is a filter on the few rows found, not
     the scan. The free words stay in ``clip_filters`` (not only on the ranked query), so the set stays within
     their clips however many games cannot know the events.
     """
+    if sports := vocabulary.sports_of(action_name):
+        games &= Q(sport__in=sorted(sports))
     unknown = Q(_AnyOf("game_id", _games_unknowing(event_type, games)))
     first, *rest = (
         Clip.objects.filter(part, unknown, clip_filters).order_by().values_list("pk", flat=True)
@@ -409,23 +413,27 @@ def _learned_action_clips(actions: list[str]) -> QuerySet[LearnedAction]:
 class _Vocabulary:
     """The names a query's words and action are resolved against, each read at most once per query (lazily).
 
-    ``actions``: the taxonomy's ``(pk, name)``; ``classes``: every model class a clip can carry (the action
+    ``actions``: the taxonomy's ``(pk, name)``; ``sports_of``: the sports of an action name; ``classes``: every model class a clip can carry (the action
     model's classes and the taxonomy's); ``learned``: the output classes of the active learned action
     classifiers. One query reads the taxonomy for both of its uses, where an event query with an action
     read it and the classifiers twice.
     """
 
     @cached_property
-    def _taxonomy(self) -> list[tuple[int, str, list[str]]]:
-        return list(Action.objects.order_by().values_list("pk", "name", "model_classes"))
+    def _taxonomy(self) -> list[tuple[int, str, str, list[str]]]:
+        return list(Action.objects.order_by().values_list("pk", "name", "sport", "model_classes"))
 
     @cached_property
     def actions(self) -> list[tuple[int, str]]:
-        return [(pk, name) for pk, name, _ in self._taxonomy]
+        return [(pk, name) for pk, name, _, _ in self._taxonomy]
+
+    def sports_of(self, action: str) -> set[str]:
+        """The sports whose taxonomy has an action named ``action`` (any case); empty for a name it lacks."""
+        return {sport for _, name, sport, _ in self._taxonomy if name.lower() == action.lower()}
 
     @cached_property
     def classes(self) -> set[str]:
-        return set(model_weights().categories).union(*(classes for _, _, classes in self._taxonomy))
+        return set(model_weights().categories).union(*(classes for _, _, _, classes in self._taxonomy))
 
     @cached_property
     def lowered_classes(self) -> list[tuple[str, str]]:

@@ -28,17 +28,16 @@ pytestmark = pytest.mark.django_db
 
 
 def _clip(game: Game, n: int, score: float, action: Action, **fields: Any) -> Clip:
-    row = {"model_version": "m", "embedding": np.zeros(4, dtype=np.float32).tobytes(), **fields}
+    row = {"model_version": "m", "model_class": action.model_classes[0], "embedding": np.zeros(4, np.float32).tobytes()}
     return Clip.objects.create(
         game=game,
         start_ms=n * 10_000,
         end_ms=n * 10_000 + 8_000,
-        model_class=action.model_classes[0],
         action=action,
         confidence=0.5,
         highlight_score=score,
         pipeline_version="p",
-        **row,
+        **{**row, **fields},
     )
 
 
@@ -138,6 +137,16 @@ def test_event_queries_take_events_and_lookalikes_only_where_events_are_unknown(
     statements = _statements('player:ortiz event:"home run"')
     (ranked,) = [sql for sql in statements if sql.startswith('SELECT "highlights_clip"."id"')]
     assert '"highlights_appearance"' not in ranked
+
+
+def test_a_lookalike_is_looked_for_in_the_sports_whose_taxonomy_has_the_action(archive: dict[str, Any]) -> None:
+    # "hit" is baseball's: a clip the model took for a hit ("hitting baseball") in the basketball game, whose events
+    # are unknown too, is no home run; the baseball game's look-alike is
+    dunk_game = archive["dunk"].game
+    stray = _clip(dunk_game, 1, 0.99, Action.objects.get(sport="basketball", name="dunk"), model_class="hitting baseball")
+    assert _names(archive, _search("home runs")) == ["bug", "hr_anon", "hr_other", "lookalike", "other"]
+    # an action the taxonomy lacks is looked for in every sport's games (its model classes)
+    assert stray.pk in {c.pk for c in _search('event:"home run" action:"hitting baseball"')}
 
 
 def test_a_word_naming_players_only_is_an_event_querys_player(archive: dict[str, Any]) -> None:
