@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import faiss
+import numpy as np
 import pytest
 from django.test import override_settings
 
@@ -62,3 +63,12 @@ def test_the_writer_trains_at_the_threshold_adds_in_between_and_retrains_when_th
     index_writer.sync_game_face_tracks(_game(4, 150).pk)  # 500 rows = 2 x 250: trained again
     assert index.trained_rows() == 500
     assert sorted(index.load().ids().tolist()) == sorted(FaceTrack.objects.values_list("pk", flat=True))
+
+
+def test_the_writers_id_reads_are_the_rows_ids(small_training: None) -> None:
+    tracks = FaceTrack.objects.filter(game=_game(7, 12))
+    ids = index_writer._ids(tracks)
+    assert ids.dtype == np.int64 and sorted(ids.tolist()) == sorted(tracks.values_list("pk", flat=True))
+    assert len(ids) == 12
+    assert index_writer._ids(tracks.none()).shape == (0,)
+    assert index_writer._ids(tracks.filter(pk__lt=0)).shape == (0,)  # a query PostgreSQL answers with no row
