@@ -234,6 +234,11 @@ class Clip(EmbeddingMixin, MsSpan, models.Model):
                 condition=~models.Q(review_status=ReviewStatus.REJECTED),
                 name="clip_visible_by_score",
             ),
+            # the capped count of a set of clips (a player's, an event's): which of its ids are visible, read from
+            # the index alone (the primary key's index sends each id to the table for its review status)
+            models.Index(
+                fields=["id"], condition=~models.Q(review_status=ReviewStatus.REJECTED), name="clip_visible_id"
+            ),
             # an event query's look-alike clips: one action (or label) in the games that cannot know the events
             models.Index(fields=["action", "game"], include=["id"], name="clip_action_game"),
             models.Index(fields=["model_class", "game"], include=["id"], name="clip_class_game"),
