@@ -64,7 +64,7 @@ class ClipHit:
             clip.model_class,
             round(score, 6),
             match_reason(clip, query) if query else "",
-            getattr(clip, "matched_play", None),
+            matched_play(clip),
         )
 
 
@@ -72,10 +72,17 @@ def match_reason(clip: Clip, query: ParsedQuery) -> str:
     """What a clip of :func:`clip_queryset` matched an event query on (empty for a query without an event)."""
     if not query.event:
         return ""
-    source = getattr(clip, "matched_source", None)
-    if source:
-        return f"event {query.event} ({Event.Source(source).label.lower()})"
+    matched = getattr(clip, "matched_event", None)
+    if matched:
+        return f"event {query.event} ({Event.Source(matched['source']).label.lower()})"
     return f"action {query.action}"
+
+
+def matched_play(clip: Clip) -> int | None:
+    """The play of the event a clip of :func:`clip_queryset` matched an event query on (``None``: no such event,
+    or one outside any play)."""
+    matched = getattr(clip, "matched_event", None)
+    return matched["play"] if matched else None
 
 
 def _people(**person_filters: object) -> list[int]:
@@ -526,10 +533,11 @@ def clip_queryset(query: ParsedQuery, *, include_rejected: bool = False) -> Quer
             lookalikes = _lookalike_clips(query.action, query.event, words & in_word_games, game_rows, vocabulary)
         # the events of the query's games only: "scoring plays 2024" starts from that year's few games
         matched, of_result = _event_clips(events.filter(games, in_word_games), people, lookalikes)
+        # the clip's first matched event, source and play in one subquery (a page's rows, and the rows its offset
+        # skips, each run it)
         first = of_result.filter(clip=OuterRef("pk")).order_by("source", "pk")
-        clips = clips.filter(_clip_set(matched)).annotate(
-            matched_source=Subquery(first.values("source")[:1]), matched_play=Subquery(first.values("play_id")[:1])
-        )
+        event = first.values(json=JSONObject(source="source", play="play_id"))[:1]
+        clips = clips.filter(_clip_set(matched)).annotate(matched_event=Subquery(event, output_field=JSONField()))
     else:
         clips = clips.filter(*(_person_clips(ids) for ids in people), in_word_games)
         if query.action:

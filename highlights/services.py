@@ -436,7 +436,7 @@ def create_query_reel(owner: AbstractBaseUser, text: str, *, replays: bool = Tru
     items: list[ItemSpec] = []
     for clip in clips:
         items.append(ItemSpec(clip.pk))
-        play_id = getattr(clip, "matched_play", None)
+        play_id = selectors.matched_play(clip)
         replay = _replay_clip(play_id, exclude=clip.pk) if replays and play_id else None
         if replay is not None:
             items.append(ItemSpec(replay.pk))

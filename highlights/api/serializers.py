@@ -22,7 +22,7 @@ from highlights.models import (
     ReviewStatus,
 )
 from highlights.plays import play_people
-from highlights.selectors import match_reason
+from highlights.selectors import match_reason, matched_play
 from highlights.services import ItemSpec
 from indexer.stages.playbyplay import FORMATS
 
@@ -192,7 +192,7 @@ class SearchHitSerializer(ClipSerializer):
         return match_reason(clip, query) if query is not None else ""
 
     def get_play(self, clip: Clip) -> int | None:
-        return getattr(clip, "matched_play", None)
+        return matched_play(clip)
 
     def to_representation(self, clip: Clip) -> dict[str, Any]:
         return {**super().to_representation(clip), "matched": self.get_matched(clip), "play": self.get_play(clip)}
