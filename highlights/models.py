@@ -198,8 +198,9 @@ class Clip(EmbeddingMixin, MsSpan, models.Model):
     shot = models.ForeignKey(Shot, on_delete=models.SET_NULL, null=True, blank=True, related_name="clips")
     start_ms = models.PositiveIntegerField()
     end_ms = models.PositiveIntegerField()
+    # no index of its own: ``clip_class_game`` (model class, game) serves a lookup by class
     model_class = models.CharField(
-        max_length=128, db_index=True, help_text="the action model's class, e.g. Kinetics-400 'playing tennis'"
+        max_length=128, help_text="the action model's class, e.g. Kinetics-400 'playing tennis'"
     )
     action = models.ForeignKey(Action, on_delete=models.SET_NULL, null=True, blank=True, related_name="clips")
     confidence = models.FloatField()
