@@ -202,7 +202,10 @@ class Clip(EmbeddingMixin, MsSpan, models.Model):
     model_class = models.CharField(
         max_length=128, help_text="the action model's class, e.g. Kinetics-400 'playing tennis'"
     )
-    action = models.ForeignKey(Action, on_delete=models.SET_NULL, null=True, blank=True, related_name="clips")
+    # no index of its own either: ``clip_action_game`` (action, game) serves a lookup by action and the SET NULL
+    action = models.ForeignKey(
+        Action, on_delete=models.SET_NULL, null=True, blank=True, related_name="clips", db_index=False
+    )
     confidence = models.FloatField()
     highlight_score = models.FloatField(db_index=True)
     audio_energy = models.FloatField(default=0.0, help_text="audio energy, z-score vs the game's baseline")
