@@ -280,8 +280,8 @@ def _word_conditions(
     the graphics.
 
     Every word is resolved at once against the class vocabularies and the small tables (actions,
-    teams, games, players) in a fixed number of queries whatever the number of words (the games by
-    their lower-case ``search_text``, one ``LIKE`` per form instead of four ``UPPER(...) LIKE``), so the clip
+    teams, games, players) in two statements whatever the number of words (:func:`_names`, the games and
+    people through the GIN indexes of their words' prefixes; :class:`_Vocabulary`), so the clip
     table is filtered on indexed columns only (``model_class IN``, ``action_id IN``, ``game_id IN``,
     ``id IN``) rather than by a substring test on every clip row; a word that matches nothing yields
     an empty condition at no cost. The clips of the players a word names are a set of ids
