@@ -364,7 +364,7 @@ def sync_figures(
 
     One trained base (``training.factory`` on ``training.sample`` vectors, then the ``n`` rows of
     :func:`clip_vectors`, ids ``1..n``) is written once and hard-linked into a second folder. Each
-    of ``games`` games then adds ``per_game`` new rows (``keep`` = every id so far) to both copies:
+    of ``games`` games then adds ``per_game`` new rows (none removed) to both copies:
     one folds at every write (``Fold(rows=0)``: a private copy of the base, remove, add, write the
     whole index: what every write did before deltas), the other writes a delta (``fold``). The delta
     is then filled to one game short of the fold size, and one more game is timed there (a write's
@@ -397,9 +397,8 @@ def sync_figures(
         nonlocal next_id
         wanted = dict(zip(range(next_id, next_id + rows), new[next_id - n - 1 :], strict=False))
         next_id += rows
-        keep = np.arange(1, next_id, dtype=np.int64)
         started = time.perf_counter()
-        index.sync(wanted, keep)
+        index.sync(wanted, ())
         return time.perf_counter() - started, _written(index, index.version())
 
     def searched() -> dict[str, float]:

@@ -1026,6 +1026,31 @@ class GameEvents(models.Model):
         return f"game {self.game_id}: {'complete' if self.complete else ', '.join(self.types)}"
 
 
+class IndexTombstone(models.Model):
+    """The id of a deleted row whose vector a FAISS index may still hold, until the index writer removes it.
+
+    Written by PostgreSQL triggers (migration ``0024_index_tombstones``) for every clip and face track that a
+    ``DELETE`` removes, whatever issued it (a re-indexed game's clips, a deleted game's cascade, the admin, raw
+    SQL), and never by the application; the single index writer takes the rows of its index (``DELETE ...
+    RETURNING``) in the transaction that publishes the snapshot without those ids
+    (``indexer.index_writer``), so a game's write reads the few ids deleted since the last write instead of
+    every id of the table. A write that fails rolls back, and its tombstones stay for the next one.
+    ``TRUNCATE`` fires no trigger: rebuild the index after truncating a table (``manage.py rebuild_index``).
+    """
+
+    class Kind(models.TextChoices):
+        """Which index held the row's vector."""
+
+        CLIPS = "clips"
+        FACE_TRACKS = "face_tracks"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    row_id = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.row_id}"
+
+
 class Appearance(models.Model):
     """A person on screen over a time span of a game, from a source: the score bug (``graphics``) or a face (``face``).
 

@@ -8,6 +8,8 @@ write publishes a new version; readers reload when the version changes. A game's
 index's small exact delta and leaves its base file alone until the delta is folded in
 (``search.index``: ``HL_FAISS_DELTA_ROWS``, ``HL_FAISS_DELTA_SHARE``). PostgreSQL is the
 source of truth: the rows' embeddings (``embedding_vector()``) are written under their primary keys,
+the ids of rows deleted since the last write come from their tombstones (``IndexTombstone``, written by
+PostgreSQL triggers), so a game's write reads its own rows and those few ids, never every id of the table;
 ``rebuild_clip_index`` regenerates the clip index from the Clip rows, ``check_clip_index`` compares
 the two sets of ids.
 
@@ -26,11 +28,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
+from django.db import connection, connections
 from django.db.models import QuerySet
 
 from highlights.locks import LockKey, advisory_lock
-from highlights.models import Clip, EmbeddingMixin, FaceTrack, PersonPhoto
+from highlights.models import Clip, EmbeddingMixin, FaceTrack, IndexTombstone, PersonPhoto
 from indexer import runtime
 from search.clips import clip_index
 from search.faces import face_track_index, person_photo_index
@@ -98,18 +100,29 @@ def _rebuild(index: VectorIndex, rows: QuerySet) -> int:
     return index.rebuild(_batches(rows.order_by("pk")), sample)
 
 
-def _sync(index: VectorIndex, key: LockKey, wanted: QuerySet, keep: QuerySet) -> None:
-    """Under lock ``key``: add or replace the vectors of the rows ``wanted``; drop ids not among the rows ``keep``.
+def _write(index: VectorIndex, wanted: QuerySet, removed: np.ndarray, rows: QuerySet) -> None:
+    """Add or replace the vectors of the rows ``wanted`` and remove the ids ``removed``; the caller holds the lock.
 
-    When the rows ``keep`` reach the training size (or grew enough since the last training), the
-    index is rebuilt trained from ``keep`` instead (``wanted`` are among them).
+    When the index then holds enough vectors to be trained (or grew enough since its training), it is rebuilt
+    trained from all its ``rows`` instead: the write before is a delta of one game's rows, and the count the
+    published snapshot's own, so no write counts the table.
     """
-    with advisory_lock(key):
-        if index.needs_training(keep.count()):
-            _rebuild(index, keep)
-            return
-        vectors = {row.pk: row.embedding_vector() for row in wanted.only("pk", "embedding")}
-        index.sync(vectors, _ids(keep))  # no set of a million ints
+    vectors = {row.pk: row.embedding_vector() for row in wanted.only("pk", "embedding")}
+    index.sync(vectors, removed)
+    if index.needs_training(index.load().ntotal):
+        _rebuild(index, rows)
+
+
+def _tombstones(kind: IndexTombstone.Kind) -> np.ndarray:
+    """Take the ids of the rows of ``kind`` deleted since the last write: ``(R,)`` int64, in no order.
+
+    ``DELETE ... RETURNING`` in the caller's transaction: a write that fails rolls back and leaves them for the next.
+    Read before the rows to write: a row deleted after this read keeps its tombstone for the next write, where a
+    tombstone read after the rows (their delete committing in between) would be removed here and the row added back.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {IndexTombstone._meta.db_table} WHERE kind = %s RETURNING row_id", [kind.value])
+        return np.fromiter((pk for (pk,) in cursor.fetchall()), np.int64)
 
 
 def _current_clips() -> QuerySet[Clip]:
@@ -117,21 +130,28 @@ def _current_clips() -> QuerySet[Clip]:
 
 
 def sync_game_clips(game_id: int) -> None:
-    """Put one game's clips into the configured model's clip index and drop ids of clips no longer stored."""
-    clips = _current_clips()
-    _sync(clip_index(runtime.model_weights()), LockKey.CLIP_INDEX, clips.filter(game_id=game_id), clips)
+    """Put one game's clips into the configured model's clip index and remove the clips deleted since the last write
+    (:class:`highlights.models.IndexTombstone`)."""
+    with advisory_lock(LockKey.CLIP_INDEX):
+        clips = _current_clips()
+        removed = _tombstones(IndexTombstone.Kind.CLIPS)
+        _write(clip_index(runtime.model_weights()), clips.filter(game_id=game_id), removed, clips)
 
 
 def sync_game_face_tracks(game_id: int) -> None:
-    """Put one game's face tracks into the face-track index and drop ids of deleted tracks."""
-    tracks = FaceTrack.objects.all()
-    _sync(face_track_index(), LockKey.PEOPLE, tracks.filter(game_id=game_id), tracks)
+    """Put one game's face tracks into the face-track index and remove the tracks deleted since the last write."""
+    with advisory_lock(LockKey.PEOPLE):
+        tracks = FaceTrack.objects.all()
+        removed = _tombstones(IndexTombstone.Kind.FACE_TRACKS)
+        _write(face_track_index(), tracks.filter(game_id=game_id), removed, tracks)
 
 
 def sync_person_photos() -> None:
-    """Bring the person-photo index in line with every enrolled reference photo."""
-    photos = PersonPhoto.objects.all()
-    _sync(person_photo_index(), LockKey.PEOPLE, photos, photos)
+    """Bring the person-photo index in line with every enrolled reference photo (hundreds: compared whole)."""
+    index = person_photo_index()
+    with advisory_lock(LockKey.PEOPLE):
+        photos = PersonPhoto.objects.all()
+        _write(index, photos, np.setdiff1d(index.load().ids(), _ids(photos)), photos)
 
 
 def rebuild_clip_index() -> tuple[int, int]:
@@ -139,28 +159,30 @@ def rebuild_clip_index() -> tuple[int, int]:
 
     The index is trained (a new coarse quantiser on a fresh sample) when the clips reach the training size.
 
+    The clips' tombstones go too: the new index holds the rows stored now (and after a ``TRUNCATE ... RESTART
+    IDENTITY`` a tombstone from before could name a new clip).
+
     Returns:
         ``(version, vectors)``: the snapshot version written and how many vectors it holds.
     """
     with advisory_lock(LockKey.CLIP_INDEX):
+        _tombstones(IndexTombstone.Kind.CLIPS)
         clips = _current_clips()
         return _rebuild(clip_index(runtime.model_weights()), clips), clips.count()
 
 
 def prune_clip_index() -> int:
-    """Remove from the clip index the ids of clips no longer in the database (a deleted game's), as a new snapshot.
+    """Remove from the clip index the clips deleted since its last write (a deleted game's), as a new snapshot.
 
     Returns:
-        How many ids were removed (0 writes no snapshot).
+        How many ids were removed (no deleted clip: no snapshot is written).
     """
     index = clip_index(runtime.model_weights())
     with advisory_lock(LockKey.CLIP_INDEX):
-        if not index.version():
+        removed = _tombstones(IndexTombstone.Kind.CLIPS)
+        if not index.version() or not len(removed):
             return 0
-        keep = _ids(_current_clips())
-        if np.isin(index.load().ids(), keep).all():
-            return 0
-        return index.sync({}, keep)[1]
+        return index.sync({}, removed)[1]
 
 
 def check_clip_index() -> IndexCheck:

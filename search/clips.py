@@ -17,12 +17,13 @@ def _index(path: Path, dim: int, factory: str, keep: int, training: Training, fo
 
 
 def clip_index(weights: VideoModelWeights) -> VectorIndex:
-    """The FAISS index of clip embeddings of the action model ``weights`` (one file per model family).
+    """The FAISS index of clip embeddings of the action model ``weights``: one index per model version
+    (``clips-<name>-<sha256[:8]>.faiss``), as two weight files embed clips in two spaces no search compares.
 
     Args:
         weights: the action model's metadata (``indexer.runtime.model_weights()`` for the configured one).
     """
-    path = Path(settings.HL_INDEX_DIR) / f"clips-{weights.name}.faiss"
+    path = Path(settings.HL_INDEX_DIR) / f"clips-{weights.name}-{weights.file.short_sha}.faiss"
     training = Training(
         settings.HL_FAISS_CLIP_TRAINED_FACTORY,
         settings.HL_FAISS_CLIP_TRAIN_ROWS,

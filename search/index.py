@@ -454,18 +454,21 @@ class VectorIndex:
             if v > version or (v not in kept if kind != ".faiss" else v not in needed):
                 path.unlink(missing_ok=True)
 
-    def sync(self, wanted: dict[int, np.ndarray], keep: Collection[int] | np.ndarray) -> tuple[int, int]:
-        """Make the index hold exactly ``keep`` ∪ ``wanted`` ids, as a new version (trained or not, as it was).
+    def sync(self, wanted: dict[int, np.ndarray], removed: Collection[int] | np.ndarray) -> tuple[int, int]:
+        """Add or replace the ``wanted`` vectors and remove the ``removed`` ids, as a new version (trained or not, as
+        it was).
 
-        Reads the delta and the removed list and the base's ids (never the base's vectors): ids of
-        the base not in ``keep`` or in ``wanted`` join the removed list, the delta's are removed from
-        it, and ``wanted`` are added to it. When the delta or the removed list then pass
-        :meth:`Fold.limit`, they are folded into a new base instead (a private copy of the base), as
-        is the first write, which has no base yet.
+        Reads the delta and the removed list and the base's ids (never the base's vectors): ``removed`` and
+        ``wanted`` ids of the base join the removed list, those of the delta are removed from it, and ``wanted``
+        are added to it. The work grows with the change, not the index: the base's sorted ids are found once per
+        base and each changed id is looked up in them (a binary search). When the delta or the removed list then
+        pass :meth:`Fold.limit`, they are folded into a new base instead (a private copy of the base), as is the
+        first write, which has no base yet.
 
         Args:
             wanted: id → ``(dim,)`` float32 vector to (re)insert.
-            keep: ids that must stay; every other id in the index is removed.
+            removed: ids to remove (deleted rows: ``highlights.models.IndexTombstone``); an id the index lacks is
+                ignored.
 
         Returns:
             ``(added, removed)`` counts (a replaced id counts in both).
@@ -474,27 +477,26 @@ class VectorIndex:
         call :meth:`rebuild` instead when :meth:`needs_training` says so.
         """
         current = self.load()
-        kept = np.sort(_as_ids(keep))  # binary searches over millions of ids (np.unique hashes: slower)
         ids = np.fromiter(wanted.keys(), dtype=np.int64, count=len(wanted))
-        replaced = np.sort(ids)
+        changed = np.union1d(_as_ids(removed), ids)  # sorted, unique
         base_ids = self._base_ids(current.base)
-        dropped = base_ids[~_member(base_ids, kept) | _member(base_ids, replaced)]
-        removed = np.sort(np.concatenate([current.removed, dropped[~_member(dropped, current.removed)]]))
+        dropped = changed[_member(changed, base_ids)]
+        hidden = np.union1d(current.removed, dropped)
         delta = self._empty_delta()
         if current.delta.ntotal:
             delta = faiss.read_index(str(self.delta_path(current.version)))  # a private copy, small
         present = _index_ids(delta)
-        stale = present[~_member(present, kept) | _member(present, replaced)]
-        count = len(removed) - len(current.removed)
+        stale = present[_member(present, changed)]
+        count = len(hidden) - len(current.removed)
         count += int(delta.remove_ids(faiss.IDSelectorBatch(stale))) if len(stale) else 0
         if wanted:
             vectors = np.stack([wanted[i] for i in ids.tolist()]).astype(np.float32)
             faiss.normalize_L2(vectors)
             delta.add_with_ids(vectors, ids)
-        if not current.base_version or max(delta.ntotal, len(removed)) > self.fold.limit(current.base.ntotal):
-            self._fold(current.base_version, delta, removed, current.trained_rows)
+        if not current.base_version or max(delta.ntotal, len(hidden)) > self.fold.limit(current.base.ntotal):
+            self._fold(current.base_version, delta, hidden, current.trained_rows)
         else:
-            self._save_delta(delta, removed, current.trained_rows, current.base_version)
+            self._save_delta(delta, hidden, current.trained_rows, current.base_version)
         return len(wanted), count
 
     def _fold(self, base_version: int, delta: faiss.Index, removed: np.ndarray, trained_rows: int) -> int:

@@ -12,11 +12,15 @@ from pathlib import Path
 import faiss
 import numpy as np
 import pytest
+from django.db import connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
-from highlights.models import FaceTrack, Game
-from indexer import index_writer
+from highlights.models import Clip, FaceTrack, Game, IndexTombstone
+from indexer import index_writer, runtime
+from search.clips import clip_index
 from search.faces import face_track_index
+from search.index import VectorIndex
 from tests.descriptors import near, unit
 from tests.faces.rows import clip_row, track_row
 
@@ -72,3 +76,92 @@ def test_the_writers_id_reads_are_the_rows_ids(small_training: None) -> None:
     assert len(ids) == 12
     assert index_writer._ids(tracks.none()).shape == (0,)
     assert index_writer._ids(tracks.filter(pk__lt=0)).shape == (0,)  # a query PostgreSQL answers with no row
+
+
+def _tombstones(kind: IndexTombstone.Kind) -> set[int]:
+    return set(IndexTombstone.objects.filter(kind=kind).values_list("row_id", flat=True))
+
+
+def test_deleted_tracks_leave_the_index_at_the_next_write_through_their_tombstones(
+    small_training: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index, tracks = face_track_index(), IndexTombstone.Kind.FACE_TRACKS
+    first = _game(1, 30)
+    for game in (first, _game(2, 20)):
+        index_writer.sync_game_face_tracks(game.pk)
+    gone = set(FaceTrack.objects.filter(game=first).values_list("pk", flat=True))
+    clip = first.clips.get().pk
+    deleted = Game.objects.filter(pk=first.pk)
+    with transaction.atomic():  # a delete rolled back leaves no tombstone
+        deleted.delete()
+        transaction.set_rollback(True)
+    assert not _tombstones(tracks)
+    deleted.delete()  # the game's clip and, by cascade, its 30 tracks
+    assert _tombstones(tracks) == gone and clip in _tombstones(IndexTombstone.Kind.CLIPS)
+
+    def failing(self: VectorIndex, wanted: object, removed: object) -> tuple[int, int]:
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patched:  # a write that fails keeps the tombstones for the next one
+        patched.setattr(VectorIndex, "sync", failing)
+        with pytest.raises(OSError, match="disk full"):
+            index_writer.sync_game_face_tracks(_game(3, 10).pk)
+    assert _tombstones(tracks) == gone and gone <= set(index.load().ids().tolist())
+
+    fourth = _game(4, 10)
+    with CaptureQueriesContext(connection) as queries:
+        index_writer.sync_game_face_tracks(fourth.pk)
+    assert sorted(index.load().ids().tolist()) == sorted(
+        FaceTrack.objects.exclude(game__title="Game 3").values_list("pk", flat=True)
+    )
+    assert not _tombstones(tracks) and clip in _tombstones(IndexTombstone.Kind.CLIPS)  # the clip index's to take
+    read = [q["sql"] for q in queries if "highlights_facetrack" in q["sql"]]
+    assert read and all('"game_id" =' in sql for sql in read)  # the game's own tracks, not every id of the table
+
+
+def _clips(game: Game, n: int, rng: np.random.Generator) -> set[int]:
+    """``n`` clips of ``game`` by the configured action model, with random embeddings of its size."""
+    weights = runtime.model_weights()
+    return {
+        Clip.objects.create(
+            game=game,
+            start_ms=1000 * i,
+            end_ms=1000 * i + 900,
+            model_class="dunking basketball",
+            confidence=0.5,
+            highlight_score=0.5,
+            model_version=weights.version,
+            pipeline_version="test",
+            embedding=rng.standard_normal(weights.embedding_dim).astype(np.float32).tobytes(),
+        ).pk
+        for i in range(n)
+    }
+
+
+def test_the_clip_index_drops_deleted_clips_by_tombstone_at_a_write_or_a_prune_and_a_rebuild_clears_them(
+    small_training: None,
+) -> None:
+    rng, index = np.random.default_rng(8), clip_index(runtime.model_weights())
+    first, second, third = (_game(10 + n, 0) for n in range(3))
+    kept = {game.pk: _clips(game, 4, rng) for game in (first, second)}
+    for game in (first, second):
+        index_writer.sync_game_clips(game.pk)
+    assert set(index.load().ids().tolist()) == kept[first.pk] | kept[second.pk]
+
+    Game.objects.filter(pk=first.pk).delete()
+    assert index_writer.prune_clip_index() == 4
+    assert set(index.load().ids().tolist()) == kept[second.pk] and index_writer.check_clip_index().ok
+    version = index.version()
+    assert index_writer.prune_clip_index() == 0 and index.version() == version  # nothing deleted: no snapshot
+
+    with connection.cursor() as cursor:  # raw SQL leaves tombstones too
+        cursor.execute("DELETE FROM highlights_clip WHERE game_id = %s", [second.pk])
+    newest = _clips(third, 3, rng)
+    index_writer.sync_game_clips(third.pk)
+    assert set(index.load().ids().tolist()) == newest
+
+    Game.objects.filter(pk=third.pk).delete()
+    assert _tombstones(IndexTombstone.Kind.CLIPS) >= newest
+    stored = _clips(_game(13, 0), 2, rng)  # not written yet: the rebuild reads it from PostgreSQL
+    assert index_writer.rebuild_clip_index()[1] == 2
+    assert not _tombstones(IndexTombstone.Kind.CLIPS) and set(index.load().ids().tolist()) == stored

@@ -16,24 +16,24 @@ def _unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def test_sync_keeps_database_ids_and_search_returns_them(tmp_path: Path) -> None:
+def test_sync_adds_database_ids_and_search_returns_them(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     vectors = _unit(rng, 50, 16)
     ids = list(range(1000, 1050))
     index = VectorIndex(tmp_path / "clips.faiss", 16)
-    assert index.sync(dict(zip(ids, vectors, strict=True)), set(ids)) == (50, 0)
+    assert index.sync(dict(zip(ids, vectors, strict=True)), ()) == (50, 0)
     assert sorted(index.load().ids().tolist()) == ids
     hits = index.search(vectors[7], 3)
     assert hits[0][0] == 1007 and hits[0][1] == pytest.approx(1.0, abs=1e-5)
     assert 1007 not in [i for i, _ in index.search(vectors[7], 3, exclude={1007})]
 
 
-def test_sync_replaces_reinserted_ids_and_drops_ids_gone_from_the_database(tmp_path: Path) -> None:
+def test_sync_replaces_reinserted_ids_and_drops_removed_ids(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     vectors = _unit(rng, 10, 8)
     index = VectorIndex(tmp_path / "clips.faiss", 8)
-    index.sync({i: vectors[i] for i in range(10)}, set(range(10)))
-    added, removed = index.sync({3: vectors[9]}, keep=set(range(5)))
+    index.sync({i: vectors[i] for i in range(10)}, ())
+    added, removed = index.sync({3: vectors[9]}, removed={5, 6, 7, 8, 9, 42})  # 42 never stored: ignored
     assert (added, removed) == (1, 6)  # 5..9 gone, old 3 replaced
     assert sorted(index.load().ids().tolist()) == [0, 1, 2, 3, 4]
     assert index.search(vectors[9], 1)[0][0] == 3
@@ -44,9 +44,9 @@ def test_a_second_process_view_reloads_the_new_snapshot_and_no_temp_file_remains
     writer = VectorIndex(tmp_path / "clips.faiss", 8)
     reader = VectorIndex(tmp_path / "clips.faiss", 8)
     assert reader.search(_unit(rng, 1, 8)[0], 5) == []
-    writer.sync({1: _unit(rng, 1, 8)[0]}, {1})
+    writer.sync({1: _unit(rng, 1, 8)[0]}, ())
     assert reader.load().ids().tolist() == [1]
-    writer.sync({2: _unit(rng, 1, 8)[0]}, {1, 2})
+    writer.sync({2: _unit(rng, 1, 8)[0]}, ())
     assert sorted(reader.load().ids().tolist()) == [1, 2]
     assert (reader.version(), writer.version()) == (2, 2)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
@@ -59,7 +59,7 @@ def test_a_second_process_view_reloads_the_new_snapshot_and_no_temp_file_remains
 
 
 def test_a_snapshot_of_another_dimension_is_refused(tmp_path: Path) -> None:
-    VectorIndex(tmp_path / "clips.faiss", 8).sync({1: np.ones(8, np.float32)}, {1})
+    VectorIndex(tmp_path / "clips.faiss", 8).sync({1: np.ones(8, np.float32)}, ())
     with pytest.raises(ValueError, match="8-d"):
         VectorIndex(tmp_path / "clips.faiss", 16).load()
 
@@ -68,7 +68,7 @@ def test_versions_increase_old_snapshots_are_pruned_and_rebuild_replaces_everyth
     rng = np.random.default_rng(3)
     index = VectorIndex(tmp_path / "clips.faiss", 8, keep=1)
     for i in range(4):
-        index.sync({i: _unit(rng, 1, 8)[0]}, set(range(i + 1)))
+        index.sync({i: _unit(rng, 1, 8)[0]}, ())
     assert index.version() == 4
     assert sorted(p.name for p in tmp_path.glob("clips.v*.faiss")) == ["clips.v00000003.faiss", "clips.v00000004.faiss"]
     assert (tmp_path / "clips.faiss").read_bytes() == (tmp_path / "clips.v00000004.faiss").read_bytes()
@@ -103,7 +103,7 @@ def test_the_index_stays_exact_below_the_training_size_and_retrains_when_it_grow
     assert faiss.extract_index_ivf(loaded.base).nlist == 16 and index.trained_rows() == 1200
     assert sorted(loaded.ids().tolist()) == list(range(1, 1201))
     assert not index.needs_training(2399) and index.needs_training(2400)  # growth 2.0 from 1200 rows
-    index.sync({5000: vectors[2000]}, keep=set(range(2, 1201)))  # incremental writes stay trained
+    index.sync({5000: vectors[2000]}, removed={1})  # incremental writes stay trained
     assert index.trained_rows() == 1200
     assert sorted(index.load().ids().tolist()) == [*range(2, 1201), 5000]
     assert index.search(vectors[2000], 1)[0][0] == 5000
@@ -140,7 +140,7 @@ def test_a_query_runs_on_one_faiss_thread_and_leaves_the_callers_threads(
     rng = np.random.default_rng(7)
     vectors = _unit(rng, 200, 16)
     index = VectorIndex(tmp_path / "clips.faiss", 16)
-    index.sync(dict(enumerate(vectors)), set(range(200)))
+    index.sync(dict(enumerate(vectors)), ())
     during: list[int] = []
     search = faiss.IndexIDMap2.search
 

@@ -61,7 +61,7 @@ def test_after_adds_replacements_removals_folds_and_a_retraining_results_equal_a
         matrix = np.stack(list(rows.values()))
         index.rebuild([(np.array(list(rows), np.int64), matrix)], matrix)
     else:
-        index.sync(dict(rows), set(rows))
+        index.sync(dict(rows), ())
     next_id, kinds, retrained_at = 601, [], 0
     for game in range(9):
         if game == 5:  # a retraining (or an exact rebuild) from the rows, then writes resume on the new base
@@ -70,14 +70,15 @@ def test_after_adds_replacements_removals_folds_and_a_retraining_results_equal_a
             index.rebuild([(ids, matrix)], matrix if training else None)
             retrained_at = len(rows) if training else 0
         live = sorted(rows)
-        for gone in rng.choice(live, 10, replace=False).tolist():  # a deleted game's clips
+        deleted = rng.choice(live, 10, replace=False).tolist()  # a deleted game's clips
+        for gone in deleted:
             del rows[gone]
         wanted = {int(i): v for i, v in zip(rng.choice(sorted(rows), 5, replace=False), _vectors(rng, 5), strict=True)}
         wanted |= {next_id + j: v for j, v in enumerate(_vectors(rng, 40))}  # replaced vectors and a new game's
         next_id += 40
         rows |= wanted
         before = index.load()
-        assert index.sync(wanted, set(rows)) == (45, 15)  # 10 deleted + 5 replaced
+        assert index.sync(wanted, deleted) == (45, 15)  # 10 deleted + 5 replaced
         after = index.load()
         kinds.append("delta" if after.base_version == before.base_version else "fold")
         _same_results(index, _rebuilt(tmp_path / f"ref{game}", rows, training), rows, queries)
@@ -105,9 +106,7 @@ def test_a_delta_write_reuses_the_base_file_and_the_readers_mapped_base(
     monkeypatch.setattr(faiss, "read_index", recording)
     for game in range(3):
         ids = range(2000 + 30 * game, 2030 + 30 * game)
-        writer.sync(
-            dict(zip(ids, vectors[1200 + 30 * game :], strict=False)), set(range(3, 1201)) | set(range(2000, 2090))
-        )
+        writer.sync(dict(zip(ids, vectors[1200 + 30 * game :], strict=False)), {1, 2})
     assert writer.version() == 4 and writer.load().base_version == 1
     assert [name for name, flags in opened if flags == 0] == [
         "clips.v00000002.delta.faiss",
@@ -130,14 +129,14 @@ def test_a_reader_holding_a_version_keeps_searching_it_while_the_writer_publishe
     rng = np.random.default_rng(22)
     vectors = _vectors(rng, 400)
     writer = VectorIndex(tmp_path / "clips.faiss", DIM, keep=0, fold=Fold(rows=50, share=1.0))
-    writer.sync({i: vectors[i] for i in range(200)}, set(range(200)))
-    writer.sync({i: vectors[i] for i in range(200, 220)}, set(range(10, 220)))
+    writer.sync({i: vectors[i] for i in range(200)}, ())
+    writer.sync({i: vectors[i] for i in range(200, 220)}, range(10))
     held = VectorIndex(tmp_path / "clips.faiss", DIM).load()
     assert (held.version, held.base_version) == (2, 1)
     before = [held.search(vectors[q], 5) for q in range(0, 220, 20)]
     for game in range(4):  # deltas, then a fold (50 rows passed): every file of version 2 is pruned
         first = 220 + 20 * game
-        writer.sync({i: vectors[i] for i in range(first, first + 20)}, set(range(20, first + 20)))
+        writer.sync({i: vectors[i] for i in range(first, first + 20)}, range(10, 20))
     assert not writer.delta_path(2).exists() and not writer.snapshot_path(1).exists()
     assert [held.search(vectors[q], 5) for q in range(0, 220, 20)] == before
     assert sorted(held.ids().tolist()) == list(range(10, 220))
@@ -168,18 +167,18 @@ def test_a_crash_before_the_pointer_leaves_the_previous_version_visible(
     rng = np.random.default_rng(23)
     vectors = _vectors(rng, 300)
     writer = VectorIndex(tmp_path / "clips.faiss", DIM, keep=0, fold=Fold(rows=1000, share=1.0))
-    writer.sync({i: vectors[i] for i in range(100)}, set(range(100)))
-    writer.sync({i: vectors[i] for i in range(100, 150)}, set(range(150)))  # version 2: a delta over base 1
+    writer.sync({i: vectors[i] for i in range(100)}, ())
+    writer.sync({i: vectors[i] for i in range(100, 150)}, ())  # version 2: a delta over base 1
     expected = writer.search(vectors[120], 3)
     writer.fold = Fold(rows=fold_rows, share=1.0)
     with _crash_on(monkeypatch, writer.version_path), pytest.raises(OSError, match="killed"):
-        writer.sync({i: vectors[i] for i in range(150, 200)}, set(range(20, 200)))
+        writer.sync({i: vectors[i] for i in range(150, 200)}, range(20))
     assert not list(tmp_path.glob("*.part*"))  # no temporary file is left, let alone read
     reader = VectorIndex(tmp_path / "clips.faiss", DIM)
     assert reader.version() == 2 and sorted(reader.load().ids().tolist()) == list(range(150))
     assert reader.search(vectors[120], 3) == expected
     writer.fold = Fold(rows=1000, share=1.0)  # the next write is a delta: the crashed write's files go
-    writer.sync({i: vectors[i] for i in range(150, 160)}, set(range(160)))
+    writer.sync({i: vectors[i] for i in range(150, 160)}, ())
     assert not writer.snapshot_path(3).exists() and writer.load().base_version == 1
     assert sorted(VectorIndex(tmp_path / "clips.faiss", DIM).load().ids().tolist()) == list(range(160))
 
@@ -192,15 +191,15 @@ def test_a_pointer_written_before_deltas_reads_as_its_own_base(tmp_path: Path) -
     (tmp_path / "clips.version").write_text("1 0\n")  # today's two-field pointer
     reader = VectorIndex(tmp_path / "clips.faiss", DIM)
     assert reader.load().base_version == 1 and reader.search(vectors[7], 1)[0][0] == 7
-    index.sync({i: vectors[i] for i in range(100, 120)}, set(range(120)))
+    index.sync({i: vectors[i] for i in range(100, 120)}, ())
     assert (tmp_path / "clips.version").read_text() == "2 0 1\n"
     assert reader.search(vectors[110], 1)[0][0] == 110 and reader.load().ntotal == 120
 
 
 def test_a_first_write_with_no_rows_publishes_an_empty_base_that_later_writes_add_to(tmp_path: Path) -> None:
     index = VectorIndex(tmp_path / "tracks.faiss", DIM)
-    assert index.sync({}, set()) == (0, 0)  # a game without faces
+    assert index.sync({}, ()) == (0, 0)  # a game without faces
     assert index.load().ntotal == 0 and index.search(np.ones(DIM, np.float32), 3) == []
     vectors = _vectors(np.random.default_rng(25), 5)
-    index.sync(dict(enumerate(vectors)), set(range(5)))
+    index.sync(dict(enumerate(vectors)), ())
     assert sorted(VectorIndex(tmp_path / "tracks.faiss", DIM).load().ids().tolist()) == [0, 1, 2, 3, 4]
