@@ -219,13 +219,14 @@ def clip_vectors(n: int, dim: int) -> Iterator[np.ndarray]:
 
 
 def clip_filters(n: int) -> dict[str, np.ndarray]:
-    """Filters of similar search as boolean masks over row positions: ``sport``, a fifth of the rows drawn
-    at random (independent of the embedding clusters: the harder case for an inverted file), and
-    ``player``, 60 rows (one player's clips)."""
+    """Filters of similar search as boolean masks over row positions, drawn at random (independent of the
+    embedding clusters: the harder case for an inverted file): ``sport``, a fifth of the rows; ``team``, a
+    hundredth (10 000 clips at 1 M: a team's seasons); ``player``, 60 rows (one player's clips)."""
     rng = np.random.default_rng(11)
     player = np.zeros(n, bool)
     player[rng.choice(n, min(n, 60), replace=False)] = True
-    return {"sport": rng.random(n) < 0.2, "player": player}
+    sport = rng.random(n) < 0.2
+    return {"sport": sport, "team": rng.random(n) < 0.01, "player": player}
 
 
 def write_clip_index(n: int, dim: int, first_id: int) -> dict[str, Any]:
