@@ -59,11 +59,11 @@ class GameAdmin(admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: Game) -> None:
         if services.delete_game(obj):
-            dispatch.prune_clip_index()
+            dispatch.prune_indexes()
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Game]) -> None:
         if [game for game in queryset if services.delete_game(game)]:
-            dispatch.prune_clip_index()
+            dispatch.prune_indexes()
 
 
 @admin.register(GameState)

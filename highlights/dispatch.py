@@ -91,9 +91,11 @@ def render_reel(reel: Reel) -> None:
     send_on_commit(signature("highlights.render_reel", args=(reel.pk,)))
 
 
-def prune_clip_index() -> None:
-    """After ``services.delete_game``: drop deleted clips from the FAISS clip index, on commit (``default`` queue)."""
+def prune_indexes() -> None:
+    """After ``services.delete_game``: drop the deleted clips and face tracks from the FAISS clip and face-track
+    indexes, on commit (``default`` queue)."""
     send_on_commit(signature("indexer.prune_clip_index"))
+    send_on_commit(signature("indexer.prune_face_track_index"))
 
 
 def send_labelling(labelling: Labelling | None) -> None:

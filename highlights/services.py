@@ -337,8 +337,8 @@ def delete_game(game: Game) -> bool:
     the admin's delete view and delete action.
 
     Returns:
-        Whether the game had clips, so the caller must drop them from the FAISS index
-        (``highlights.dispatch.prune_clip_index``).
+        Whether the game had clips, so the caller must drop them and their face tracks from the FAISS indexes
+        (``highlights.dispatch.prune_indexes``).
     """
     media = Path(settings.MEDIA_ROOT)
     with transaction.atomic():

@@ -199,6 +199,7 @@ CELERY_TASK_ROUTES = {
     "highlights.render_reel": {"queue": "render"},
     "indexer.recover_stalled_jobs": {"queue": "default"},  # an exact name wins over "indexer.*"
     "indexer.prune_clip_index": {"queue": "default"},  # light: must not wait behind hours of decoding
+    "indexer.prune_face_track_index": {"queue": "default"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -171,18 +171,32 @@ def rebuild_clip_index() -> tuple[int, int]:
         return _rebuild(clip_index(runtime.model_weights()), clips), clips.count()
 
 
+def _prune(index: VectorIndex, key: LockKey, kind: IndexTombstone.Kind) -> int:
+    """Under lock ``key``: remove from ``index`` the rows of ``kind`` deleted since its last write; how many."""
+    with advisory_lock(key):
+        removed = _tombstones(kind)
+        if not index.version() or not len(removed):
+            return 0
+        return index.sync({}, removed)[1]
+
+
 def prune_clip_index() -> int:
     """Remove from the clip index the clips deleted since its last write (a deleted game's), as a new snapshot.
 
     Returns:
         How many ids were removed (no deleted clip: no snapshot is written).
     """
-    index = clip_index(runtime.model_weights())
-    with advisory_lock(LockKey.CLIP_INDEX):
-        removed = _tombstones(IndexTombstone.Kind.CLIPS)
-        if not index.version() or not len(removed):
-            return 0
-        return index.sync({}, removed)[1]
+    return _prune(clip_index(runtime.model_weights()), LockKey.CLIP_INDEX, IndexTombstone.Kind.CLIPS)
+
+
+def prune_face_track_index() -> int:
+    """Remove from the face-track index the tracks deleted since its last write (a deleted game's), as a new
+    snapshot: until then they would take places among an identification's nearest candidates.
+
+    Returns:
+        How many ids were removed (no deleted track: no snapshot is written).
+    """
+    return _prune(face_track_index(), LockKey.PEOPLE, IndexTombstone.Kind.FACE_TRACKS)
 
 
 def check_clip_index() -> IndexCheck:

@@ -60,6 +60,12 @@ def prune_clip_index() -> int:
     return index_writer.prune_clip_index()
 
 
+@shared_task(name="indexer.prune_face_track_index", soft_time_limit=600, time_limit=660, **RETRY_POLICY)
+def prune_face_track_index() -> int:
+    """Drop deleted face tracks from the FAISS face-track index (after a game is deleted); idempotent."""
+    return index_writer.prune_face_track_index()
+
+
 @shared_task(name="indexer.recover_stalled_jobs", soft_time_limit=120, time_limit=180)
 def recover_stalled_jobs() -> list[int]:
     """Re-dispatch running jobs that no live worker holds and nobody advanced for ``HL_JOB_STALL_S``."""

@@ -119,6 +119,17 @@ def test_deleted_tracks_leave_the_index_at_the_next_write_through_their_tombston
     assert read and all('"game_id" =' in sql for sql in read)  # the game's own tracks, not every id of the table
 
 
+def test_a_prune_drops_a_deleted_games_tracks_from_the_face_track_index(small_training: None) -> None:
+    index, first = face_track_index(), _game(5, 20)
+    for game in (first, _game(6, 10)):
+        index_writer.sync_game_face_tracks(game.pk)
+    Game.objects.filter(pk=first.pk).delete()  # as services.delete_game, then dispatch.prune_indexes
+    assert index_writer.prune_face_track_index() == 20
+    assert sorted(index.load().ids().tolist()) == sorted(FaceTrack.objects.values_list("pk", flat=True))
+    version = index.version()
+    assert index_writer.prune_face_track_index() == 0 and index.version() == version  # nothing deleted since
+
+
 def _clips(game: Game, n: int, rng: np.random.Generator) -> set[int]:
     """``n`` clips of ``game`` by the configured action model, with random embeddings of its size."""
     weights = runtime.model_weights()

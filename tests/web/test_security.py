@@ -204,7 +204,7 @@ def test_deleting_a_game_flags_reels_removes_its_files_and_keeps_job_history(
     job_ids = list(game.jobs.values_list("pk", flat=True))
 
     assert services.delete_game(game)  # local mode: the files go when the transaction commits, i.e. at once
-    dispatch.prune_clip_index()  # as the admin does
+    dispatch.prune_indexes()  # as the admin does
 
     assert not Game.objects.filter(pk=game.pk).exists()
     jobs = IndexJob.objects.filter(pk__in=job_ids)
