@@ -103,10 +103,15 @@ def _rebuild(index: VectorIndex, rows: QuerySet) -> int:
 def _write(index: VectorIndex, wanted: QuerySet, removed: np.ndarray, rows: QuerySet) -> None:
     """Add or replace the vectors of the rows ``wanted`` and remove the ids ``removed``; the caller holds the lock.
 
-    When the index then holds enough vectors to be trained (or grew enough since its training), it is rebuilt
-    trained from all its ``rows`` instead: the write before is a delta of one game's rows, and the count the
-    published snapshot's own, so no write counts the table.
+    The first write of an index builds it from all its ``rows`` (the clips stored before new weights' or a
+    renamed index's first game, or only that game's on a new archive). When the index then holds enough vectors
+    to be trained (or grew enough since its training), it is rebuilt trained from all its ``rows`` instead: the
+    write before is a delta of one game's rows, and the count the published snapshot's own, so no write counts
+    the table.
     """
+    if not index.version():
+        _rebuild(index, rows)
+        return
     vectors = {row.pk: row.embedding_vector() for row in wanted.only("pk", "embedding")}
     index.sync(vectors, removed)
     if index.needs_training(index.load().ntotal):
