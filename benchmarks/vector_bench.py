@@ -225,8 +225,7 @@ def clip_filters(n: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(11)
     player = np.zeros(n, bool)
     player[rng.choice(n, min(n, 60), replace=False)] = True
-    sport = rng.random(n) < 0.2
-    return {"sport": sport, "team": rng.random(n) < 0.01, "player": player}
+    return {"sport": rng.random(n) < 0.2, "team": rng.random(n) < 0.01, "player": player}
 
 
 def write_clip_index(n: int, dim: int, first_id: int) -> dict[str, Any]:

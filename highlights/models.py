@@ -1035,7 +1035,8 @@ class IndexTombstone(models.Model):
     RETURNING``) in the transaction that publishes the snapshot without those ids
     (``indexer.index_writer``), so a game's write reads the few ids deleted since the last write instead of
     every id of the table. A write that fails rolls back, and its tombstones stay for the next one.
-    ``TRUNCATE`` fires no trigger: rebuild the index after truncating a table (``manage.py rebuild_index``).
+    ``TRUNCATE`` fires no trigger: after truncating a table, rebuild its index (``manage.py rebuild_index`` for
+    clips; an index whose files are removed is built from the table by its next write).
     """
 
     class Kind(models.TextChoices):
